@@ -1,0 +1,227 @@
+"""CloudAdapter for botbuilder 4.17.1 with its HTTP edge fixed and its reply path made cheap.
+
+- POST bodies are validated here: a bad request gets a 4xx with a short JSON reason, never a 500.
+- expectReplies and invoke responses are serialised once (4.17.x serialises twice and answers 500).
+- Replies go out through one shared aiohttp session instead of a thread-pooled `requests` call.
+- ConnectorClients are cached per (app id, serviceUrl, audience), as the legacy BotFrameworkAdapter did,
+  so a turn no longer builds one, and the credentials (and their MSAL token cache) live across turns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import jwt
+from aiohttp import web
+from botbuilder.core import Bot, TurnContext, serializer_helper
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
+from botframework.connector import Channels
+from botframework.connector.auth import AuthenticateRequestResult, AuthenticationConstants, ConnectorFactory
+from msrest.serialization import Model
+from msrest.universal_http.requests import ClientRetryPolicy
+from yarl import URL
+
+log = logging.getLogger(__name__)
+
+_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+_MAX_CONNECTORS = 32  # distinct serviceUrls are few; the bound only matters when auth is off
+
+
+class ConnectorError(Exception):
+    """The Bot Connector refused a reply or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def patch_msrest_retry_policy() -> None:
+    """Make msrest's `ClientRetryPolicy()` cheap; idempotent, behaviour unchanged.
+
+    msrest 0.7.1 builds its retry status list with `i not in safe_codes` over 999 codes, `safe_codes`
+    being a 501-item list: ~5 ms per policy, and botbuilder builds two per turn. A frozenset with the
+    same members gives the same list (same order) in microseconds. msrest is deprecated; no fix is coming.
+    """
+    if not isinstance(ClientRetryPolicy.safe_codes, frozenset):
+        ClientRetryPolicy.safe_codes = frozenset(ClientRetryPolicy.safe_codes)  # type: ignore[assignment]
+
+
+def _shape_problem(body: Any) -> str | None:
+    """What makes `body` unusable as an activity, checked before msrest sees it; None if nothing."""
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    if not body.get("type") or not isinstance(body["type"], str):
+        return "activity type is missing"
+    conversation = body.get("conversation")
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
+        return "activity conversation.id is missing"
+    if not isinstance(body.get("text"), str | None):
+        return "activity text must be a string"
+    return None
+
+
+def _reject(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)
+
+
+class _CachingConnectorFactory(ConnectorFactory):
+    """botbuilder's per-request factory, remembering the clients it builds in the adapter's cache."""
+
+    def __init__(self, inner: ConnectorFactory, app_id: str | None, cache: dict[Any, Any]) -> None:
+        self._inner, self._app_id, self._cache = inner, app_id, cache
+
+    async def create(self, service_url: str, audience: str | None = None) -> Any:
+        key = (self._app_id, service_url, audience)
+        client = self._cache.get(key)
+        if client is None:
+            client = await self._inner.create(service_url, audience)
+            if len(self._cache) >= _MAX_CONNECTORS:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = client
+        return client
+
+
+class FixedCloudAdapter(CloudAdapter):
+    """`CloudAdapter` with a validating POST path, single serialisation and a pooled reply sender.
+
+    Call `close()` on shutdown to release the HTTP session and cached connector clients.
+    """
+
+    def __init__(self, bot_framework_authentication: Any = None, *, max_body_bytes: int) -> None:
+        patch_msrest_retry_policy()
+        super().__init__(bot_framework_authentication)
+        self._max_body_bytes = max_body_bytes
+        self._connectors: dict[Any, Any] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        """Close the shared reply session and the cached connector clients."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        for client in self._connectors.values():
+            async with client:  # leaving the context closes msrest's `requests` session
+                pass
+        self._connectors.clear()
+
+    async def process(
+        self, request: web.Request, bot: Bot, ws_response: web.WebSocketResponse | None = None
+    ) -> web.StreamResponse:
+        """Handle one POST from the channel (GET + websocket streaming stays with botbuilder)."""
+        if request.method == "GET" and ws_response is not None:
+            await super().process(request, bot, ws_response)
+            return ws_response
+        if request.method != "POST":
+            return web.json_response({"error": "use POST"}, status=405, headers={"Allow": "POST"})
+        activity = await self._read_activity(request)
+        if isinstance(activity, web.Response):
+            return activity
+        try:
+            auth = await self._authenticate(activity, request.headers.get("Authorization", ""))
+        except (PermissionError, jwt.InvalidTokenError) as exc:  # a malformed JWT raises the latter
+            log.warning("rejected unauthenticated activity: %s", exc)
+            return _reject(401, "missing or invalid Authorization header")
+        result = await self.process_activity(auth, activity, bot.on_turn)
+        if result is None:
+            return web.Response(status=201)
+        body = serializer_helper(result.body) if isinstance(result.body, Model) else result.body
+        return web.json_response(body, status=int(result.status))
+
+    async def process_activity(self, auth_header_or_result: Any, activity: Activity, logic: Any) -> Any:
+        """As botbuilder's, but a turn authenticated from a header reuses the cached connector client."""
+        if isinstance(auth_header_or_result, str):
+            auth_header_or_result = await self._authenticate(activity, auth_header_or_result)
+        return await super().process_activity(auth_header_or_result, activity, logic)
+
+    async def _authenticate(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        result = await self.bot_framework_authentication.authenticate_request(activity, auth_header)
+        claims = result.claims_identity.claims if result.claims_identity else {}
+        # the app id botbuilder's connector factory reads from the claims (audience, else appid)
+        app_id = claims.get(AuthenticationConstants.AUDIENCE_CLAIM) or claims.get(AuthenticationConstants.APP_ID_CLAIM)
+        result.connector_factory = _CachingConnectorFactory(result.connector_factory, app_id, self._connectors)
+        return result
+
+    async def _read_activity(self, request: web.Request) -> Activity | web.Response:
+        if request.content_type != "application/json":
+            return _reject(415, "Content-Type must be application/json")
+        limit = self._max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return _reject(413, f"body exceeds {limit} bytes")
+        raw = bytearray()
+        async for chunk in request.content.iter_any():  # bounded read, Content-Length or not
+            raw += chunk
+            if len(raw) > limit:
+                return _reject(413, f"body exceeds {limit} bytes")
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            return _reject(400, "body is not valid JSON")
+        problem = _shape_problem(body)
+        if problem:
+            return _reject(400, problem)
+        try:
+            return Activity().deserialize(body)
+        except ValueError:  # msrest's DeserializationError
+            return _reject(400, "activity does not match the Bot Framework schema")
+
+    async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[ResourceResponse]:
+        """Send replies like `CloudAdapterBase.send_activities`, over the shared session."""
+        if not isinstance(context.turn_state.get(self.CONNECTOR_FACTORY_KEY), _CachingConnectorFactory):
+            sent: list[ResourceResponse] = await super().send_activities(context, activities)
+            return sent  # streaming and proactive turns keep botbuilder's path
+        responses = []
+        for activity in activities:
+            activity.id = None
+            response = None
+            if activity.type == "delay":
+                await asyncio.sleep(int((activity.value or 1000) / 1000))
+            elif activity.type == ActivityTypes.invoke_response:
+                context.turn_state[self._INVOKE_RESPONSE_KEY] = activity
+            elif activity.type != ActivityTypes.trace or activity.channel_id == Channels.emulator:
+                response = await self._post(context, activity)
+            responses.append(response or ResourceResponse(id=activity.id or ""))
+        return responses
+
+    async def _post(self, context: TurnContext, activity: Activity) -> ResourceResponse:
+        if not activity.service_url:
+            raise ConnectorError("the activity has no serviceUrl to reply to")
+        path = f"/v3/conversations/{quote(activity.conversation.id, safe='')}/activities"
+        if activity.reply_to_id:
+            path += f"/{quote(activity.reply_to_id, safe='')}"
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        token = await _bearer_token(context.turn_state.get(self.BOT_CONNECTOR_CLIENT_KEY))
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=_TIMEOUT)
+        base = URL(activity.service_url)  # encoded=True keeps ":;@=" escaped, as msrest sends them
+        url = base.with_path(base.raw_path.rstrip("/") + path, encoded=True)
+        try:
+            async with self._session.post(url, data=json.dumps(activity.serialize()), headers=headers) as resp:
+                if not 200 <= resp.status < 300:
+                    raise ConnectorError(f"Bot Connector answered HTTP {resp.status}", resp.status)
+                text = await resp.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ConnectorError(f"Bot Connector unreachable: {type(exc).__name__}") from exc
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except ValueError:
+            data = {}  # only the id is read; a garbled answer to a 2xx is not worth failing the turn
+        return ResourceResponse(id=data.get("id") if isinstance(data, dict) else None)
+
+
+async def _bearer_token(connector: Any) -> str | None:
+    """The token botbuilder's own credentials would put on this reply, or None when auth is off."""
+    credentials = getattr(getattr(connector, "config", None), "credentials", None)
+    app_id = getattr(credentials, "microsoft_app_id", None)
+    # same rule as AppCredentials._should_set_token
+    if credentials is None or not app_id or app_id == AuthenticationConstants.ANONYMOUS_SKILL_APP_ID:
+        return None
+    # MSAL may call Entra ID on a cache miss, and that call is blocking
+    return await asyncio.to_thread(credentials.get_access_token)

@@ -1,0 +1,133 @@
+"""`cosell-bot`: serve the assistant, chat with it in the terminal, ask it questions, benchmark it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Iterable
+
+from pydantic import ValidationError
+
+from bot.log_setup import configure_logging
+from bot.settings import Settings, describe_error
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        print(describe_error(exc), file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def _locale(lang: str | None) -> str:
+    return "it-IT" if (lang or "").casefold().startswith("it") else "en-US"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    settings = _settings(host=args.host, port=args.port)
+    configure_logging(settings.log_level)
+    web.run_app(create_app(settings), host=settings.bind_host, port=settings.port, print=None)
+    return 0
+
+
+async def _chat(settings: Settings, locale: str) -> None:
+    from bot.local import LocalConversation
+    from bot.wiring import build_assistant
+
+    assistant = build_assistant(settings)
+    try:
+        convo = LocalConversation(assistant, locale=locale, channel_id="test")
+        print((await convo.start()).text, end="\n\n")
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, _read_line)
+            if line is None or line.strip().casefold() in {"/quit", "/exit", "exit", "quit"}:
+                break
+            if line.strip():
+                print((await convo.say(line.strip())).text, end="\n\n")
+    finally:
+        await assistant.close()
+
+
+def _read_line() -> str | None:
+    try:
+        return input("you> ")
+    except EOFError:
+        return None
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging("WARNING")
+    asyncio.run(_chat(settings, _locale(args.locale)))
+    return 0
+
+
+async def _ask(settings: Settings, questions: Iterable[str], locale: str, as_json: bool) -> None:
+    from bot.local import LocalConversation
+    from bot.wiring import build_assistant
+
+    assistant = build_assistant(settings)
+    try:
+        for question in questions:
+            # one fresh conversation per question: answers must not depend on the previous line
+            outcome = await LocalConversation(assistant, locale=locale).say(question)
+            m = outcome.match
+            if not as_json:
+                print(outcome.text, end="\n\n", flush=True)
+                continue
+            record = {
+                "text": question,
+                "lang": m.lang if m else None,
+                "entry": m.entry if m and m.kind == "answer" else None,
+                "confidence": m.confidence if m else 0.0,
+                "alternatives": list(m.alternatives) if m and m.kind == "clarify" else [],
+                "answer": outcome.text,
+            }
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+    finally:
+        await assistant.close()
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging("WARNING")
+    questions = [args.question] if args.question else (line.rstrip("\n") for line in sys.stdin if line.strip())
+    asyncio.run(_ask(settings, questions, _locale(args.locale), args.json))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="cosell-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web app (POST /api/messages)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+    chat = sub.add_parser("chat", help="talk to the assistant in the terminal")
+    chat.add_argument("--locale", default="en-US")
+    chat.set_defaults(func=cmd_chat)
+    ask = sub.add_parser("ask", help="one turn per question (argument, or one per line on stdin)")
+    ask.add_argument("--json", action="store_true")
+    ask.add_argument("--locale", default="en-US")
+    ask.add_argument("question", nargs="?")
+    ask.set_defaults(func=cmd_ask)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `cosell-bot`."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

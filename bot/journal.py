@@ -1,0 +1,73 @@
+"""SqliteJournal: durable feedback votes, handoff requests and checklist outcomes, in the bot's database.
+
+Implements the dialogs' `Journal` port. Rows carry ids and choices only, never user text.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.storage import SqliteDatabase
+from dialogs.state import ItemStatus
+from knowledge.models import Area, Lang
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
+    " conversation_id TEXT NOT NULL, entry_id TEXT NOT NULL, helpful INTEGER NOT NULL, lang TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS handoff (ref TEXT PRIMARY KEY, at TEXT NOT NULL, channel_id TEXT NOT NULL,"
+    " conversation_id TEXT NOT NULL, lang TEXT NOT NULL, summary TEXT NOT NULL, status TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS checklist (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
+    " conversation_id TEXT NOT NULL, area TEXT NOT NULL, results TEXT NOT NULL)",
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class SqliteJournal:
+    """The `Journal` port on SQLite."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+        with db.transaction() as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+
+    async def record_feedback(self, conversation_id: str, entry_id: str, helpful: bool, lang: Lang) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO feedback (at, conversation_id, entry_id, helpful, lang) VALUES (?, ?, ?, ?, ?)",
+                (_now(), conversation_id, entry_id, int(helpful), lang),
+            )
+
+    async def record_handoff(self, conversation_id: str, channel_id: str, lang: Lang, summary: str) -> str:
+        ref = "H-" + secrets.token_hex(4).upper()
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO handoff (ref, at, channel_id, conversation_id, lang, summary, status)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'requested')",
+                (ref, _now(), channel_id, conversation_id, lang, summary),
+            )
+        return ref
+
+    async def record_checklist(self, conversation_id: str, area: Area, results: dict[str, ItemStatus]) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO checklist (at, conversation_id, area, results) VALUES (?, ?, ?, ?)",
+                (_now(), conversation_id, area.value, json.dumps(results, sort_keys=True)),
+            )
+
+    def feedback(self) -> list[dict[str, Any]]:
+        """All votes, oldest first."""
+        rows = self._db.query("SELECT conversation_id, entry_id, helpful, lang FROM feedback ORDER BY id")
+        return [{"conversation_id": c, "entry_id": e, "helpful": bool(h), "lang": lg} for c, e, h, lg in rows]
+
+    def handoffs(self) -> list[dict[str, Any]]:
+        """All handoff requests, oldest first."""
+        rows = self._db.query("SELECT ref, channel_id, conversation_id, lang, status FROM handoff ORDER BY at")
+        keys = ("ref", "channel_id", "conversation_id", "lang", "status")
+        return [dict(zip(keys, r, strict=True)) for r in rows]

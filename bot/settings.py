@@ -1,0 +1,96 @@
+"""Settings: one pydantic-settings class built once at start-up and passed down (nothing else reads os.environ)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class BotAuthConfig:
+    """The UPPER_CASE object `ConfigurationBotFrameworkAuthentication` duck-types on."""
+
+    APP_ID: str
+    APP_PASSWORD: str
+    APP_TYPE: str
+    APP_TENANTID: str
+
+
+class Settings(BaseSettings):
+    """Every setting of the assistant; `.env.example` lists them all.
+
+    Azure's standard names (`MicrosoftAppId`, …) work as well as the `COSELL_` ones.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="COSELL_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    app_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppId", "COSELL_APP_ID"))
+    app_password: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("MicrosoftAppPassword", "COSELL_APP_PASSWORD")
+    )
+    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
+        "MultiTenant", validation_alias=AliasChoices("MicrosoftAppType", "COSELL_APP_TYPE")
+    )
+    app_tenant_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppTenantId", "COSELL_APP_TENANT_ID"))
+
+    host: str | None = Field(None, description="Bind address; default 127.0.0.1 when auth is off, else 0.0.0.0")
+    port: int = Field(3978, ge=1, le=65535)
+    database_path: Path = Path("var/cosell-bot.db")
+    max_body_bytes: int = Field(256 * 1024, ge=4096, le=16 * 1024 * 1024)
+    default_locale: Literal["en", "it"] = "en"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    match_answer_at: float = Field(0.4, ge=0.0, le=1.0, description="Confidence needed to answer with an entry")
+    match_suggest_at: float = Field(0.2, ge=0.0, le=1.0, description="Confidence needed to offer a guess")
+    match_margin: float = Field(0.05, ge=0.0, le=1.0, description="Gap under which the top two are ambiguous")
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.match_suggest_at > self.match_answer_at:
+            raise ValueError("match_suggest_at must not exceed match_answer_at")
+        if self.app_type == "SingleTenant" and self.app_id and not self.app_tenant_id:
+            raise ValueError("MicrosoftAppTenantId is required when MicrosoftAppType is SingleTenant")
+        return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Bot Framework auth is on exactly when an app id is configured."""
+        return bool(self.app_id)
+
+    @property
+    def bind_host(self) -> str:
+        """The address `serve` binds to."""
+        if self.host:
+            return self.host
+        return "0.0.0.0" if self.auth_enabled else "127.0.0.1"
+
+    def bot_auth_config(self) -> BotAuthConfig:
+        """Configuration object for botbuilder's `ConfigurationBotFrameworkAuthentication`."""
+        return BotAuthConfig(
+            APP_ID=self.app_id,
+            APP_PASSWORD=self.app_password.get_secret_value(),
+            APP_TYPE=self.app_type,
+            APP_TENANTID=self.app_tenant_id,
+        )
+
+
+def describe_error(exc: ValidationError) -> str:
+    """A start-up message naming each invalid setting by its environment name, without echoing values."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "settings"
+        name = loc if loc[:1].isupper() or loc == "settings" else f"COSELL_{loc.upper()}"
+        lines.append(f"invalid setting {name}: {err['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,278 @@
+"""Conversation transcripts: secret redaction, a SQLite transcript store and the middleware feeding it.
+
+The store shares `bot/storage.py`'s database file (and, given the `SqliteStorage`, its connection).
+Everything stored has gone through `redact_activity` first.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from botbuilder.core import Middleware, TurnContext
+from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes, ChannelAccount
+
+from bot.storage import SqliteDatabase, SqliteStorage
+
+log = logging.getLogger(__name__)
+
+MASK = "[REDACTED]"
+
+# names whose value is a credential, in key=value, "key": "value" and header forms
+_KEY = (
+    r"(?:client[_-]?secret|secret|password|passwd|pwd|api[_-]?key|subscription[_-]?key"
+    r"|(?:access|refresh|id|auth)[_-]?token|token|sig|signature|account[_-]?key"
+    r"|shared[_-]?access[_-]?(?:key|signature))"
+)
+# words after which a secret-looking value is masked in prose (English and Italian)
+_PROSE_KEY = (
+    r"(?:password|passwd|passphrase|pwd|client[ _-]?secret|secret|segreto|api[ _-]?key"
+    r"|chiave(?: api| segreta| di accesso)|account[ _-]?key|access[ _-]?key)"
+)
+_URL_USERINFO = re.compile(r"(?<=://)[^\s/?#@:]+:[^\s/?#@]+@")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_AUTH_HEADER = re.compile(
+    r"\b((?:proxy-)?authorization)\s*:\s*"
+    r"(?:(?:bearer|basic|digest|negotiate|ntlm|sharedkey|sharedaccesssignature)\s+)?[^\s,;\"']+",
+    re.I,
+)
+_BEARER = re.compile(r"\b(bearer)\s+([A-Za-z0-9\-._~+/]+=*)", re.I)
+_KEY_VALUE = re.compile(rf"(?<![A-Za-z0-9])({_KEY})(\s*=\s*)(\"[^\"]*\"|'[^']*'|[^\s&;,\"'<>]+)", re.I)
+_QUOTED_KEY_VALUE = re.compile(rf"([\"'])({_KEY})\1(\s*:\s*)([\"'])(?:\\.|(?!\4).)*\4", re.I)
+# no "=" here: key=value is _KEY_VALUE's job, and \S+ would swallow the rest of a connection string
+_PROSE = re.compile(rf"\b({_PROSE_KEY})(\s*:\s*|\s+(?:(?:is|was|è|e'|é|era)\s+)?)(\S+)", re.I)
+# identifiers support needs, even right after "secret": GUIDs, AADSTS7000215-style codes, 0x80070005
+# (case-sensitive codes: "Summer2024" is a password, "AADSTS7000215" is not)
+_IDENTIFIER = re.compile(
+    r"(?i:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|[A-Z]{2,}[0-9]{2,}|0x[0-9A-Fa-f]+"
+)
+_SECRET_KEY_NAMES = frozenset({"authorization", "apikey", "xapikey", "passwd", "pwd", "sig"})
+_SECRET_KEY_SUFFIXES = ("token", "password", "secret")  # accessToken, client_secret, ...
+
+
+def _looks_secret(value: str) -> bool:
+    """Random-looking enough to be a credential (not an ordinary word, id or error code)."""
+    core = value.rstrip(".,;:!?)")
+    if len(core) < 6 or _IDENTIFIER.fullmatch(core):
+        return False
+    has_digit_or_symbol = any(not c.isalpha() for c in core)
+    return has_digit_or_symbol or core[1:] != core[1:].lower()
+
+
+def _mask_bearer(m: re.Match[str]) -> str:
+    token = m.group(2)
+    is_token = len(token) >= 20 or (len(token) >= 8 and not token.isalpha())
+    return f"{m.group(1)} {MASK}" if is_token else m.group(0)
+
+
+def _mask_prose(m: re.Match[str]) -> str:
+    return f"{m.group(1)}{m.group(2)}{MASK}" if _looks_secret(m.group(3)) else m.group(0)
+
+
+_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
+    (_URL_USERINFO, f"{MASK}@"),
+    (_JWT, MASK),
+    (_AUTH_HEADER, rf"\1: {MASK}"),
+    (_BEARER, _mask_bearer),
+    (_QUOTED_KEY_VALUE, rf"\1\2\1\3\4{MASK}\4"),
+    (_KEY_VALUE, rf"\1\2{MASK}"),
+    (_PROSE, _mask_prose),
+]
+
+
+def redact(text: str) -> str:
+    """Mask tokens, passwords, keys and signatures in free text with "[REDACTED]"."""
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _is_secret_key(name: str) -> bool:
+    folded = name.casefold().replace("_", "").replace("-", "")
+    return folded in _SECRET_KEY_NAMES or folded.endswith(_SECRET_KEY_SUFFIXES)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items() if not (isinstance(k, str) and _is_secret_key(k))}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return copy.deepcopy(value)
+
+
+def redact_activity(activity_dict: dict[str, Any]) -> dict[str, Any]:
+    """Deep copy of a serialised activity with secret-named keys dropped and string values redacted."""
+    scrubbed: dict[str, Any] = _scrub(activity_dict)
+    return scrubbed
+
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS transcript (id INTEGER PRIMARY KEY AUTOINCREMENT, channel_id TEXT NOT NULL,"
+    " conversation_id TEXT NOT NULL, activity_id TEXT, type TEXT, timestamp TEXT, data TEXT NOT NULL,"
+    " direction TEXT NOT NULL CHECK (direction IN ('in', 'out')))",
+    "CREATE INDEX IF NOT EXISTS transcript_conversation ON transcript (channel_id, conversation_id, id)",
+)
+
+
+class SqliteTranscriptStore:
+    """Redacted activity log per conversation, in the bot's SQLite database.
+
+    Built on a `SqliteStorage` (or `SqliteDatabase`) it shares that connection and leaves closing
+    it to its owner; built on a path it opens, and closes, its own.
+    """
+
+    def __init__(self, db: SqliteStorage | SqliteDatabase | str | Path) -> None:
+        if isinstance(db, SqliteStorage):
+            db = db.database
+        self._owns_db = not isinstance(db, SqliteDatabase)
+        self._db = db if isinstance(db, SqliteDatabase) else SqliteDatabase(db)
+        with self._db.transaction() as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+
+    async def log_activity(self, activity: Activity, direction: str) -> None:
+        """Store one activity, redacted; `direction` is "in" (from the user) or "out" (from the bot)."""
+        if direction not in ("in", "out"):
+            raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+        raw: dict[str, Any] = activity.serialize()
+        row = (
+            str(raw.get("channelId") or ""),
+            str((raw.get("conversation") or {}).get("id") or ""),
+            raw.get("id"),
+            direction,
+            raw.get("type"),
+            # msrest's timestamp shape, so TEXT ordering stays chronological
+            raw.get("timestamp") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            json.dumps(redact_activity(raw), ensure_ascii=False),
+        )
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO transcript (channel_id, conversation_id, activity_id, direction, type,"
+                " timestamp, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+
+    async def get_transcript(
+        self, channel_id: str, conversation_id: str, *, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Oldest first: `{"seq", "direction", "timestamp", "activity"}`; with `limit`, the latest ones."""
+        select = (
+            "SELECT id, direction, timestamp, data FROM transcript"
+            " WHERE channel_id = ? AND conversation_id = ? ORDER BY id DESC"
+        )
+        params: tuple[Any, ...] = (channel_id, conversation_id)
+        if limit is not None:
+            select += " LIMIT ?"
+            params += (limit,)
+        rows = self._db.query(f"SELECT * FROM ({select}) ORDER BY id", params)
+        return [
+            {"seq": seq, "direction": direction, "timestamp": ts, "activity": json.loads(data)}
+            for seq, direction, ts, data in rows
+        ]
+
+    async def list_conversations(self, channel_id: str | None = None) -> list[dict[str, Any]]:
+        """Conversations with a transcript, most recently active first."""
+        where, params = ("WHERE channel_id = ?", (channel_id,)) if channel_id is not None else ("", ())
+        rows = self._db.query(
+            "SELECT channel_id, conversation_id, MIN(timestamp), MAX(timestamp), COUNT(*) FROM transcript"
+            f" {where} GROUP BY channel_id, conversation_id ORDER BY MAX(id) DESC",
+            params,
+        )
+        keys = ("channel_id", "conversation_id", "first_timestamp", "last_timestamp", "count")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    async def delete_transcript(self, channel_id: str, conversation_id: str) -> None:
+        """Forget one conversation's transcript."""
+        with self._db.transaction() as conn:
+            conn.execute(
+                "DELETE FROM transcript WHERE channel_id = ? AND conversation_id = ?",
+                (channel_id, conversation_id),
+            )
+
+    def close(self) -> None:
+        """Close the database if this store opened it."""
+        if self._owns_db:
+            self._db.close()
+
+
+class TranscriptSink(Protocol):
+    """Anything that can record an activity with its direction."""
+
+    async def log_activity(self, activity: Activity, direction: str) -> None: ...
+
+
+class TranscriptMiddleware(Middleware):
+    """Logs incoming and outgoing activities to a `TranscriptSink`.
+
+    Unlike botbuilder's TranscriptLoggerMiddleware it logs the incoming activity before the turn
+    runs (a turn that raises is still on record), skips traces, sets roles and timestamps on
+    copies only, and never lets a transcript failure break the turn.
+
+    Note: botbuilder's `TurnContext._emit` runs every send hook before the real send and gives the
+    hooks no responses, so an "out" row means "the bot is sending this" (logged just before the send)
+    and carries no channel-assigned activity id.
+    """
+
+    def __init__(self, store: TranscriptSink) -> None:
+        self._store = store
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[Any]]) -> None:
+        """Log the incoming activity, hook the outgoing ones, then run the rest of the pipeline."""
+        if _should_log(context.activity):
+            await self._log(_with_defaults(context.activity, "user"), "in")
+        context.on_send_activities(self._on_send)
+        context.on_update_activity(self._on_update)
+        await logic()
+
+    async def _on_send(
+        self, _: TurnContext, activities: list[Activity], next_send: Callable[[], Awaitable[Any]]
+    ) -> Any:
+        responses = await next_send()  # always None: botbuilder's _emit drops what the next hook returns
+        for activity in activities:
+            if _should_log(activity):
+                await self._log(_with_defaults(activity, "bot"), "out")
+        return responses
+
+    async def _on_update(self, _: TurnContext, activity: Activity, next_update: Callable[[], Awaitable[Any]]) -> Any:
+        response = await next_update()
+        updated = _with_defaults(activity, "bot")
+        updated.type = ActivityTypes.message_update
+        await self._log(updated, "out")
+        return response
+
+    async def _log(self, activity: Activity, direction: str) -> None:
+        try:
+            await self._store.log_activity(activity, direction)
+        except Exception:
+            conversation = activity.conversation.id if activity.conversation else None
+            log.exception(
+                "transcript: %s activity not logged (conversation %s, activity %s)",
+                direction,
+                conversation,
+                activity.id,
+            )
+
+
+def _should_log(activity: Activity | None) -> bool:
+    if activity is None or activity.type == ActivityTypes.trace:
+        return False
+    # skills' ContinueConversation events only initialise middleware; botbuilder skips them too
+    return not (activity.type == ActivityTypes.event and activity.name == ActivityEventNames.continue_conversation)
+
+
+def _with_defaults(activity: Activity, role: str) -> Activity:
+    """Shallow copy with a sender role and a timestamp; the original (sent to the channel) is untouched."""
+    clone = copy.copy(activity)
+    sender = copy.copy(activity.from_property) if activity.from_property else ChannelAccount()
+    sender.role = sender.role or role
+    clone.from_property = sender
+    clone.timestamp = activity.timestamp or datetime.now(UTC)
+    return clone

@@ -1,0 +1,45 @@
+"""AnswerDialog: show one entry's answer, ask whether it helped, record the vote."""
+
+from __future__ import annotations
+
+from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
+
+from dialogs import messages
+from dialogs.base import Renderer, SpecPrompt, spec_options
+from dialogs.render import FEEDBACK_CHOICES, recognize
+from dialogs.state import ANSWER_KEY, AnswerOptions, DialogEnd, Journal, PromptSpec, turn_lang
+from knowledge.loader import KnowledgeBase
+
+
+class AnswerDialog(ComponentDialog):
+    """Presents an entry with a "did this help?" question; free text instead of a vote is a new question."""
+
+    def __init__(self, kb: KnowledgeBase, journal: Journal, render: Renderer) -> None:
+        super().__init__(AnswerDialog.__name__)
+        self._kb = kb
+        self._journal = journal
+        self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
+        self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self._show_step, self._feedback_step]))
+        self.initial_dialog_id = WaterfallDialog.__name__
+
+    async def _show_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        opts = AnswerOptions.model_validate(step.options)
+        step.values["entry_id"] = opts.entry_id
+        spec = PromptSpec(kind="answer", entry_id=opts.entry_id)
+        step.context.turn_state[ANSWER_KEY] = spec
+        return await step.prompt(SpecPrompt.__name__, spec_options(spec))
+
+    async def _feedback_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        activity = step.context.activity
+        vote = recognize(activity.text, activity.value, FEEDBACK_CHOICES)
+        if vote is None:
+            return await step.end_dialog(DialogEnd(redirect=activity.text).model_dump())
+        lang = turn_lang(step.context)
+        entry = self._kb.get(step.values["entry_id"])
+        await self._journal.record_feedback(activity.conversation.id, entry.id, vote == "yes", lang)
+        if vote == "yes":
+            await step.context.send_activity(messages.text("helped_thanks", lang))
+        else:
+            area = messages.area_name(entry.area, lang)
+            await step.context.send_activity(messages.text("helped_sorry", lang, area=area))
+        return await step.end_dialog(DialogEnd().model_dump())

@@ -1,0 +1,160 @@
+"""Shared dialog pieces: global commands (exact words, None-safe) and the language-aware prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from botbuilder.core import TurnContext
+from botbuilder.dialogs import DialogContext
+from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, TextPrompt
+from botbuilder.schema import Activity
+
+from dialogs.state import PromptSpec
+
+# Whole-message commands, casefolded. Exact matches only: "help me with the flow" is a question.
+HELP = frozenset({"help", "aiuto", "?", "commands", "comandi", "what can you do", "cosa sai fare"})
+MENU = frozenset({"menu", "start", "home", "inizio", "areas", "aree"})
+CANCEL = frozenset(
+    {
+        "cancel",
+        "annulla",
+        "stop",
+        "restart",
+        "ricomincia",
+        "reset",
+        "start over",
+        "quit",
+        "esci",
+        "basta",
+        "/restart",
+        "/reset",
+    }
+)
+AGENT = frozenset(
+    {
+        "talk to a person",
+        "talk to a human",
+        "human",
+        "agent",
+        "operator",
+        "person",
+        "escalate",
+        "support",
+        "real person",
+        "parla con una persona",
+        "operatore",
+        "persona",
+        "assistenza",
+        "voglio parlare con una persona",
+        "parlare con una persona",
+        "umano",
+    }
+)
+TO_ENGLISH = frozenset(
+    {
+        "english",
+        "in english",
+        "inglese",
+        "en",
+        "switch to english",
+        "speak english",
+        "parla inglese",
+        "in inglese",
+    }
+)
+TO_ITALIAN = frozenset(
+    {"italiano", "italian", "in italiano", "it", "switch to italian", "parla italiano", "speak italian"}
+)
+AREA_WORDS: dict[str, frozenset[str]] = {
+    "prerequisites": frozenset(
+        {
+            "prerequisites",
+            "prerequisite",
+            "prereqs",
+            "prerequisiti",
+            "requisiti",
+            "check prerequisites",
+            "verifica prerequisiti",
+            "1",
+        }
+    ),
+    "configuration": frozenset(
+        {
+            "configuration",
+            "config",
+            "setup",
+            "set up",
+            "configurazione",
+            "check configuration",
+            "verifica configurazione",
+            "2",
+        }
+    ),
+    "maintenance": frozenset(
+        {
+            "maintenance",
+            "run",
+            "run/maintenance",
+            "run and maintenance",
+            "operations",
+            "manutenzione",
+            "esecuzione",
+            "esecuzione/manutenzione",
+            "check maintenance",
+            "verifica manutenzione",
+            "3",
+        }
+    ),
+}
+
+
+def command_word(ctx: TurnContext) -> str | None:
+    """The casefolded whole message when it is a text message, else None (card submits carry no text)."""
+    activity = ctx.activity
+    if activity.type != "message" or not activity.text:
+        return None
+    return " ".join(activity.text.strip().casefold().rstrip(".!").split())
+
+
+def area_command(word: str | None) -> str | None:
+    """The area a whole-message command names, if any."""
+    if word is None:
+        return None
+    return next((area for area, words in AREA_WORDS.items() if word in words), None)
+
+
+Renderer = Callable[[PromptSpec, TurnContext], Activity]
+
+
+class SpecPrompt(TextPrompt):
+    """A text prompt whose question is rendered from a `PromptSpec` each time it is shown.
+
+    Accepts any text and card submits (text None, value set); the calling step decides what the reply means,
+    so free text typed at a prompt can be routed as a new question instead of being rejected.
+    """
+
+    def __init__(self, dialog_id: str, render: Renderer) -> None:
+        super().__init__(dialog_id, self._accept)
+        self._render = render
+
+    @staticmethod
+    async def _accept(prompt_context: PromptValidatorContext) -> bool:
+        activity = prompt_context.context.activity
+        return bool(prompt_context.recognized.succeeded or activity.value is not None)
+
+    async def on_prompt(
+        self, turn_context: TurnContext, state: dict[str, object], options: PromptOptions, is_retry: bool
+    ) -> None:
+        spec = PromptSpec.model_validate(options.validations)
+        await turn_context.send_activity(self._render(spec, turn_context))
+
+
+def spec_options(spec: PromptSpec) -> PromptOptions:
+    """Prompt options carrying a spec (as a plain dict, safe to persist)."""
+    return PromptOptions(validations=spec.model_dump(mode="json"))
+
+
+async def reprompt(inner_dc: DialogContext) -> None:
+    """Show the pending prompt again (rendered in the current language)."""
+    if inner_dc.active_dialog is not None:
+        await inner_dc.reprompt_dialog()

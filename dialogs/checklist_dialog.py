@@ -1,0 +1,94 @@
+"""Checklist dialogs: one per area, walking that area's entries one step at a time, then a summary."""
+
+from __future__ import annotations
+
+from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
+
+from dialogs import messages
+from dialogs.base import Renderer, SpecPrompt, spec_options
+from dialogs.render import ITEM_CHOICES, recognize
+from dialogs.state import ChecklistOptions, DialogEnd, ItemStatus, Journal, PromptSpec, turn_lang
+from knowledge.loader import KnowledgeBase
+from knowledge.models import Area, Lang
+
+_STATUS: dict[str, ItemStatus] = {"done": "done", "fixed": "fixed", "open": "open", "skip": "skipped"}
+
+
+class ChecklistDialog(ComponentDialog):
+    """Shows each item of `area` with its fix, asks done / fixed / not yet / skip, and ends with a summary.
+
+    Free text instead of an answer ends the walk and is routed as a new question by the main dialog.
+    Subclasses only choose the area; the content comes from the knowledge base.
+    """
+
+    area: Area
+
+    def __init__(self, kb: KnowledgeBase, journal: Journal, render: Renderer) -> None:
+        super().__init__(type(self).__name__)
+        self._kb = kb
+        self._journal = journal
+        self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
+        self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self._item_step, self._record_step]))
+        self.initial_dialog_id = WaterfallDialog.__name__
+
+    async def _item_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        opts = ChecklistOptions.model_validate(step.options or {"area": self.area})
+        step.values["options"] = opts.model_dump(mode="json")
+        spec = PromptSpec(kind="item", area=opts.area, index=opts.index)
+        return await step.prompt(SpecPrompt.__name__, spec_options(spec))
+
+    async def _record_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        opts = ChecklistOptions.model_validate(step.values["options"])
+        activity = step.context.activity
+        picked = recognize(activity.text, activity.value, ITEM_CHOICES)
+        if picked is None:
+            return await step.end_dialog(DialogEnd(redirect=activity.text).model_dump())
+        entries = self._kb.area(opts.area)
+        opts.results[entries[opts.index].id] = _STATUS[picked]
+        opts.index += 1
+        if opts.index < len(entries):
+            return await step.replace_dialog(WaterfallDialog.__name__, opts.model_dump(mode="json"))
+        await self._journal.record_checklist(activity.conversation.id, opts.area, opts.results)
+        await step.context.send_activity(self.summary(opts, turn_lang(step.context)))
+        return await step.end_dialog(DialogEnd().model_dump())
+
+    def summary(self, opts: ChecklistOptions, lang: Lang) -> str:
+        """What was confirmed, what is still open, what was skipped."""
+        groups: dict[str, list[str]] = {"summary_ok": [], "summary_open": [], "summary_skipped": []}
+        for entry in self._kb.area(opts.area):
+            status = opts.results.get(entry.id, "skipped")
+            key = {"done": "summary_ok", "fixed": "summary_ok", "open": "summary_open"}.get(status, "summary_skipped")
+            mark = {"done": "✅", "fixed": "🔧", "open": "❌"}.get(status, "⏭️")
+            groups[key].append(f"- {mark} {entry.content(lang).check}")
+        lines = [messages.text("summary", lang, area=messages.area_name(opts.area, lang))]
+        for key, items in groups.items():
+            if items:
+                lines.append(f"**{messages.text(key, lang)}**\n" + "\n".join(items))
+        tail = "summary_next" if groups["summary_open"] else "summary_all_ok"
+        lines.append(messages.text(tail, lang))
+        return "\n\n".join(lines)
+
+
+class PrerequisitesDialog(ChecklistDialog):
+    """Walks the prerequisites checklist."""
+
+    area = Area.prerequisites
+
+
+class ConfigurationDialog(ChecklistDialog):
+    """Walks the configuration checklist."""
+
+    area = Area.configuration
+
+
+class MaintenanceDialog(ChecklistDialog):
+    """Walks the run/maintenance checklist."""
+
+    area = Area.maintenance
+
+
+AREA_DIALOGS: dict[Area, type[ChecklistDialog]] = {
+    Area.prerequisites: PrerequisitesDialog,
+    Area.configuration: ConfigurationDialog,
+    Area.maintenance: MaintenanceDialog,
+}

@@ -1,0 +1,56 @@
+"""ClarifyDialog: when two entries fit, ask which one the user means, then show it."""
+
+from __future__ import annotations
+
+from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
+
+from dialogs import messages
+from dialogs.answer_dialog import AnswerDialog
+from dialogs.base import Renderer, SpecPrompt, spec_options
+from dialogs.render import recognize
+from dialogs.state import AnswerOptions, ClarifyOptions, DialogEnd, PromptSpec, turn_lang
+from knowledge.loader import KnowledgeBase
+from knowledge.models import LANGS
+
+
+class ClarifyDialog(ComponentDialog):
+    """Offers the candidate entries plus "none of these"; a choice opens the AnswerDialog."""
+
+    def __init__(self, kb: KnowledgeBase, answer: AnswerDialog, render: Renderer) -> None:
+        super().__init__(ClarifyDialog.__name__)
+        self._kb = kb
+        self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
+        self.add_dialog(answer)
+        self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self._ask_step, self._choose_step, self._done_step]))
+        self.initial_dialog_id = WaterfallDialog.__name__
+
+    async def _ask_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        opts = ClarifyOptions.model_validate(step.options)
+        step.values["alternatives"] = opts.alternatives
+        return await step.prompt(
+            SpecPrompt.__name__, spec_options(PromptSpec(kind="clarify", alternatives=opts.alternatives))
+        )
+
+    def _pick(self, text: str | None, value: object, alternatives: list[str]) -> str | None:
+        keys = [*alternatives, "none"]
+        picked = recognize(text, value, keys)
+        if picked is None and text:
+            said = text.strip().casefold()
+            for entry_id in alternatives:
+                titles = {self._kb.get(entry_id).content(lang).title.casefold() for lang in LANGS}
+                if said in titles or any(t.startswith(said.rstrip("…")) and len(said) > 10 for t in titles):
+                    return entry_id
+        return picked
+
+    async def _choose_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        activity = step.context.activity
+        picked = self._pick(activity.text, activity.value, step.values["alternatives"])
+        if picked is None:
+            return await step.end_dialog(DialogEnd(redirect=activity.text).model_dump())
+        if picked == "none":
+            await step.context.send_activity(messages.text("clarify_rephrase", turn_lang(step.context)))
+            return await step.end_dialog(DialogEnd().model_dump())
+        return await step.begin_dialog(AnswerDialog.__name__, AnswerOptions(entry_id=picked).model_dump())
+
+    async def _done_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        return await step.end_dialog(step.result)

@@ -1,0 +1,148 @@
+"""Every user-facing string of the dialogs, in English and Italian, in one place.
+
+Entry content (answers, steps, checklist lines) lives in knowledge data; these are only the
+conversation's own words. `text(key, lang, **kw)` formats one.
+"""
+
+from __future__ import annotations
+
+from knowledge.models import Area, Lang
+
+_MESSAGES: dict[str, dict[Lang, str]] = {
+    "welcome": {
+        "en": "Hi! I help you troubleshoot the co-sell referrals connectors between Partner Center and "
+        "Dynamics 365 or Salesforce. Describe the problem or paste the error message, or pick an area to "
+        "walk through its checklist: **prerequisites**, **configuration** or **run/maintenance**.",
+        "it": "Ciao! Ti aiuto a risolvere i problemi dei connettori delle segnalazioni di co-selling tra "
+        "Partner Center e Dynamics 365 o Salesforce. Descrivi il problema o incolla il messaggio di errore, "
+        "oppure scegli un'area per seguirne la checklist: **prerequisiti**, **configurazione** o "
+        "**esecuzione/manutenzione**.",
+    },
+    "help": {
+        "en": "You can ask a question in your own words or paste an error message. Commands: "
+        "**prerequisites**, **configuration**, **maintenance** (guided checklists), **menu**, **restart**, "
+        "**italiano** / **english** (switch language), **talk to a person**.",
+        "it": "Puoi fare una domanda con parole tue o incollare un messaggio di errore. Comandi: "
+        "**prerequisiti**, **configurazione**, **manutenzione** (checklist guidate), **menu**, "
+        "**ricomincia**, **italiano** / **english** (cambia lingua), **parla con una persona**.",
+    },
+    "cancelled": {
+        "en": "OK, let's start over.",
+        "it": "D'accordo, ricominciamo.",
+    },
+    "language_set": {
+        "en": "OK, I'll continue in English.",
+        "it": "Va bene, continuo in italiano.",
+    },
+    "handoff": {
+        "en": "I've recorded your request to talk to a person (reference **{ref}**), together with this "
+        "conversation's transcript. Live hand-over isn't connected in this deployment yet: your partner "
+        "support team can find the request under that reference. Meanwhile you can keep asking me.",
+        "it": "Ho registrato la tua richiesta di parlare con una persona (riferimento **{ref}**), insieme "
+        "alla trascrizione di questa conversazione. Il passaggio diretto a un operatore non è ancora attivo "
+        "in questa installazione: il team di supporto partner troverà la richiesta con quel riferimento. "
+        "Nel frattempo puoi continuare a chiedermi.",
+    },
+    "greeting": {
+        "en": "Hello! What's going wrong with your co-sell connectors? You can paste an error message too.",
+        "it": "Ciao! Cosa non funziona nei connettori di co-selling? Puoi anche incollare un messaggio di errore.",
+    },
+    "thanks": {
+        "en": "You're welcome! Ask me anything else about the co-sell connectors whenever you need.",
+        "it": "Prego! Chiedimi pure altro sui connettori di co-selling quando vuoi.",
+    },
+    "bye": {
+        "en": "Goodbye, and good luck with your referrals!",
+        "it": "Arrivederci e buon lavoro con le segnalazioni!",
+    },
+    "unknown": {
+        "en": "I don't know that one: I can only help with the co-sell referrals connectors (Partner Center ↔ "
+        "Dynamics 365 / Salesforce). Try rephrasing, paste the exact error, pick an area — "
+        "**prerequisites**, **configuration**, **run/maintenance** — or say **talk to a person**.",
+        "it": "Su questo non so aiutarti: mi occupo solo dei connettori delle segnalazioni di co-selling "
+        "(Partner Center ↔ Dynamics 365 / Salesforce). Prova a riformulare, incolla l'errore esatto, scegli "
+        "un'area — **prerequisiti**, **configurazione**, **esecuzione/manutenzione** — oppure scrivi "
+        "**parla con una persona**.",
+    },
+    "clarify": {
+        "en": "I'm not sure which of these you mean:",
+        "it": "Non sono sicuro di quale di queste intendi:",
+    },
+    "clarify_none": {
+        "en": "None of these",
+        "it": "Nessuna di queste",
+    },
+    "clarify_rephrase": {
+        "en": "OK. Could you describe it in other words, or paste the error message you see?",
+        "it": "D'accordo. Puoi descriverlo con altre parole o incollare il messaggio di errore che vedi?",
+    },
+    "helped_q": {"en": "Did this help?", "it": "Ti è stato utile?"},
+    "helped_yes": {"en": "Yes, it helped", "it": "Sì, utile"},
+    "helped_no": {"en": "No", "it": "No"},
+    "helped_thanks": {
+        "en": "Great, glad it helped! Anything else?",
+        "it": "Ottimo, mi fa piacere! Altro?",
+    },
+    "helped_sorry": {
+        "en": "Sorry about that. You can walk through the **{area}** checklist, rephrase with more detail or "
+        "the exact error, or say **talk to a person**.",
+        "it": "Mi dispiace. Puoi seguire la checklist **{area}**, riformulare con più dettagli o l'errore "
+        "esatto, oppure scrivere **parla con una persona**.",
+    },
+    "item": {
+        "en": "**{area} — step {n} of {total}**: {check}",
+        "it": "**{area} — passo {n} di {total}**: {check}",
+    },
+    "item_q": {
+        "en": "Is this in place?",
+        "it": "È a posto?",
+    },
+    "choice_done": {"en": "Yes, done", "it": "Sì, fatto"},
+    "choice_fixed": {"en": "Fixed it now", "it": "Sistemato ora"},
+    "choice_open": {"en": "Not yet", "it": "Non ancora"},
+    "choice_skip": {"en": "Skip", "it": "Salta"},
+    "summary": {
+        "en": "**{area} checklist — summary**",
+        "it": "**Checklist {area} — riepilogo**",
+    },
+    "summary_ok": {"en": "Confirmed", "it": "Confermati"},
+    "summary_open": {"en": "Still open", "it": "Ancora aperti"},
+    "summary_skipped": {"en": "Skipped", "it": "Saltati"},
+    "summary_all_ok": {
+        "en": "Everything in this area is confirmed. If the problem persists, try another area or describe it.",
+        "it": "In quest'area è tutto confermato. Se il problema persiste, prova un'altra area o descrivilo.",
+    },
+    "summary_next": {
+        "en": "For the open items, follow the steps shown above; ask me about any of them, or say "
+        "**talk to a person**.",
+        "it": "Per i punti aperti segui i passaggi indicati sopra; chiedimi pure di ciascuno, oppure scrivi "
+        "**parla con una persona**.",
+    },
+    "more_info": {"en": "More information", "it": "Ulteriori informazioni"},
+    "error": {
+        "en": "Sorry, something went wrong on my side. Your conversation is kept: please send your last message again.",
+        "it": "Mi dispiace, si è verificato un errore da parte mia. La conversazione è conservata: invia di "
+        "nuovo l'ultimo messaggio.",
+    },
+    "conflict": {
+        "en": "Your message crossed with another one from this conversation. Please send it again.",
+        "it": "Il tuo messaggio si è incrociato con un altro di questa conversazione. Invialo di nuovo.",
+    },
+}
+
+AREA_NAMES: dict[Area, dict[Lang, str]] = {
+    Area.prerequisites: {"en": "Prerequisites", "it": "Prerequisiti"},
+    Area.configuration: {"en": "Configuration", "it": "Configurazione"},
+    Area.maintenance: {"en": "Run/maintenance", "it": "Esecuzione/manutenzione"},
+}
+
+
+def text(key: str, lang: Lang, **kwargs: object) -> str:
+    """The message `key` in `lang`, formatted with `kwargs`."""
+    template = _MESSAGES[key][lang]
+    return template.format(**kwargs) if kwargs else template
+
+
+def area_name(area: Area, lang: Lang) -> str:
+    """Display name of an area."""
+    return AREA_NAMES[area][lang]

@@ -1,0 +1,173 @@
+"""Turn knowledge entries and prompt specs into chat activities, in the turn's language.
+
+The same spec renders again on a re-prompt, so after "italiano" the pending question (and the
+answer it belongs to) is shown again in Italian. Choices render per channel through botbuilder's
+`ChoiceFactory` (suggested actions on Web Chat, a hero card on Teams, inline text elsewhere).
+"""
+
+from __future__ import annotations
+
+from botbuilder.core import TurnContext
+from botbuilder.dialogs.choices import Choice, ChoiceFactory
+from botbuilder.schema import Activity, CardAction
+
+from dialogs import messages
+from dialogs.state import PromptSpec, turn_lang
+from knowledge.loader import KnowledgeBase
+from knowledge.models import Area, Entry, Lang
+
+#: reply words accepted for each choice key (casefolded, accents as typed or stripped)
+CHOICE_WORDS: dict[str, frozenset[str]] = {
+    "yes": frozenset(
+        {
+            "yes",
+            "y",
+            "yeah",
+            "yep",
+            "sì",
+            "si",
+            "ok",
+            "helped",
+            "it helped",
+            "yes, it helped",
+            "sì, utile",
+            "si, utile",
+            "utile",
+            "certo",
+            "👍",
+        }
+    ),
+    "no": frozenset({"no", "n", "nope", "not really", "non proprio", "per niente", "👎"}),
+    "done": frozenset(
+        {
+            "done",
+            "yes",
+            "y",
+            "yes, done",
+            "ok",
+            "in place",
+            "fatto",
+            "sì",
+            "si",
+            "sì, fatto",
+            "si, fatto",
+            "confirmed",
+            "confermato",
+            "a posto",
+        }
+    ),
+    "fixed": frozenset(
+        {
+            "fixed",
+            "fixed it",
+            "fixed it now",
+            "fixed now",
+            "sistemato",
+            "sistemato ora",
+            "risolto",
+            "corretto",
+        }
+    ),
+    "open": frozenset({"not yet", "no", "n", "open", "not sure", "non ancora", "non so", "aperto", "ancora no"}),
+    "skip": frozenset({"skip", "next", "salta", "avanti", "dopo", "later"}),
+    "none": frozenset({"none", "none of these", "neither", "nessuna", "nessuna di queste", "nessuno", "altro"}),
+}
+
+ITEM_CHOICES = ("done", "fixed", "open", "skip")
+FEEDBACK_CHOICES = ("yes", "no")
+
+
+def _choice_title(key: str, lang: Lang) -> str:
+    return {
+        "yes": messages.text("helped_yes", lang),
+        "no": messages.text("helped_no", lang),
+        "done": messages.text("choice_done", lang),
+        "fixed": messages.text("choice_fixed", lang),
+        "open": messages.text("choice_open", lang),
+        "skip": messages.text("choice_skip", lang),
+        "none": messages.text("clarify_none", lang),
+    }[key]
+
+
+def choice(value: str, title: str) -> Choice:
+    """A choice whose button sends `title` back as the user's reply."""
+    return Choice(value=value, action=CardAction(type="imBack", title=title, value=title))
+
+
+def entry_markdown(entry: Entry, lang: Lang, *, heading: bool = True) -> str:
+    """The entry as a user wants to read it: short lead, numbered steps, note, links."""
+    c = entry.content(lang)
+    parts = [f"**{c.title}**"] if heading else []
+    parts.append(c.lead)
+    if c.steps:
+        lines = []
+        for n, step in enumerate(c.steps, 1):
+            lines.append(f"{n}. {step.text}")
+            lines.extend(f"    - {sub}" for sub in step.substeps)
+        parts.append("\n".join(lines))
+    if c.note:
+        parts.append(f"_{c.note}_")
+    if c.links:
+        links = ", ".join(f"[{link.title}]({link.url})" for link in c.links)
+        parts.append(f"{messages.text('more_info', lang)}: {links}")
+    return "\n\n".join(parts)
+
+
+def item_markdown(kb: KnowledgeBase, area: Area, index: int, lang: Lang) -> str:
+    """One checklist item: its check line and the steps that fix it."""
+    entries = kb.area(area)
+    entry = entries[index]
+    head = messages.text(
+        "item",
+        lang,
+        area=messages.area_name(area, lang),
+        n=index + 1,
+        total=len(entries),
+        check=entry.content(lang).check,
+    )
+    return f"{head}\n\n{entry_markdown(entry, lang, heading=False)}"
+
+
+def render_prompt(kb: KnowledgeBase, spec: PromptSpec, ctx: TurnContext) -> Activity:
+    """The activity for a prompt spec in the turn's language, with choices fitted to the channel."""
+    lang = turn_lang(ctx)
+    if spec.kind == "answer" and spec.entry_id:
+        body = entry_markdown(kb.get(spec.entry_id), lang)
+        keys: tuple[str, ...] = FEEDBACK_CHOICES
+        question = messages.text("helped_q", lang)
+        choices = [choice(k, _choice_title(k, lang)) for k in keys]
+    elif spec.kind == "item" and spec.area:
+        body = item_markdown(kb, spec.area, spec.index, lang)
+        question = messages.text("item_q", lang)
+        choices = [choice(k, _choice_title(k, lang)) for k in ITEM_CHOICES]
+    else:
+        titles = [kb.get(e).content(lang).title for e in spec.alternatives]
+        body = messages.text("clarify", lang)  # the choices themselves list the titles
+        question = ""
+        choices = [choice(e, _short(t)) for e, t in zip(spec.alternatives, titles, strict=True)]
+        choices.append(choice("none", _choice_title("none", lang)))
+    text = f"{body}\n\n{question}".strip()
+    activity = ChoiceFactory.for_channel(ctx.activity.channel_id, choices, text)
+    activity.locale = "it-IT" if lang == "it" else "en-US"
+    return activity
+
+
+def _short(title: str, limit: int = 60) -> str:
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def recognize(reply: str | None, value: object, keys: tuple[str, ...] | list[str]) -> str | None:
+    """Which choice key a reply picks: a card submit value, a number, a button title or a known word."""
+    if isinstance(value, dict):
+        picked = value.get("choice")
+        if isinstance(picked, str) and picked in keys:
+            return picked
+    if not reply:
+        return None
+    said = reply.strip().casefold().rstrip(".!")
+    if said.isdigit() and 1 <= int(said) <= len(keys):
+        return keys[int(said) - 1]
+    for key in keys:
+        if said == key or said in CHOICE_WORDS.get(key, frozenset()):
+            return key
+    return None

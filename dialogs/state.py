@@ -1,0 +1,97 @@
+"""Dialog options and persisted conversation data (pydantic), plus the ports the dialogs depend on.
+
+Options travel as `model_dump()` dicts inside dialog state and are read back with `model_validate`,
+so stored state never records Python class paths.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from botbuilder.core import TurnContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from knowledge.models import Area, Lang, Match
+
+ItemStatus = Literal["done", "fixed", "open", "skipped"]
+
+LANG_KEY = "cosell.lang"  # turn_state: the language of this turn's replies
+LANG_CHANGED_KEY = "cosell.lang_locked"  # turn_state: set when the user chose a language explicitly
+MATCH_KEY = "cosell.match"  # turn_state: the matcher's verdict for this turn's text (for `ask --json`)
+ANSWER_KEY = "cosell.answer"  # turn_state: the text of the answer shown this turn
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ChecklistOptions(_Model):
+    """Where a checklist walk is: area, current item, and the status of each item so far."""
+
+    area: Area
+    index: int = 0
+    results: dict[str, ItemStatus] = Field(default_factory=dict)
+
+
+class AnswerOptions(_Model):
+    """The entry to present and how it was found."""
+
+    entry_id: str
+    confidence: float = 0.0
+    via: str = "fuzzy"
+
+
+class ClarifyOptions(_Model):
+    """The candidate entries of a clarifying question."""
+
+    alternatives: list[str]
+
+
+class PromptSpec(_Model):
+    """A language-neutral description of a prompt, rendered in the turn's language each time it is shown."""
+
+    kind: Literal["answer", "item", "clarify"]
+    entry_id: str | None = None
+    area: Area | None = None
+    index: int = 0
+    alternatives: list[str] = Field(default_factory=list)
+
+
+class DialogEnd(_Model):
+    """What a child dialog returns to the main dialog: optionally text to route as a new question."""
+
+    redirect: str | None = None
+
+
+class ConversationData(_Model):
+    """Per-conversation data kept in conversation state."""
+
+    lang: Lang | None = None
+    lang_locked: bool = False
+    turns: int = 0
+    last_entry: str | None = None
+    checklists: dict[str, dict[str, ItemStatus]] = Field(default_factory=dict)
+
+
+class Journal(Protocol):
+    """Durable record of what users told us: feedback, handoff requests, checklist outcomes."""
+
+    async def record_feedback(self, conversation_id: str, entry_id: str, helpful: bool, lang: Lang) -> None:
+        """Store a helpful / not helpful vote on an answer."""
+
+    async def record_handoff(self, conversation_id: str, channel_id: str, lang: Lang, summary: str) -> str:
+        """Store a request to talk to a person; return its reference."""
+
+    async def record_checklist(self, conversation_id: str, area: Area, results: dict[str, ItemStatus]) -> None:
+        """Store the outcome of a checklist walk."""
+
+
+def turn_lang(ctx: TurnContext) -> Lang:
+    """The language replies of this turn use (set by the bot handler)."""
+    lang: Lang = ctx.turn_state.get(LANG_KEY, "en")
+    return lang
+
+
+def set_match(ctx: TurnContext, result: Match) -> None:
+    """Record the matcher's verdict for this turn (read by `ask --json`)."""
+    ctx.turn_state[MATCH_KEY] = result

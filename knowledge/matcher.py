@@ -1,0 +1,248 @@
+"""Match user text to a knowledge entry: error fingerprints first, then weighted fuzzy term matching.
+
+The score of an entry is how much of the question's informative content the entry explains
+(IDF-weighted coverage), damped when the shared evidence is thin, so that one shared generic word
+("flow", "Salesforce") never yields a confident answer. Typos are repaired with rapidfuzz against the
+knowledge base's own vocabulary before matching. Pure: no I/O, deterministic, thresholds passed in.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from knowledge.loader import KnowledgeBase
+from knowledge.models import LANGS, Lang, Lexicon, Match
+from knowledge.text import CANON, Lexer, fingerprint_text, fold, stem
+
+#: weight of a term by where the entry uses it
+QUESTION_WEIGHT = 1.0
+ANSWER_WEIGHT = 0.6
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision thresholds on the 0–1 confidence scale (from settings)."""
+
+    answer_at: float = 0.4
+    suggest_at: float = 0.2
+    margin: float = 0.05
+    evidence: float = 3.0  # IDF mass a match needs before its coverage counts in full
+    phrasing_weight: float = 0.7  # share of the closest single phrasing (vs the whole entry) in the score
+    unknown: float = 0.6  # weight of a word the knowledge base never uses, relative to the rarest known term
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What the index needs of one entry: its texts by weight, per language, and its fingerprints."""
+
+    id: str
+    question_texts: dict[Lang, tuple[str, ...]]
+    answer_texts: dict[Lang, tuple[str, ...]]
+    phrasings: dict[Lang, tuple[str, ...]]
+    fingerprints: tuple[str, ...] = ()
+
+
+@dataclass
+class _Scored:
+    entry: str
+    confidence: float
+
+
+@dataclass
+class Index:
+    """An inverted index over entries; build once with `build_index`, share between turns."""
+
+    lexer: Lexer
+    ids: list[str]
+    postings: dict[str, list[tuple[int, float]]]
+    idf: dict[str, float]
+    fingerprints: list[tuple[re.Pattern[str], int]]
+    smalltalk: dict[str, str]
+    unit_postings: dict[str, list[int]] = field(default_factory=dict)
+    unit_entry: list[int] = field(default_factory=list)
+    unit_mass: list[float] = field(default_factory=list)
+    max_idf: float = field(default=0.0)
+
+    def terms(self, text: str, lang: Lang, unknown: float = 0.8) -> list[tuple[str | None, float]]:
+        """Query terms with their weights; unknown words come back as (None, weight)."""
+        out: list[tuple[str | None, float]] = []
+        other: Lang = "it" if lang == "en" else "en"
+        for word in self.lexer.content(text):
+            term = next((s for s in (stem(word, lang), stem(word, other)) if s in self.idf), None)
+            if term is None:
+                # numbers and short tokens carry little meaning on their own
+                weight = unknown * self.max_idf * (0.4 if word.isdigit() or len(word) <= 3 else 1.0)
+                out.append((None, weight))
+            else:
+                out.append((term, self.idf[term]))
+        return out
+
+
+def _doc_terms(lexer: Lexer, texts: Iterable[str], lang: Lang) -> set[str]:
+    return {stem(w, lang) for t in texts for w in lexer.content(t)}
+
+
+def _entry_weights(lexer: Lexer, d: Doc) -> dict[str, float]:
+    w: dict[str, float] = {}
+    for lang in LANGS:
+        for term in _doc_terms(lexer, d.answer_texts[lang], lang):
+            w[term] = max(w.get(term, 0.0), ANSWER_WEIGHT)
+        for term in _doc_terms(lexer, d.question_texts[lang], lang):
+            w[term] = QUESTION_WEIGHT
+    return w
+
+
+def _add_units(index: Index, docs: Sequence[Doc]) -> None:
+    """Index each phrasing on its own, so a query close to one phrasing scores above a scattered match."""
+    for i, d in enumerate(docs):
+        for lang in LANGS:
+            for text in d.phrasings[lang]:
+                terms = _doc_terms(index.lexer, (text,), lang)
+                if not terms:
+                    continue
+                unit = len(index.unit_entry)
+                index.unit_entry.append(i)
+                index.unit_mass.append(sum(index.idf[t] for t in terms))
+                for t in terms:
+                    index.unit_postings.setdefault(t, []).append(unit)
+
+
+def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
+    """Build the index for `docs` (entries) with `lexicon`."""
+    vocabulary = [t for d in docs for lang in LANGS for t in (*d.question_texts[lang], *d.answer_texts[lang])]
+    lexer = Lexer(lexicon, vocabulary)
+    weights = [_entry_weights(lexer, d) for d in docs]
+    df: dict[str, int] = {}
+    for w in weights:
+        for term in w:
+            df[term] = df.get(term, 0) + 1
+    n = len(docs)
+    idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
+    postings: dict[str, list[tuple[int, float]]] = {}
+    for i, w in enumerate(weights):
+        for term, weight in w.items():
+            postings.setdefault(term, []).append((i, weight))
+    index = Index(
+        lexer=lexer,
+        ids=[d.id for d in docs],
+        postings=postings,
+        idf=idf,
+        fingerprints=[(re.compile(p, re.IGNORECASE), i) for i, d in enumerate(docs) for p in d.fingerprints],
+        smalltalk={
+            fold(form): kind
+            for kind, by_lang in lexicon.smalltalk.items()
+            for forms in by_lang.values()
+            for form in forms
+        },
+        max_idf=math.log((n + 1) / 1.5),
+    )
+    _add_units(index, docs)
+    return index
+
+
+def index_kb(kb: KnowledgeBase) -> Index:
+    """Index a loaded knowledge base."""
+    docs = []
+    for e in kb.entries:
+        q: dict[Lang, tuple[str, ...]] = {}
+        a: dict[Lang, tuple[str, ...]] = {}
+        for lang in LANGS:
+            c = e.content(lang)
+            q[lang] = (c.title, *c.phrasings, *c.keywords)
+            steps = tuple(s.text for s in c.steps) + tuple(x for s in c.steps for x in s.substeps)
+            a[lang] = (c.lead, *steps, c.note or "")
+        p = {lang: (e.content(lang).title, *e.content(lang).phrasings) for lang in LANGS}
+        docs.append(Doc(id=e.id, question_texts=q, answer_texts=a, phrasings=p, fingerprints=e.fingerprints))
+    return build_index(docs, kb.lexicon)
+
+
+def _smalltalk(index: Index, text: str) -> str | None:
+    folded = fold(text)
+    if folded in index.smalltalk:
+        return index.smalltalk[folded]
+    # "ciao, grazie mille!" — only small-talk phrases and stopwords
+    rest = folded
+    kind = None
+    for form in sorted(index.smalltalk, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(form)}\b", rest):
+            kind = kind or index.smalltalk[form]
+            rest = re.sub(rf"\b{re.escape(form)}\b", " ", rest)
+    if kind and all(w in index.lexer.stopwords for w in rest.split()):
+        return kind
+    return None
+
+
+def _fingerprint(index: Index, text: str) -> str | None:
+    fp = fingerprint_text(text)
+    best: tuple[int, int] | None = None
+    for pattern, i in index.fingerprints:
+        m = pattern.search(fp)
+        if m and (best is None or len(m.group(0)) > best[0]):
+            best = (len(m.group(0)), i)
+    return index.ids[best[1]] if best else None
+
+
+def score(index: Index, text: str, lang: Lang, th: Thresholds) -> list[_Scored]:
+    """Every entry sharing a term with `text`, best first, with its confidence."""
+    terms = index.terms(text, lang, th.unknown)
+    known = sum(1 for term, _ in terms if term is not None)
+    if known < 2 and known < len(terms):
+        return []  # one shared word amid words we don't know is not evidence ("reset my Outlook password")
+    total = sum(w for _, w in terms)
+    if total <= 0:
+        return []
+    acc: dict[int, float] = {}
+    units: dict[int, float] = {}
+    for term, qw in terms:
+        if term is None:
+            continue
+        for i, w in index.postings[term]:
+            acc[i] = acc.get(i, 0.0) + qw * w
+        for u in index.unit_postings.get(term, ()):
+            units[u] = units.get(u, 0.0) + qw
+    closest: dict[int, float] = {}
+    for u, shared in units.items():
+        dice = 2 * shared / (total + index.unit_mass[u])
+        i = index.unit_entry[u]
+        if dice > closest.get(i, 0.0):
+            closest[i] = dice
+    a = th.phrasing_weight
+    scored = [
+        _Scored(index.ids[i], ((1 - a) * mass / total + a * closest.get(i, 0.0)) * min(1.0, mass / th.evidence))
+        for i, mass in acc.items()
+    ]
+    scored.sort(key=lambda s: (-s.confidence, s.entry))
+    return scored
+
+
+def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None = None) -> Match:
+    """Decide what `text` asks: an entry, a clarifying choice, small talk, or nothing we know."""
+    lang = index.lexer.language(text, locale_hint)
+    if entry := _fingerprint(index, text):
+        return Match(kind="answer", lang=lang, entry=entry, confidence=1.0, via="fingerprint")
+    if kind := _smalltalk(index, text):
+        return Match(kind="smalltalk", lang=lang, smalltalk=kind, via="smalltalk")
+    ranked = score(index, text, lang, th)
+    if not ranked or ranked[0].confidence < th.suggest_at:
+        top = ranked[0].confidence if ranked else 0.0
+        return Match(kind="none", lang=lang, confidence=round(top, 3))
+    best = ranked[0]
+    close = [s for s in ranked[1:3] if s.confidence >= th.suggest_at and best.confidence - s.confidence < th.margin]
+    if best.confidence >= th.answer_at and not close:
+        return Match(kind="answer", lang=lang, entry=best.entry, confidence=round(best.confidence, 3), via="fuzzy")
+    alternatives = (best.entry, *(s.entry for s in close))
+    if len(alternatives) == 1 and len(ranked) > 1 and ranked[1].confidence >= th.suggest_at:
+        alternatives = (best.entry, ranked[1].entry)
+    return Match(
+        kind="clarify",
+        lang=lang,
+        alternatives=alternatives,
+        confidence=round(best.confidence, 3),
+        via="fuzzy",
+    )
+
+
+__all__ = ["CANON", "Doc", "Index", "Thresholds", "build_index", "index_kb", "match", "score"]

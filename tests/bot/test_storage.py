@@ -1,0 +1,258 @@
+"""Tests for bot/storage.py: SQLite state storage with e-tags."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from botbuilder.core import ConversationState, StoreItem, TurnContext
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.dialogs import DialogInstance, DialogState
+from botbuilder.schema import Activity, ConversationAccount
+
+from bot.storage import SqliteStorage, StorageConflictError
+
+REPO = Path(__file__).resolve().parents[2]
+TEAMS_KEY = "msteams/conversations/19:abc@thread.tacv2;messageid=1699999"
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
+    store = SqliteStorage(tmp_path / "bot.db")
+    yield store
+    store.close()
+
+
+def _stored_blob(storage: SqliteStorage, key: str) -> str:
+    [(data,)] = storage.database.query("SELECT data FROM state WHERE key = ?", (key,))
+    return str(data)
+
+
+async def test_round_trip_of_dialog_state_objects(storage: SqliteStorage) -> None:
+    stack = [DialogInstance(id="MainDialog", state={"stepIndex": 2, "values": {"lang": "it"}})]
+    await storage.write({"conv": {"DialogState": DialogState(stack)}})
+
+    item = (await storage.read(["conv", "missing"]))["conv"]
+
+    restored = item["DialogState"]
+    assert isinstance(restored, DialogState)
+    assert restored.dialog_stack[0].id == "MainDialog"
+    assert restored.dialog_stack[0].state == {"stepIndex": 2, "values": {"lang": "it"}}
+    assert len(item["e_tag"]) == 32
+    assert "e_tag" not in _stored_blob(storage, "conv")
+
+    await storage.delete({"conv", "missing"})  # BotState.delete passes a set
+    assert await storage.read(["conv"]) == {}
+
+
+async def test_write_sets_new_etag_on_item_so_a_second_save_works(storage: SqliteStorage) -> None:
+    item: dict[str, object] = {"count": 1}
+    await storage.write({"k": item})
+    first = item["e_tag"]
+
+    item["count"] = 2
+    await storage.write({"k": item})
+
+    assert item["e_tag"] != first
+    assert (await storage.read(["k"]))["k"] == {"count": 2, "e_tag": item["e_tag"]}
+
+
+async def test_store_item_objects_carry_etag_as_attribute(storage: SqliteStorage) -> None:
+    item = StoreItem(name="Anna")
+    await storage.write({"k": item})
+
+    restored = (await storage.read(["k"]))["k"]
+
+    assert isinstance(restored, StoreItem)
+    assert restored.name == "Anna"
+    assert restored.e_tag == item.e_tag
+    assert "e_tag" not in _stored_blob(storage, "k")
+
+
+async def test_stale_etag_raises_and_names_key_not_data(storage: SqliteStorage) -> None:
+    await storage.write({"k": {"v": "original"}})
+    first = (await storage.read(["k"]))["k"]
+    second = (await storage.read(["k"]))["k"]
+    first["v"] = "first writer"
+    await storage.write({"k": first})
+
+    second["v"] = "second writer"
+    with pytest.raises(StorageConflictError, match="'k'") as err:
+        await storage.write({"k": second})
+
+    assert "writer" not in str(err.value)
+    assert (await storage.read(["k"]))["k"]["v"] == "first writer"
+
+
+async def test_two_first_writes_without_etag_second_raises(storage: SqliteStorage) -> None:
+    await storage.write({"k": {"v": 1}})
+
+    with pytest.raises(StorageConflictError):
+        await storage.write({"k": {"v": 2}})
+
+    assert (await storage.read(["k"]))["k"]["v"] == 1
+
+
+async def test_star_etag_overwrites_unconditionally(storage: SqliteStorage) -> None:
+    await storage.write({"k": {"v": 1}, "new": {"v": 0, "e_tag": "*"}})
+
+    await storage.write({"k": {"v": 3, "e_tag": "*"}})
+
+    items = await storage.read(["k", "new"])
+    assert items["k"]["v"] == 3
+    assert items["new"]["v"] == 0
+
+
+@pytest.mark.parametrize("seeded", [True, False], ids=["existing-conversation", "first-turn"])
+async def test_concurrent_conversation_state_saves_never_lose_silently(storage: SqliteStorage, seeded: bool) -> None:
+    adapter = TestAdapter()
+    activity = Activity(
+        type="message",
+        text="hi",
+        channel_id="msteams",
+        conversation=ConversationAccount(id="19:abc@thread.tacv2;messageid=1699999"),
+    )
+    if seeded:
+        await storage.write({TEAMS_KEY: {"topic": "seed"}})
+    state_a, state_b = ConversationState(storage), ConversationState(storage)
+    ctx_a, ctx_b = TurnContext(adapter, activity), TurnContext(adapter, activity)
+    await state_a.load(ctx_a)
+    await state_b.load(ctx_b)
+
+    await state_a.create_property("topic").set(ctx_a, "from A")
+    await state_b.create_property("topic").set(ctx_b, "from B")
+    await state_a.save_changes(ctx_a)
+    with pytest.raises(StorageConflictError):
+        await state_b.save_changes(ctx_b)
+
+    # the winner can save again in the same turn: its cached state carries the new e-tag
+    await state_a.create_property("topic").set(ctx_a, "from A, again")
+    await state_a.save_changes(ctx_a)
+    ctx_c = TurnContext(adapter, activity)
+    assert await ConversationState(storage).create_property("topic").get(ctx_c) == "from A, again"
+    assert (await storage.read([TEAMS_KEY]))[TEAMS_KEY]["topic"] == "from A, again"
+
+
+async def test_clear_state_cannot_blindly_overwrite_use_delete(storage: SqliteStorage) -> None:
+    # clear_state() caches a fresh dict with no e-tag, which means "insert only": resetting a
+    # conversation must go through ConversationState.delete() instead
+    adapter = TestAdapter()
+    activity = Activity(type="message", channel_id="msteams", conversation=ConversationAccount(id="c"))
+    state = ConversationState(storage)
+    ctx = TurnContext(adapter, activity)
+    await state.create_property("topic").set(ctx, "old")
+    await state.save_changes(ctx)
+
+    await state.clear_state(ctx)
+    with pytest.raises(StorageConflictError):
+        await state.save_changes(ctx)
+    await state.delete(ctx)
+
+    assert await storage.read(["msteams/conversations/c"]) == {}
+
+
+async def test_multi_key_write_is_all_or_nothing(storage: SqliteStorage) -> None:
+    await storage.write({"a": {"v": 1}})
+    fresh: dict[str, object] = {"v": 2}
+
+    with pytest.raises(StorageConflictError, match="'a'"):
+        await storage.write({"b": fresh, "a": {"v": 9}})
+
+    items = await storage.read(["a", "b"])
+    assert set(items) == {"a"}
+    assert items["a"]["v"] == 1
+    assert "e_tag" not in fresh
+
+
+async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "bot.db"
+    store = SqliteStorage(path)
+    await store.write({TEAMS_KEY: {"v": "kept"}})
+    etag = (await store.read([TEAMS_KEY]))[TEAMS_KEY]["e_tag"]
+    store.close()
+
+    reopened = SqliteStorage(path)
+    try:
+        assert (await reopened.read([TEAMS_KEY]))[TEAMS_KEY] == {"v": "kept", "e_tag": etag}
+    finally:
+        reopened.close()
+
+
+_CHILD = """
+import asyncio, os, signal, sys
+from bot.storage import SqliteStorage
+storage = SqliteStorage(sys.argv[1])
+asyncio.run(storage.write({"k": {"v": "committed"}}))
+{exit}
+"""
+
+
+@pytest.mark.parametrize(
+    ("how", "returncode"),
+    [("os.kill(os.getpid(), signal.SIGKILL)", -9), ("os._exit(0)", 0)],
+    ids=["sigkill", "os-exit"],
+)
+def test_committed_write_survives_killed_process(tmp_path: Path, how: str, returncode: int) -> None:
+    path = tmp_path / "bot.db"
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD.replace("{exit}", how), str(path)],
+        cwd=REPO,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == returncode, child.stderr.decode()
+    assert Path(f"{path}-wal").stat().st_size > 0  # never checkpointed: the data is only in the WAL
+
+    store = SqliteStorage(path)
+    try:
+        assert asyncio.run(store.read(["k"]))["k"]["v"] == "committed"
+    finally:
+        store.close()
+
+
+def test_pragmas(tmp_path: Path) -> None:
+    store = SqliteStorage(tmp_path / "bot.db")
+    try:
+        assert store.database.query("PRAGMA journal_mode") == [("wal",)]
+        assert store.database.query("PRAGMA synchronous") == [(1,)]  # NORMAL
+        assert store.database.query("PRAGMA busy_timeout") == [(5000,)]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        TEAMS_KEY,
+        "msteams/users/29:1AbC-xYz_0==",
+        "webchat/conversations/a'b\"c%20 d?e#f*g\\h",
+        "emulator/conversations/città 🤖",
+    ],
+)
+async def test_channel_style_keys_round_trip(storage: SqliteStorage, key: str) -> None:
+    await storage.write({key: {"v": key}})
+
+    assert (await storage.read([key]))[key]["v"] == key
+    await storage.delete([key])
+    assert await storage.read([key]) == {}
+
+
+async def test_empty_calls_are_no_ops(storage: SqliteStorage) -> None:
+    assert await storage.read([]) == {}
+    await storage.write({})
+    await storage.delete([])
+
+
+def test_ping_and_idempotent_close(tmp_path: Path) -> None:
+    store = SqliteStorage(tmp_path / "bot.db")
+    assert store.ping() is True
+
+    store.close()
+    store.close()
+
+    assert store.ping() is False

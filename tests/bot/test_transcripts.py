@@ -1,0 +1,240 @@
+"""Tests for bot/transcripts.py: redaction, the SQLite transcript store and TranscriptMiddleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from botbuilder.core import TurnContext
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, DeliveryModes
+
+from bot.storage import SqliteStorage
+from bot.transcripts import MASK, SqliteTranscriptStore, TranscriptMiddleware, redact, redact_activity
+
+JWT = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJhcGk6Ly9ib3QiLCJpc3MiOiJodHRwcyJ9.c2lnbmF0dXJlX2J5dGVz"
+GUID = "4f3c2a1e-9b8d-4c7e-a1b2-0123456789ab"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (f"token is {JWT} please check", JWT),
+        (f"Authorization: Bearer {JWT}", JWT),
+        ("curl -H 'Authorization: Basic dXNlcjpwYXNz' https://api.example.com", "dXNlcjpwYXNz"),
+        ("header was Bearer 0.AXkAabcdEFGH-ijkl_mnop", "0.AXkAabcdEFGH-ijkl_mnop"),
+        ("my password is Hunter2!", "Hunter2"),
+        ("password: Summer2024", "Summer2024"),
+        ("la mia password è Ciao2024!", "Ciao2024"),
+        ("il segreto è Xk9#pq77, non dirlo", "Xk9#pq77"),
+        (
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Zm9vYmFy+/baz==;EndpointSuffix=core.windows.net",
+            "Zm9vYmFy+/baz==",
+        ),
+        ("https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&sp=r&sig=AbC%2Bdef%3D", "AbC%2Bdef%3D"),
+        (
+            "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=abc+def=",
+            "abc+def=",
+        ),
+        ("client_secret=7Q8~abcdefg.hijk_LMNOP&grant_type=client_credentials", "7Q8~abcdefg.hijk_LMNOP"),
+        ('{"access_token": "ya29.a0AfH6SMB", "expires_in": 3599}', "ya29.a0AfH6SMB"),
+        ("{'refreshToken': 'xyz123456'}", "xyz123456"),
+        ("api_key=sk-live-1234 and pwd=letmein", "letmein"),
+        ("connect to https://svc:p4ssw0rd@db.example.com/x", "p4ssw0rd"),
+    ],
+)
+def test_redact_masks_secrets(text: str, secret: str) -> None:
+    redacted = redact(text)
+
+    assert secret not in redacted
+    assert MASK in redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"WorkflowTriggerNotFound: The workflow trigger 'manual' was not found. clientRequestId: {GUID}",
+        "https://learn.microsoft.com/en-us/partner-center/referrals/co-sell-connectors?tabs=workspaces",
+        "Solution ID is required",
+        "password expired for user anna@contoso.com",
+        "la password è scaduta",
+        "use a Bearer token from Entra ID",
+        f"client secret AADSTS7000215 for app {GUID}",
+        "error 0x80070005 access denied; tokenExpired at 2024-05-01T10:00:00Z",
+        "the secret is out",
+    ],
+)
+def test_redact_leaves_ordinary_text_ids_and_urls(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_redact_activity_drops_secret_keys_deeply_and_copies() -> None:
+    activity = {
+        "type": "invoke",
+        "text": "my password is Hunter2!",
+        "value": {"id": GUID, "connectionName": "aad", "token": JWT},
+        "channelData": {"items": [{"clientSecret": "x", "note": f"Bearer {JWT}"}], "count": 2},
+        "Authorization": "Basic abc",
+    }
+
+    redacted = redact_activity(activity)
+
+    assert redacted == {
+        "type": "invoke",
+        "text": f"my password is {MASK}",
+        "value": {"id": GUID, "connectionName": "aad"},
+        "channelData": {"items": [{"note": f"Bearer {MASK}"}], "count": 2},
+    }
+    assert activity["value"]["token"] == JWT  # type: ignore[index]
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
+    store = SqliteStorage(tmp_path / "bot.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def store(storage: SqliteStorage) -> SqliteTranscriptStore:
+    return SqliteTranscriptStore(storage)
+
+
+async def _reply_twice(context: TurnContext) -> None:
+    await context.send_trace_activity("BotState", value={"token": "internal"})
+    await context.send_activity("first reply")
+    await context.send_activity("second reply")
+
+
+async def test_middleware_logs_turn_in_order_with_roles_and_redaction(
+    store: SqliteTranscriptStore, storage: SqliteStorage
+) -> None:
+    adapter = TestAdapter(_reply_twice)
+    adapter.use(TranscriptMiddleware(store))
+
+    await adapter.receive_activity("my password is Hunter2!")
+
+    rows = await store.get_transcript("test", "Convo1")
+    assert [r["direction"] for r in rows] == ["in", "out", "out"]
+    activities = [r["activity"] for r in rows]
+    assert [a["from"]["role"] for a in activities] == ["user", "bot", "bot"]
+    assert [a["text"] for a in activities] == [f"my password is {MASK}", "first reply", "second reply"]
+    assert all(r["timestamp"] for r in rows)
+    assert not storage.database.query("SELECT id FROM transcript WHERE data LIKE '%Hunter2%'")
+    # roles and timestamps went onto copies: the template and the sent replies are untouched
+    assert adapter.template.from_property.role is None
+    assert [a.from_property.role for a in adapter.activity_buffer] == [None, None]
+    assert [a.timestamp for a in adapter.activity_buffer] == [None, None]
+
+
+async def test_expect_replies_are_logged_too(store: SqliteTranscriptStore) -> None:
+    adapter = TestAdapter(_reply_twice)
+    adapter.use(TranscriptMiddleware(store))
+
+    await adapter.receive_activity(Activity(type="message", text="hi", delivery_mode=DeliveryModes.expect_replies))
+
+    assert adapter.activity_buffer == []  # buffered on the turn context, not sent
+    assert [r["direction"] for r in await store.get_transcript("test", "Convo1")] == ["in", "out", "out"]
+
+
+async def test_turn_that_raises_still_has_its_incoming_activity(store: SqliteTranscriptStore) -> None:
+    async def failing(context: TurnContext) -> None:
+        raise RuntimeError("boom")
+
+    adapter = TestAdapter(failing)
+    adapter.use(TranscriptMiddleware(store))
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await adapter.receive_activity("hello")
+
+    rows = await store.get_transcript("test", "Convo1")
+    assert [(r["direction"], r["activity"]["text"]) for r in rows] == [("in", "hello")]
+
+
+async def test_updates_are_logged_as_message_update(store: SqliteTranscriptStore) -> None:
+    async def edit(context: TurnContext) -> None:
+        await context.update_activity(Activity(id="42", type="message", text="edited"))
+
+    adapter = TestAdapter(edit)
+    adapter.use(TranscriptMiddleware(store))
+    await adapter.receive_activity("hi")
+
+    rows = await store.get_transcript("test", "Convo1")
+    assert [(r["direction"], r["activity"]["type"]) for r in rows] == [
+        ("in", "message"),
+        ("out", "messageUpdate"),
+    ]
+
+
+async def test_store_failure_does_not_break_the_turn(
+    store: SqliteTranscriptStore, storage: SqliteStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = TestAdapter(_reply_twice)
+    adapter.use(TranscriptMiddleware(store))
+    storage.close()
+
+    with caplog.at_level(logging.ERROR, logger="bot.transcripts"):
+        await adapter.receive_activity("my password is Hunter2!")
+
+    assert [a.text for a in adapter.activity_buffer] == ["first reply", "second reply"]
+    assert len(caplog.records) == 3
+    assert all("Convo1" in r.getMessage() for r in caplog.records)
+    assert "Hunter2" not in caplog.text
+
+
+def _activity(conversation: str, text: str, channel: str = "msteams", ts: str = "2025-01-01T10:00:00Z") -> Activity:
+    return Activity(
+        type="message",
+        text=text,
+        channel_id=channel,
+        timestamp=ts,
+        conversation=ConversationAccount(id=conversation),
+        from_property=ChannelAccount(id="u1", role="user"),
+    )
+
+
+async def test_list_conversations_limit_and_delete(store: SqliteTranscriptStore) -> None:
+    teams = "19:abc@thread.tacv2;messageid=1699999"
+    await store.log_activity(_activity(teams, "one", ts="2025-01-01T10:00:00Z"), "in")
+    await store.log_activity(_activity("webchat-1", "hello", channel="webchat"), "in")
+    await store.log_activity(_activity(teams, "two", ts="2025-01-01T10:05:00Z"), "out")
+    await store.log_activity(_activity(teams, "three", ts="2025-01-01T10:09:00Z"), "in")
+
+    assert await store.list_conversations("msteams") == [
+        {
+            "channel_id": "msteams",
+            "conversation_id": teams,
+            "first_timestamp": "2025-01-01T10:00:00.000Z",
+            "last_timestamp": "2025-01-01T10:09:00.000Z",
+            "count": 3,
+        }
+    ]
+    assert [c["channel_id"] for c in await store.list_conversations()] == ["msteams", "webchat"]
+    last_two = await store.get_transcript("msteams", teams, limit=2)
+    assert [r["activity"]["text"] for r in last_two] == ["two", "three"]
+
+    await store.delete_transcript("msteams", teams)
+
+    assert await store.get_transcript("msteams", teams) == []
+    assert [c["conversation_id"] for c in await store.list_conversations()] == ["webchat-1"]
+
+
+async def test_store_rejects_unknown_direction(store: SqliteTranscriptStore) -> None:
+    with pytest.raises(ValueError, match="direction"):
+        await store.log_activity(_activity("c", "x"), "sideways")
+
+
+async def test_store_on_a_path_owns_its_connection(tmp_path: Path) -> None:
+    path = tmp_path / "bot.db"
+    storage = SqliteStorage(path)
+    own = SqliteTranscriptStore(path)
+    await own.log_activity(_activity("c", "x"), "in")
+    own.close()
+
+    shared = SqliteTranscriptStore(storage)
+    assert len(await shared.get_transcript("msteams", "c")) == 1
+    shared.close()  # does not close the storage's connection
+    assert storage.ping()
+    storage.close()

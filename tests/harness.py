@@ -1,0 +1,77 @@
+"""DialogHarness: the real bot and dialogs over botbuilder-core's TestAdapter, with MemoryStorage.
+
+A small owned replacement for botbuilder-testing's DialogTestClient (whose pins break current pytest).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botbuilder.core import ConversationState, MemoryStorage, Storage, UserState
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, ConversationReference
+
+from bot.errors import on_turn_error
+from bot.handler import TroubleshootBot
+from bot.wiring import Knowledge
+from dialogs.main_dialog import MainDialog
+from dialogs.render import render_prompt
+from tests.fakes import FakeJournal
+
+
+class DialogHarness:
+    """Send messages, card submits and conversation updates; get the bot's message replies back."""
+
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        *,
+        channel_id: str = "test",
+        locale: str = "en-US",
+        storage: Storage | None = None,
+        journal: FakeJournal | None = None,
+        conversation_id: str = "convo-1",
+    ) -> None:
+        self.storage = storage or MemoryStorage()
+        self.journal = journal or FakeJournal()
+        self.locale = locale
+        kb = knowledge.kb
+        dialog = MainDialog(kb, knowledge.match, self.journal, lambda spec, ctx: render_prompt(kb, spec, ctx))
+        self.bot = TroubleshootBot(ConversationState(self.storage), UserState(self.storage), dialog, knowledge.language)
+        reference = ConversationReference(
+            channel_id=channel_id,
+            service_url="https://test.invalid",
+            user=ChannelAccount(id="user-1", name="User"),
+            bot=ChannelAccount(id="bot-1", name="Bot"),
+            conversation=ConversationAccount(id=conversation_id),
+        )
+        self.reference = reference
+        self.adapter = TestAdapter(self.bot.on_turn, reference)
+        self.adapter.on_turn_error = on_turn_error
+
+    async def _run(self, activity: Activity) -> list[Activity]:
+        # TestAdapter's template keeps its own ids; pin ours on every activity
+        activity.channel_id = activity.channel_id or self.reference.channel_id
+        activity.conversation = activity.conversation or self.reference.conversation
+        activity.from_property = activity.from_property or self.reference.user
+        activity.recipient = activity.recipient or self.reference.bot
+        self.adapter.activity_buffer.clear()
+        await self.adapter.receive_activity(activity)
+        replies = [a for a in self.adapter.activity_buffer if a.type == ActivityTypes.message]
+        self.adapter.activity_buffer.clear()
+        return replies
+
+    async def send(self, text: str | None = None, *, value: Any = None, locale: str | None = None) -> list[str]:
+        """Send a message (or card submit); return the reply texts."""
+        activity = Activity(type=ActivityTypes.message, text=text, value=value, locale=locale or self.locale)
+        return [a.text or "" for a in await self._run(activity)]
+
+    async def send_activity(self, activity: Activity) -> list[Activity]:
+        """Send any activity; return the message replies."""
+        return await self._run(activity)
+
+    async def join(self) -> list[str]:
+        """The user joins the conversation (conversationUpdate with the user and the bot)."""
+        members = [ChannelAccount(id="user-1", name="User"), ChannelAccount(id="bot-1", name="Bot")]
+        activity = Activity(type=ActivityTypes.conversation_update, members_added=members, locale=self.locale)
+        return [a.text or "" for a in await self._run(activity)]

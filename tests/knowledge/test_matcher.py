@@ -1,0 +1,129 @@
+"""Matcher tables: typos, Italian, pasted errors, off-topic, ambiguous, small talk."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.matcher import Doc, Thresholds, build_index, match
+from knowledge.models import Lexicon
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        # pasted errors, with any GUID
+        (
+            'Request to Azure Resource Manager failed with error: \'{"error":{"code":"WorkflowTriggerNotFound",'
+            "\"message\":\"The workflow '0b5c1f6e-1111-4b1b-aaac-54a5064093d3' trigger 'manual' "
+            "could not be found.\"}}'",
+            "cfg-workflow-trigger-not-found",
+        ),
+        ("We couldn’t find a Dynamics 365 organization connected to signed-in user", "pre-d365-for-salesforce"),
+        ("Solution ID is required", "run-solution-id"),
+        (
+            "Principal user (Id=0b5c1f6e-1111-4b1b-aaac-54a5064093d3, type=8) is missing prvReadAccount privilege",
+            "run-access-denied",
+        ),
+        # English paraphrases and typos
+        ("how much does the paid connector cost per month", "pre-trial"),
+        ("whats the minimum storage for the power automate environment", "pre-power-automate"),
+        ("the partner center connector keeps asking me to sign in", "cfg-signin-error"),
+        ("which child flows do I turn on before partner center to crm", "cfg-activate-pc-to-crm"),
+        ("reffereal not sincronized to partner centre", "run-not-synced"),
+        ("how do I resubmit a failed run after the connector was disconnected", "run-disconnected"),
+        # Italian, informal, with typos
+        ("quanto costa la versione a pagamento dei connettori?", "pre-trial"),
+        ("che ruolo serve ai venditori in partner center per le segnalazioni", "pre-pc-role"),
+        ("la segnalazione non si sincronizza in entrambe le direzioni, cosa attivo nel crm?", "run-bidirectional"),
+        ("il codice paese del cliente manca quando creo l'opportunità di co-sell", "run-country-code"),
+        (
+            "le trattative create su partner center non arivano al crm ma i flussi non danno errori",
+            "run-pc-not-synced-to-crm",
+        ),
+    ],
+)
+def test_answers(knowledge, text: str, entry: str) -> None:
+    m = knowledge.match(text)
+    assert (m.kind, m.entry) == ("answer", entry), m
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I reset my Outlook password?",
+        "What is the capital of Australia?",
+        "Come si prenota una sala riunioni in Teams?",
+        "write me a poem about the sea",
+        "How do I create a pivot table in Excel?",
+        "qual è la ricetta della carbonara?",
+    ],
+)
+def test_off_topic_is_not_answered(knowledge, text: str) -> None:
+    m = knowledge.match(text)
+    assert m.kind == "none" and m.entry is None and m.alternatives == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("hello", "greeting"),
+        ("Buongiorno!", "greeting"),
+        ("thanks a lot", "thanks"),
+        ("grazie mille", "thanks"),
+        ("ciao ciao", "bye"),
+    ],
+)
+def test_small_talk(knowledge, text: str, kind: str) -> None:
+    m = knowledge.match(text)
+    assert (m.kind, m.smalltalk) == ("smalltalk", kind)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "hint"),
+    [
+        ("my flows don't turn on", "en", None),
+        ("i miei flussi non si attivano", "it", None),
+        ("WorkflowTriggerNotFound", "it", "it"),
+        ("WorkflowTriggerNotFound", "en", "en"),
+    ],
+)
+def test_language(knowledge, text: str, lang: str, hint: str | None) -> None:
+    assert knowledge.match(text, hint).lang == lang
+
+
+def _toy_index():
+    lex = Lexicon(stopwords={"en": frozenset({"the", "my", "is"}), "it": frozenset({"il"})}, synonyms=(), smalltalk={})
+
+    def doc(i: str, *texts: str) -> Doc:
+        return Doc(
+            id=i,
+            question_texts={"en": texts, "it": ()},
+            answer_texts={"en": (), "it": ()},
+            phrasings={"en": texts, "it": ()},
+        )
+
+    return build_index(
+        [
+            doc("a", "webhook registration events", "register webhook"),
+            doc("b", "webhook url mismatch", "wrong url"),
+            doc("c", "currency setup", "currency field"),
+        ],
+        lex,
+    )
+
+
+def test_close_scores_ask_to_clarify() -> None:
+    m = match(_toy_index(), "webhook", Thresholds(answer_at=0.3, suggest_at=0.1, margin=0.2, evidence=0.5))
+    assert m.kind == "clarify" and set(m.alternatives) == {"a", "b"} and m.entry is None
+
+
+def test_thresholds_are_honoured() -> None:
+    index = _toy_index()
+    assert match(index, "currency setup", Thresholds(answer_at=0.3, suggest_at=0.1, evidence=0.5)).entry == "c"
+    assert match(index, "currency setup", Thresholds(answer_at=1.01, suggest_at=1.01, evidence=0.5)).kind == "none"
+
+
+def test_typo_repair_is_bounded(knowledge) -> None:
+    words = knowledge.index.lexer.words("conettori subscripton capire")
+    assert words[:2] == ["connettori", "subscription"]
+    assert words[2] == "capire"  # a real word two edits from anything known stays itself
