@@ -26,11 +26,11 @@ ANSWER_WEIGHT = 0.6
 class Thresholds:
     """Decision thresholds on the 0–1 confidence scale (from settings)."""
 
-    answer_at: float = 0.4
+    answer_at: float = 0.36
     suggest_at: float = 0.2
     margin: float = 0.05
     evidence: float = 3.0  # IDF mass a match needs before its coverage counts in full
-    phrasing_weight: float = 0.7  # share of the closest single phrasing (vs the whole entry) in the score
+    phrasing_weight: float = 0.8  # share of the closest single phrasing (vs the whole entry) in the score
     unknown: float = 0.6  # weight of a word the knowledge base never uses, relative to the rarest known term
 
 

@@ -20,7 +20,9 @@ from knowledge.models import Lang, Lexicon
 
 _GUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00b4": "'", "`": "'"})
-_WORD = re.compile(r"[a-z0-9]+|_[a-z0-9_]+")
+_NOT = re.compile(r"\b(is|are|was|were|do|does|did|has|have|had|could|would|should|must)n't\b")
+_CANT = {"can't": "can not", "won't": "will not", "cannot": "can not"}
+_CANT_RE = re.compile(r"\b(?:can't|won't|cannot)\b")
 _NON_WORD = re.compile(r"[^a-z0-9_]+")
 _IT_HINTS = re.compile(r"[àèéìòù]|zion[ei]\b|\b(?:il|gli|della|delle|nel|sono|perch[eé]|cosa|devo|non)\b")
 
@@ -37,6 +39,9 @@ def fingerprint_text(text: str) -> str:
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation: plain words separated by single spaces."""
     text = _GUID.sub(" ", text.translate(_QUOTES).casefold())
+    text = _NOT.sub(
+        r"\1 not", _CANT_RE.sub(lambda m: _CANT[m.group(0)], text)
+    )  # "isn't" → "is not", so "not allowed" stays a phrase
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(_NON_WORD.sub(" ", text).split())

@@ -25,7 +25,7 @@ async def test_welcome_in_italian_from_locale(knowledge) -> None:
 
 
 async def test_answer_then_feedback_is_recorded(harness: DialogHarness) -> None:
-    [answer] = await harness.send("The flows of the co-sell solution won't turn on, which order?")
+    [answer] = await harness.send("none of the co-sell flows turn on after importing the solution")
     assert "Run only users" in answer and "1." in answer and "Did this help?" in answer
     assert "Partner Center Webhook Registration (Insider Preview)" in answer
     [thanks] = await harness.send("yes")

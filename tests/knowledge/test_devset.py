@@ -22,7 +22,7 @@ async def test_dev_set_score(settings, knowledge, capsys) -> None:
     with capsys.disabled():
         print("\n" + score.report())
     figures = score.figures()
-    assert figures["top1_en"] >= 0.90 and figures["top1_it"] >= 0.90, score.report()
+    assert figures["top1_en"] >= 0.95 and figures["top1_it"] >= 0.95, score.report()
     assert figures["none"] == 1.0, score.report()
     assert figures["ambiguous"] >= 0.5, score.report()
     assert figures["must_mention"] >= 0.95, score.report()
