@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Iterable
 
@@ -33,6 +34,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(host=args.host, port=args.port)
     configure_logging(settings.log_level)
+    logging.getLogger("bot").info(
+        "serving on http://%s:%d/api/messages (Bot Framework auth %s, database %s)",
+        settings.bind_host,
+        settings.port,
+        "on" if settings.auth_enabled else "off",
+        settings.database_path,
+    )
     web.run_app(create_app(settings), host=settings.bind_host, port=settings.port, print=None)
     return 0
 

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     match_answer_at: float = Field(0.36, ge=0.0, le=1.0, description="Confidence needed to answer with an entry")
-    match_suggest_at: float = Field(0.2, ge=0.0, le=1.0, description="Confidence needed to offer a guess")
+    match_suggest_at: float = Field(0.25, ge=0.0, le=1.0, description="Confidence needed to offer a guess")
     match_margin: float = Field(0.05, ge=0.0, le=1.0, description="Gap under which the top two are ambiguous")
 
     @model_validator(mode="after")

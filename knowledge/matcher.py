@@ -27,7 +27,7 @@ class Thresholds:
     """Decision thresholds on the 0–1 confidence scale (from settings)."""
 
     answer_at: float = 0.36
-    suggest_at: float = 0.2
+    suggest_at: float = 0.25
     margin: float = 0.05
     evidence: float = 3.0  # IDF mass a match needs before its coverage counts in full
     phrasing_weight: float = 0.8  # share of the closest single phrasing (vs the whole entry) in the score

@@ -116,7 +116,7 @@ class Lexer:
         self.known = frozenset(freq) | surface | self.stopwords
         by_len: dict[int, list[str]] = {}
         for w in self.known:
-            if len(w) >= 4 and not w.isdigit():
+            if len(w) >= 4 and not w.isdigit() and w not in self.stopwords:  # never "repair" into a stopword
                 by_len.setdefault(len(w), []).append(w)
         self._by_len = {n: sorted(ws) for n, ws in by_len.items()}
         self._repair = lru_cache(maxsize=65536)(self._repair_uncached)

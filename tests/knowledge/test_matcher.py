@@ -30,12 +30,17 @@ from knowledge.models import Lexicon
         ("the partner center connector keeps asking me to sign in", "cfg-signin-error"),
         ("which child flows do I turn on before partner center to crm", "cfg-activate-pc-to-crm"),
         ("reffereal not sincronized to partner centre", "run-not-synced"),
+        ("connector was down over the weekend and we missed some referrals", "run-disconnected"),
+        ("deal created in partner center never shows up in dynamics", "run-pc-not-synced-to-crm"),
+        ("do I have to buy dynamics if we only use salesforce", "pre-d365-for-salesforce"),
+        ("I can't add the connections to the flow steps, the dialog never appears", "cfg-add-connections"),
         ("how do I resubmit a failed run after the connector was disconnected", "run-disconnected"),
         # Italian, informal, with typos
         ("quanto costa la versione a pagamento dei connettori?", "pre-trial"),
         ("che ruolo serve ai venditori in partner center per le segnalazioni", "pre-pc-role"),
         ("la segnalazione non si sincronizza in entrambe le direzioni, cosa attivo nel crm?", "run-bidirectional"),
         ("il codice paese del cliente manca quando creo l'opportunità di co-sell", "run-country-code"),
+        ("le segnalazioni non si sincronizzano più dopo che è scaduta la password", "run-disconnected"),
         (
             "le trattative create su partner center non arivano al crm ma i flussi non danno errori",
             "run-pc-not-synced-to-crm",
@@ -56,6 +61,9 @@ def test_answers(knowledge, text: str, entry: str) -> None:
         "write me a poem about the sea",
         "How do I create a pivot table in Excel?",
         "qual è la ricetta della carbonara?",
+        "can you help me write a cover letter?",
+        "come si configura l'autenticazione a due fattori in Azure?",
+        "how do I export a Salesforce report to Excel?",
     ],
 )
 def test_off_topic_is_not_answered(knowledge, text: str) -> None:
