@@ -112,6 +112,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bot.bench import run_bench
+
+    configure_logging("WARNING")
+    return run_bench(_settings(), as_json=args.json, quick=args.quick)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="cosell-bot", description=__doc__)
@@ -128,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--locale", default="en-US")
     ask.add_argument("question", nargs="?")
     ask.set_defaults(func=cmd_ask)
+    bench = sub.add_parser("bench", help="measure matcher, turn cost, HTTP throughput and memory")
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -1,0 +1,30 @@
+"""`run_bench` (quick): every section reported with positive figures. Speed is reported by the bench, never asserted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.bench import run_bench
+from bot.settings import Settings
+
+SECTIONS = {
+    "matcher": ("real KB (19) warm", "synthetic KB (500) first pass"),
+    "turn": ("in-process turn p50", "in-process turn CPU per turn"),
+    "http": ("concurrency 1 throughput", "concurrency 4 CPU per turn"),
+    "memory": ("RSS after 500 conversations", "start-up: build + 1st turn, best of 1"),
+}
+
+
+def test_quick_bench_reports_every_section(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_bench(settings, as_json=True, quick=True) == 0
+
+    report = json.loads(capsys.readouterr().out)  # one JSON object, nothing else on stdout
+    assert report["meta"]["quick"] is True
+    for section, names in SECTIONS.items():
+        figures = report[section]
+        assert set(names) <= set(figures), section
+        for name, figure in figures.items():
+            assert figure["value"] > 0 and figure["baseline"] > 0 and figure["ratio"] > 0, (section, name)
+            assert figure["ok"] is None if figure["target"] is None else figure["ok"] in (True, False)
