@@ -8,6 +8,7 @@ knowledge base's own vocabulary before matching. Pure: no I/O, deterministic, th
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -57,11 +58,12 @@ class Index:
 
     lexer: Lexer
     ids: list[str]
-    postings: dict[str, list[tuple[int, float]]]
+    postings: dict[str, dict[int, float]]  # term → entry → weight
     idf: dict[str, float]
     fingerprints: list[tuple[re.Pattern[str], int]]
     smalltalk: dict[str, str]
-    unit_postings: dict[str, list[int]] = field(default_factory=dict)
+    smalltalk_re: re.Pattern[str] | None = None
+    unit_postings: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # term → entry → phrasings
     unit_entry: list[int] = field(default_factory=list)
     unit_mass: list[float] = field(default_factory=list)
     max_idf: float = field(default=0.0)
@@ -107,7 +109,7 @@ def _add_units(index: Index, docs: Sequence[Doc]) -> None:
                 index.unit_entry.append(i)
                 index.unit_mass.append(sum(index.idf[t] for t in terms))
                 for t in terms:
-                    index.unit_postings.setdefault(t, []).append(unit)
+                    index.unit_postings.setdefault(t, {}).setdefault(i, []).append(unit)
 
 
 def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
@@ -121,10 +123,10 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
             df[term] = df.get(term, 0) + 1
     n = len(docs)
     idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
-    postings: dict[str, list[tuple[int, float]]] = {}
+    postings: dict[str, dict[int, float]] = {}
     for i, w in enumerate(weights):
         for term, weight in w.items():
-            postings.setdefault(term, []).append((i, weight))
+            postings.setdefault(term, {})[i] = weight
     index = Index(
         lexer=lexer,
         ids=[d.id for d in docs],
@@ -139,6 +141,9 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
         },
         max_idf=math.log((n + 1) / 1.5),
     )
+    if index.smalltalk:
+        forms = sorted(index.smalltalk, key=len, reverse=True)
+        index.smalltalk_re = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b")
     _add_units(index, docs)
     return index
 
@@ -163,15 +168,13 @@ def _smalltalk(index: Index, text: str) -> str | None:
     folded = fold(text)
     if folded in index.smalltalk:
         return index.smalltalk[folded]
-    # "ciao, grazie mille!" — only small-talk phrases and stopwords
-    rest = folded
-    kind = None
-    for form in sorted(index.smalltalk, key=len, reverse=True):
-        if re.search(rf"\b{re.escape(form)}\b", rest):
-            kind = kind or index.smalltalk[form]
-            rest = re.sub(rf"\b{re.escape(form)}\b", " ", rest)
-    if kind and all(w in index.lexer.stopwords for w in rest.split()):
-        return kind
+    if index.smalltalk_re is None or len(folded) > 60:  # small talk is short
+        return None
+    # "ciao, grazie mille!": only small-talk phrases and stopwords
+    found = [index.smalltalk[m.group(0)] for m in index.smalltalk_re.finditer(folded)]
+    rest = index.smalltalk_re.sub(" ", folded).split()
+    if found and all(w in index.lexer.stopwords for w in rest):
+        return found[0]
     return None
 
 
@@ -185,37 +188,65 @@ def _fingerprint(index: Index, text: str) -> str | None:
     return index.ids[best[1]] if best else None
 
 
-def score(index: Index, text: str, lang: Lang, th: Thresholds) -> list[_Scored]:
-    """Every entry sharing a term with `text`, best first, with its confidence."""
+#: once this many entries are candidates, commoner terms only add to them, and only the best this many by
+#: entry mass are compared phrasing by phrasing (a large knowledge base's generic words would otherwise
+#: touch most entries on every query); a 19-entry knowledge base is scored exactly
+CANDIDATES = 64
+
+
+def _entry_mass(index: Index, terms: list[tuple[str, float]]) -> dict[int, float]:
+    """Weighted shared mass per entry, rarest terms first."""
+    acc: dict[int, float] = {}
+    for term, qw in sorted(terms, key=lambda t: len(index.postings[t[0]])):
+        posting = index.postings[term]
+        if len(acc) < CANDIDATES:
+            for i, w in posting.items():
+                acc[i] = acc.get(i, 0.0) + qw * w
+        else:
+            for i in acc.keys() & posting.keys():
+                acc[i] += qw * posting[i]
+    return acc
+
+
+def _closest(index: Index, terms: list[tuple[str, float]], entries: Iterable[int], total: float) -> dict[int, float]:
+    """Per entry, the Dice similarity of its closest single phrasing to the query."""
+    wanted = set(entries)
+    shared: dict[int, float] = {}
+    for term, qw in terms:
+        by_entry = index.unit_postings.get(term, {})
+        for i in wanted & by_entry.keys():
+            for u in by_entry[i]:
+                shared[u] = shared.get(u, 0.0) + qw
+    closest: dict[int, float] = {}
+    for u, mass in shared.items():
+        dice = 2 * mass / (total + index.unit_mass[u])
+        i = index.unit_entry[u]
+        if dice > closest.get(i, 0.0):
+            closest[i] = dice
+    return closest
+
+
+def score(index: Index, text: str, lang: Lang, th: Thresholds, *, top: int = 5) -> list[_Scored]:
+    """The `top` entries sharing terms with `text`, best first, with their confidence."""
     terms = index.terms(text, lang, th.unknown)
-    known = sum(1 for term, _ in terms if term is not None)
-    if known < 2 and known < len(terms):
+    known = [(t, w) for t, w in terms if t is not None]
+    if len(known) < 2 and len(known) < len(terms):
         return []  # one shared word amid words we don't know is not evidence ("reset my Outlook password")
     total = sum(w for _, w in terms)
     if total <= 0:
         return []
-    acc: dict[int, float] = {}
-    units: dict[int, float] = {}
-    for term, qw in terms:
-        if term is None:
-            continue
-        for i, w in index.postings[term]:
-            acc[i] = acc.get(i, 0.0) + qw * w
-        for u in index.unit_postings.get(term, ()):
-            units[u] = units.get(u, 0.0) + qw
-    closest: dict[int, float] = {}
-    for u, shared in units.items():
-        dice = 2 * shared / (total + index.unit_mass[u])
-        i = index.unit_entry[u]
-        if dice > closest.get(i, 0.0):
-            closest[i] = dice
+    acc = _entry_mass(index, known)
+    if len(acc) > CANDIDATES:
+        acc = dict(heapq.nlargest(CANDIDATES, acc.items(), key=lambda kv: kv[1]))
+    closest = _closest(index, known, acc, total)
     a = th.phrasing_weight
-    scored = [
-        _Scored(index.ids[i], ((1 - a) * mass / total + a * closest.get(i, 0.0)) * min(1.0, mass / th.evidence))
+    share, damping = (1 - a) / total, 1 / th.evidence
+    confidence = [
+        ((mass * share + a * closest.get(i, 0.0)) * (mass * damping if mass < th.evidence else 1.0), -i)
         for i, mass in acc.items()
     ]
-    scored.sort(key=lambda s: (-s.confidence, s.entry))
-    return scored
+    best = heapq.nlargest(top, confidence)
+    return [_Scored(index.ids[-neg], conf) for conf, neg in best]
 
 
 def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None = None) -> Match:

@@ -36,14 +36,16 @@ def fingerprint_text(text: str) -> str:
     return " ".join(text.split())
 
 
+@lru_cache(maxsize=4096)
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation: plain words separated by single spaces."""
     text = _GUID.sub(" ", text.translate(_QUOTES).casefold())
     text = _NOT.sub(
         r"\1 not", _CANT_RE.sub(lambda m: _CANT[m.group(0)], text)
     )  # "isn't" → "is not", so "not allowed" stays a phrase
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
@@ -114,15 +116,17 @@ class Lexer:
                 freq[w] = freq.get(w, 0) + 1
         self._freq = freq  # ties between equally close repairs go to the word the knowledge base uses most
         self.known = frozenset(freq) | surface | self.stopwords
-        by_len: dict[int, list[str]] = {}
+        # repair candidates bucketed by (first letter, length): typos rarely hit the first letter, and the
+        # buckets keep repair cheap on a large knowledge base
+        buckets: dict[tuple[str, int], list[str]] = {}
         for w in self.known:
             if len(w) >= 4 and not w.isdigit() and w not in self.stopwords:  # never "repair" into a stopword
-                by_len.setdefault(len(w), []).append(w)
-        self._by_len = {n: sorted(ws) for n, ws in by_len.items()}
+                buckets.setdefault((w[0], len(w)), []).append(w)
+        self._buckets = {key: sorted(ws) for key, ws in buckets.items()}
         self._repair = lru_cache(maxsize=65536)(self._repair_uncached)
 
     def _repair_uncached(self, word: str) -> str:
-        """The known word one edit away from an unknown `word` (two for long words), else `word` itself.
+        """The known word one edit away from an unknown `word` (two for long words, same first letter), else `word`.
 
         Real words the knowledge base never uses ("capire", "record") are usually two or more edits from
         any known word, while typos ("conettore", "subscripton") are one; so a tight edit budget repairs
@@ -137,7 +141,7 @@ class Lexer:
             for m in range(n - budget, n + budget + 1)
             for cand, dist, _ in process.extract(
                 word,
-                self._by_len.get(m, ()),
+                self._buckets.get((word[0], m), ()),
                 scorer=DamerauLevenshtein.distance,
                 score_cutoff=budget,
                 limit=None,
