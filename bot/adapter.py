@@ -1,10 +1,12 @@
 """CloudAdapter for botbuilder 4.17.1 with its HTTP edge fixed and its reply path made cheap.
 
 - POST bodies are validated here: a bad request gets a 4xx with a short JSON reason, never a 500.
-- expectReplies and invoke responses are serialised once (4.17.x serialises twice and answers 500).
+- expectReplies and invoke responses are serialised once (4.17.x serialises twice and answers 500), and
+  a reply the transcript has already serialised is not serialised again (`serialized`).
 - Replies go out through one shared aiohttp session instead of a thread-pooled `requests` call.
 - ConnectorClients are cached per (app id, serviceUrl, audience), as the legacy BotFrameworkAdapter did,
   so a turn no longer builds one, and the credentials (and their MSAL token cache) live across turns.
+  User-token clients (OAuth prompts) are cached the same way, per app id.
 """
 
 from __future__ import annotations
@@ -12,17 +14,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 import jwt
 from aiohttp import web
-from botbuilder.core import Bot, TurnContext, serializer_helper
+from botbuilder.core import Bot, InvokeResponse, TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
+from botbuilder.schema import Activity, ActivityTypes, DeliveryModes, ResourceResponse
 from botframework.connector import Channels
-from botframework.connector.auth import AuthenticateRequestResult, AuthenticationConstants, ConnectorFactory
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    AuthenticationConstants,
+    BotFrameworkAuthentication,
+    ClaimsIdentity,
+    ConnectorFactory,
+)
 from msrest.serialization import Model
 from msrest.universal_http.requests import ClientRetryPolicy
 from yarl import URL
@@ -30,6 +39,7 @@ from yarl import URL
 log = logging.getLogger(__name__)
 
 _TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+_SERIALIZED = "cosell.serialized"  # turn_state: id(activity) → (activity, activity.serialize())
 _MAX_CONNECTORS = 32  # distinct serviceUrls are few; the bound only matters when auth is off
 
 
@@ -87,6 +97,57 @@ class _CachingConnectorFactory(ConnectorFactory):
         return client
 
 
+def _claims_app_id(claims_identity: ClaimsIdentity | None) -> str | None:
+    """The app id botbuilder reads from the claims for outbound clients: the audience, else the appid claim."""
+    claims = claims_identity.claims if claims_identity else {}
+    app_id = claims.get(AuthenticationConstants.AUDIENCE_CLAIM)
+    return app_id if app_id is not None else claims.get(AuthenticationConstants.APP_ID_CLAIM)
+
+
+class _CachingAuthentication(BotFrameworkAuthentication):
+    """botbuilder's authentication, keeping the user-token client it builds for each app id.
+
+    `CloudAdapterBase.process_activity` asks for one every turn, and each is a new msrest client with its
+    own configuration and `requests` session (~0.3 ms), though it depends on nothing but the app id.
+    """
+
+    def __init__(self, inner: BotFrameworkAuthentication) -> None:
+        super().__init__()
+        self._inner = inner
+        self._user_token_clients: dict[str | None, Any] = {}
+
+    async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        return await self._inner.authenticate_request(activity, auth_header)
+
+    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str) -> Any:
+        return await self._inner.authenticate_streaming_request(auth_header, channel_id_header)
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        return self._inner.create_connector_factory(claims_identity)
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> Any:
+        key = _claims_app_id(claims_identity)
+        client = self._user_token_clients.get(key)
+        if client is None:
+            client = await self._inner.create_user_token_client(claims_identity)
+            if len(self._user_token_clients) >= _MAX_CONNECTORS:
+                self._user_token_clients.pop(next(iter(self._user_token_clients)))
+            self._user_token_clients[key] = client
+        return client
+
+    def create_bot_framework_client(self) -> Any:
+        return self._inner.create_bot_framework_client()
+
+    def get_originating_audience(self) -> str:
+        return str(self._inner.get_originating_audience())
+
+    async def authenticate_channel_request(self, auth_header: str) -> ClaimsIdentity:
+        return await self._inner.authenticate_channel_request(auth_header)
+
+    async def generate_caller_id(self, **kwargs: Any) -> str | None:
+        return await self._inner.generate_caller_id(**kwargs)
+
+
 class FixedCloudAdapter(CloudAdapter):
     """`CloudAdapter` with a validating POST path, single serialisation and a pooled reply sender.
 
@@ -95,7 +156,10 @@ class FixedCloudAdapter(CloudAdapter):
 
     def __init__(self, bot_framework_authentication: Any = None, *, max_body_bytes: int) -> None:
         patch_msrest_retry_policy()
-        super().__init__(bot_framework_authentication)
+        super().__init__(bot_framework_authentication)  # which picks botbuilder's default when given None
+        self.bot_framework_authentication: BotFrameworkAuthentication = _CachingAuthentication(
+            self.bot_framework_authentication
+        )
         self._max_body_bytes = max_body_bytes
         self._connectors: dict[Any, Any] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -141,9 +205,7 @@ class FixedCloudAdapter(CloudAdapter):
 
     async def _authenticate(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         result = await self.bot_framework_authentication.authenticate_request(activity, auth_header)
-        claims = result.claims_identity.claims if result.claims_identity else {}
-        # the app id botbuilder's connector factory reads from the claims (audience, else appid)
-        app_id = claims.get(AuthenticationConstants.AUDIENCE_CLAIM) or claims.get(AuthenticationConstants.APP_ID_CLAIM)
+        app_id = _claims_app_id(result.claims_identity)
         result.connector_factory = _CachingConnectorFactory(result.connector_factory, app_id, self._connectors)
         return result
 
@@ -188,6 +250,15 @@ class FixedCloudAdapter(CloudAdapter):
             responses.append(response or ResourceResponse(id=activity.id or ""))
         return responses
 
+    def _process_turn_results(self, context: TurnContext) -> InvokeResponse | None:
+        """As botbuilder's, but expectReplies reuses the replies' serialisation (the transcript's, usually)."""
+        if context.activity.delivery_mode != DeliveryModes.expect_replies:
+            result: InvokeResponse | None = super()._process_turn_results(context)
+            return result
+        # what ExpectedReplies(activities=...).serialize() gives, one serialize() per reply
+        activities = [serialized(context, activity) for activity in context.buffered_reply_activities]
+        return InvokeResponse(status=HTTPStatus.OK, body={"activities": activities})
+
     async def _post(self, context: TurnContext, activity: Activity) -> ResourceResponse:
         if not activity.service_url:
             raise ConnectorError("the activity has no serviceUrl to reply to")
@@ -202,8 +273,10 @@ class FixedCloudAdapter(CloudAdapter):
             self._session = aiohttp.ClientSession(timeout=_TIMEOUT)
         base = URL(activity.service_url)  # encoded=True keeps ":;@=" escaped, as msrest sends them
         url = base.with_path(base.raw_path.rstrip("/") + path, encoded=True)
+        body = activity.serialize()  # always afresh: what goes out is the activity as it is now
+        context.turn_state.setdefault(_SERIALIZED, {})[id(activity)] = (activity, body)
         try:
-            async with self._session.post(url, data=json.dumps(activity.serialize()), headers=headers) as resp:
+            async with self._session.post(url, data=json.dumps(body), headers=headers) as resp:
                 if not 200 <= resp.status < 300:
                     raise ConnectorError(f"Bot Connector answered HTTP {resp.status}", resp.status)
                 text = await resp.text()
@@ -214,6 +287,21 @@ class FixedCloudAdapter(CloudAdapter):
         except ValueError:
             data = {}  # only the id is read; a garbled answer to a 2xx is not worth failing the turn
         return ResourceResponse(id=data.get("id") if isinstance(data, dict) else None)
+
+
+def serialized(context: TurnContext, activity: Activity) -> dict[str, Any]:
+    """`activity.serialize()`, reusing what this turn already serialised for that very object.
+
+    For replies, which do not change once sent: the send hooks (the transcript) and the adapter get the
+    same deep copies from `TurnContext.send_activities`. A reply is then serialised once, whether it is
+    POSTed, returned with expectReplies, logged, or several of these. Treat the result as read-only.
+    """
+    cache = context.turn_state.setdefault(_SERIALIZED, {})
+    entry = cache.get(id(activity))
+    if entry is None or entry[0] is not activity:
+        entry = cache[id(activity)] = (activity, activity.serialize())
+    body: dict[str, Any] = entry[1]
+    return body
 
 
 async def _bearer_token(connector: Any) -> str | None:

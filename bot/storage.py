@@ -6,7 +6,6 @@ Owns the single SQLite connection of the process (`SqliteDatabase`), which the t
 
 from __future__ import annotations
 
-import copy
 import logging
 import sqlite3
 import threading
@@ -17,8 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jsonpickle
 from botbuilder.core import Storage
+
+from bot.state import ETAG, decode_item, encode_item
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,9 @@ class SqliteStorage(Storage):
     - `write` with an e-tag updates only if the stored e-tag still matches; without an e-tag it
       only inserts a new key (two concurrent first turns must not overwrite each other); "*"
       writes unconditionally. A conflict raises `StorageConflictError`; one call is all or nothing.
-    - Values are jsonpickle'd, because BotState stores DialogState/DialogInstance objects.
+    - Values are stored in jsonpickle's format, because BotState stores DialogState/DialogInstance objects;
+      `bot/state.py`'s codec writes and reads dialog state without going through jsonpickle.
+    - `read_encoded`/`write_encoded` let `bot/state.py`'s BotState reuse the stored text to detect changes.
 
     E-tags are random uuid4 hex strings rather than counters: a per-key counter restarts when a key
     is deleted and re-created, so a stale writer could match the new row (ABA); a random tag cannot.
@@ -126,24 +128,33 @@ class SqliteStorage(Storage):
 
     async def read(self, keys: Iterable[str]) -> dict[str, Any]:
         """Load the stored items for `keys`; missing keys are absent from the result."""
-        wanted = list(dict.fromkeys(keys))
-        if not wanted:
-            return {}
-        marks = ",".join("?" * len(wanted))
-        rows = self.database.query(f"SELECT key, etag, data FROM state WHERE key IN ({marks})", wanted)
         items: dict[str, Any] = {}
-        for key, etag, data in rows:
-            item = jsonpickle.decode(data)
+        for key, etag, data in self._select(keys):
+            item, _exact = decode_item(data)
             _set_etag(item, etag)
             items[key] = item
         return items
 
+    async def read_encoded(self, keys: Iterable[str]) -> dict[str, tuple[Any, str]]:
+        """As `read`, with each item's `encode_item` text: the stored one unless that is in an older form."""
+        items: dict[str, tuple[Any, str]] = {}
+        for key, etag, data in self._select(keys):
+            item, exact = decode_item(data)
+            encoded = data if exact else encode_item(item)
+            _set_etag(item, etag)
+            items[key] = (item, encoded)
+        return items
+
     async def write(self, changes: dict[str, Any]) -> None:
         """Save items in one transaction; raise `StorageConflictError` if any e-tag check fails."""
+        await self.write_encoded({key: (item, encode_item(item)) for key, item in changes.items()})
+
+    async def write_encoded(self, changes: dict[str, tuple[Any, str]]) -> None:
+        """As `write`, for items whose `encode_item` text the caller already has."""
         if not changes:
             return
         now = datetime.now(UTC).isoformat()
-        planned = [(key, item, _get_etag(item), _encode(item), uuid.uuid4().hex) for key, item in changes.items()]
+        planned = [(key, item, _get_etag(item), data, uuid.uuid4().hex) for key, (item, data) in changes.items()]
         with self.database.transaction() as conn:
             for key, _item, expected, data, new_etag in planned:
                 if expected == "*":
@@ -157,6 +168,13 @@ class SqliteStorage(Storage):
         # only after COMMIT, so a failed call leaves every item untouched
         for _key, item, _expected, _data, new_etag in planned:
             _set_etag(item, new_etag)
+
+    def _select(self, keys: Iterable[str]) -> list[tuple[Any, ...]]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        return self.database.query(f"SELECT key, etag, data FROM state WHERE key IN ({marks})", wanted)
 
     async def delete(self, keys: Iterable[str]) -> None:
         """Remove the items for `keys` (missing keys are ignored)."""
@@ -177,29 +195,16 @@ class SqliteStorage(Storage):
 
 
 def _get_etag(item: Any) -> str | None:
-    etag = item.get("e_tag") if isinstance(item, dict) else getattr(item, "e_tag", None)
+    etag = item.get(ETAG) if isinstance(item, dict) else getattr(item, ETAG, None)
     return str(etag) if etag else None
 
 
 def _set_etag(item: Any, etag: str) -> None:
     if isinstance(item, dict):
-        item["e_tag"] = etag
+        item[ETAG] = etag
         return
     try:
         item.e_tag = etag
     except (AttributeError, TypeError, ValueError):
         # primitives, slotted or frozen objects cannot carry an e-tag: they get no concurrency check
         log.debug("cannot attach e_tag to %s", type(item).__name__)
-
-
-def _encode(item: Any) -> str:
-    """jsonpickle the item without its e-tag (the tag lives in its own column)."""
-    if isinstance(item, dict):
-        item = {k: v for k, v in item.items() if k != "e_tag"}
-    elif hasattr(item, "e_tag"):
-        item = copy.copy(item)
-        try:
-            del item.e_tag
-        except AttributeError:  # class-level attribute, not an instance one
-            pass
-    return str(jsonpickle.encode(item))

@@ -7,17 +7,21 @@ Everything stored has gone through `redact_activity` first.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from botbuilder.core import Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes, ChannelAccount
+from msrest.serialization import Serializer
 
+from bot.adapter import serialized
 from bot.storage import SqliteDatabase, SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,9 @@ _PROSE = re.compile(rf"\b({_PROSE_KEY})(\s*:\s*|\s+(?:(?:is|was|è|e'|é|era)\s+
 _IDENTIFIER = re.compile(
     r"(?i:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|[A-Z]{2,}[0-9]{2,}|0x[0-9A-Fa-f]+"
 )
+# one literal every rule above needs (same case-insensitivity), so text without any of them skips all seven:
+# "://" (URL userinfo), eyJ (JWT), authorization, bearer, and the credential words of _KEY and _PROSE_KEY
+_TRIGGER = re.compile(r"://|eyj|authorization|bearer|secret|segreto|chiave|pass|pwd|key|token|sig", re.I)
 _SECRET_KEY_NAMES = frozenset({"authorization", "apikey", "xapikey", "passwd", "pwd", "sig"})
 _SECRET_KEY_SUFFIXES = ("token", "password", "secret")  # accessToken, client_secret, ...
 
@@ -88,14 +95,20 @@ _RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
 
 def redact(text: str) -> str:
     """Mask tokens, passwords, keys and signatures in free text with "[REDACTED]"."""
+    if not _TRIGGER.search(text):
+        return text
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
     return text
 
 
+@functools.lru_cache(maxsize=4096)  # activities reuse a few dozen key names
 def _is_secret_key(name: str) -> bool:
     folded = name.casefold().replace("_", "").replace("-", "")
     return folded in _SECRET_KEY_NAMES or folded.endswith(_SECRET_KEY_SUFFIXES)
+
+
+_ATOMS = (int, float, bool)
 
 
 def _scrub(value: Any) -> Any:
@@ -105,6 +118,8 @@ def _scrub(value: Any) -> Any:
         return {k: _scrub(v) for k, v in value.items() if not (isinstance(k, str) and _is_secret_key(k))}
     if isinstance(value, list | tuple):
         return [_scrub(v) for v in value]
+    if value is None or type(value) in _ATOMS:
+        return value  # what deepcopy returns for them, without its dispatch
     return copy.deepcopy(value)
 
 
@@ -120,6 +135,25 @@ _SCHEMA = (
     " direction TEXT NOT NULL CHECK (direction IN ('in', 'out')))",
     "CREATE INDEX IF NOT EXISTS transcript_conversation ON transcript (channel_id, conversation_id, id)",
 )
+
+
+def _check_direction(direction: str) -> None:
+    if direction not in ("in", "out"):
+        raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+
+
+def _row(raw: dict[str, Any], direction: str) -> tuple[Any, ...]:
+    _check_direction(direction)
+    return (
+        str(raw.get("channelId") or ""),
+        str((raw.get("conversation") or {}).get("id") or ""),
+        raw.get("id"),
+        direction,
+        raw.get("type"),
+        # msrest's timestamp shape, so TEXT ordering stays chronological
+        raw.get("timestamp") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        json.dumps(redact_activity(raw), ensure_ascii=False),
+    )
 
 
 class SqliteTranscriptStore:
@@ -140,24 +174,19 @@ class SqliteTranscriptStore:
 
     async def log_activity(self, activity: Activity, direction: str) -> None:
         """Store one activity, redacted; `direction` is "in" (from the user) or "out" (from the bot)."""
-        if direction not in ("in", "out"):
-            raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
-        raw: dict[str, Any] = activity.serialize()
-        row = (
-            str(raw.get("channelId") or ""),
-            str((raw.get("conversation") or {}).get("id") or ""),
-            raw.get("id"),
-            direction,
-            raw.get("type"),
-            # msrest's timestamp shape, so TEXT ordering stays chronological
-            raw.get("timestamp") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            json.dumps(redact_activity(raw), ensure_ascii=False),
-        )
+        _check_direction(direction)
+        await self.log_serialized([(activity.serialize(), direction)])
+
+    async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None:
+        """Store serialised activities (`Activity.serialize()`), redacted, in order, in one transaction."""
+        rows = [_row(raw, direction) for raw, direction in entries]
+        if not rows:
+            return
         with self._db.transaction() as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT INTO transcript (channel_id, conversation_id, activity_id, direction, type,"
                 " timestamp, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                row,
+                rows,
             )
 
     async def get_transcript(
@@ -204,61 +233,134 @@ class SqliteTranscriptStore:
 
 
 class TranscriptSink(Protocol):
-    """Anything that can record an activity with its direction."""
+    """Anything that can record serialised activities with their direction."""
 
-    async def log_activity(self, activity: Activity, direction: str) -> None: ...
+    async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None: ...
 
 
 class TranscriptMiddleware(Middleware):
     """Logs incoming and outgoing activities to a `TranscriptSink`.
 
-    Unlike botbuilder's TranscriptLoggerMiddleware it logs the incoming activity before the turn
-    runs (a turn that raises is still on record), skips traces, sets roles and timestamps on
-    copies only, and never lets a transcript failure break the turn.
+    Unlike botbuilder's TranscriptLoggerMiddleware it records the incoming activity even when the turn
+    raises, skips traces, sets roles and timestamps on copies only, and never lets a transcript failure
+    break the turn.
+
+    Each activity is serialised when it happens; the turn's rows are written together, in order, when the
+    turn ends (one transaction instead of one per activity). Whatever is sent after that, such as the
+    turn-error apology, is written at once.
 
     Note: botbuilder's `TurnContext._emit` runs every send hook before the real send and gives the
-    hooks no responses, so an "out" row means "the bot is sending this" (logged just before the send)
-    and carries no channel-assigned activity id.
+    hooks no responses, so an "out" row means "the bot is sending this" and carries no channel-assigned
+    activity id.
     """
 
     def __init__(self, store: TranscriptSink) -> None:
         self._store = store
 
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[Any]]) -> None:
-        """Log the incoming activity, hook the outgoing ones, then run the rest of the pipeline."""
-        if _should_log(context.activity):
-            await self._log(_with_defaults(context.activity, "user"), "in")
-        context.on_send_activities(self._on_send)
-        context.on_update_activity(self._on_update)
-        await logic()
+        """Record the incoming activity, hook the outgoing ones, run the rest of the pipeline, then write."""
+        turn = _TurnLog(self._store, context)
+        if _should_log(context.activity):  # serialised now: the handler goes on to normalise its text
+            await turn.add(_with_defaults(context.activity, "user"), "in")
+        context.on_send_activities(turn.on_send)
+        context.on_update_activity(turn.on_update)
+        try:
+            await logic()
+        finally:
+            await turn.flush()
 
-    async def _on_send(
-        self, _: TurnContext, activities: list[Activity], next_send: Callable[[], Awaitable[Any]]
-    ) -> Any:
+
+@dataclass
+class _Entry:
+    """One transcript row to be: an activity serialised when it happened, or a reply serialised when written."""
+
+    direction: str
+    raw: dict[str, Any] | None = None
+    reply: Activity | None = None
+    timestamp: datetime | None = None  # the reply's default timestamp, taken when it was sent
+
+
+class _TurnLog:
+    """One turn's transcript entries, held until `flush` and written directly after it.
+
+    Replies are serialised when written rather than when sent, through `serialized`: by then the adapter
+    has usually serialised them to POST them, and with expectReplies it reuses ours. The result is the same:
+    the send hooks and the adapter get the very deep copies `TurnContext.send_activities` makes, which
+    nothing changes after the hooks ran.
+    """
+
+    def __init__(self, store: TranscriptSink, context: TurnContext) -> None:
+        self._store = store
+        self._context = context
+        self._pending: list[_Entry] | None = []
+
+    async def on_send(self, _: TurnContext, activities: list[Activity], next_send: Callable[[], Awaitable[Any]]) -> Any:
         responses = await next_send()  # always None: botbuilder's _emit drops what the next hook returns
         for activity in activities:
             if _should_log(activity):
-                await self._log(_with_defaults(activity, "bot"), "out")
+                await self._add(_Entry("out", reply=activity, timestamp=_default_timestamp(activity)))
         return responses
 
-    async def _on_update(self, _: TurnContext, activity: Activity, next_update: Callable[[], Awaitable[Any]]) -> Any:
+    async def on_update(self, _: TurnContext, activity: Activity, next_update: Callable[[], Awaitable[Any]]) -> Any:
         response = await next_update()
         updated = _with_defaults(activity, "bot")
         updated.type = ActivityTypes.message_update
-        await self._log(updated, "out")
+        await self.add(updated, "out")
         return response
 
-    async def _log(self, activity: Activity, direction: str) -> None:
+    async def add(self, activity: Activity, direction: str) -> None:
+        """Log `activity` as it is now: serialised at once, written at `flush` (or now, if that is past)."""
         try:
-            await self._store.log_activity(activity, direction)
+            raw = activity.serialize()
         except Exception:
-            conversation = activity.conversation.id if activity.conversation else None
-            log.exception(
-                "transcript: %s activity not logged (conversation %s, activity %s)",
-                direction,
-                conversation,
-                activity.id,
-            )
+            _log_failure(direction, activity.conversation.id if activity.conversation else None, activity.id)
+            return
+        await self._add(_Entry(direction, raw=raw))
+
+    async def _add(self, entry: _Entry) -> None:
+        if self._pending is None:
+            await self._write([entry])
+        else:
+            self._pending.append(entry)
+
+    async def flush(self) -> None:
+        """Write what the turn logged so far; later entries are written as they come."""
+        pending, self._pending = self._pending, None
+        if pending:
+            await self._write(pending)
+
+    async def _write(self, entries: list[_Entry]) -> None:
+        rows = []
+        for entry in entries:
+            raw = entry.raw if entry.reply is None else self._serialize_reply(entry.reply, entry.timestamp)
+            if raw is not None:
+                rows.append((raw, entry.direction))
+        await self._store_rows(rows)
+
+    def _serialize_reply(self, reply: Activity, timestamp: datetime | None) -> dict[str, Any] | None:
+        try:
+            return as_logged(serialized(self._context, reply), "bot", timestamp)
+        except Exception:
+            _log_failure("out", reply.conversation.id if reply.conversation else None, reply.id)
+            return None
+
+    async def _store_rows(self, rows: list[tuple[dict[str, Any], str]]) -> None:
+        try:
+            await self._store.log_serialized(rows)
+            return
+        except Exception:
+            if len(rows) == 1:
+                raw, direction = rows[0]
+                _log_failure(direction, (raw.get("conversation") or {}).get("id"), raw.get("id"))
+                return
+        for row in rows:  # one bad row must not cost the others theirs
+            await self._store_rows([row])
+
+
+def _log_failure(direction: str, conversation: str | None, activity_id: str | None) -> None:
+    log.exception(
+        "transcript: %s activity not logged (conversation %s, activity %s)", direction, conversation, activity_id
+    )
 
 
 def _should_log(activity: Activity | None) -> bool:
@@ -266,6 +368,10 @@ def _should_log(activity: Activity | None) -> bool:
         return False
     # skills' ContinueConversation events only initialise middleware; botbuilder skips them too
     return not (activity.type == ActivityTypes.event and activity.name == ActivityEventNames.continue_conversation)
+
+
+def _default_timestamp(activity: Activity) -> datetime | None:
+    return None if activity.timestamp else datetime.now(UTC)
 
 
 def _with_defaults(activity: Activity, role: str) -> Activity:
@@ -276,3 +382,30 @@ def _with_defaults(activity: Activity, role: str) -> Activity:
     clone.from_property = sender
     clone.timestamp = activity.timestamp or datetime.now(UTC)
     return clone
+
+
+def _ranks(model: Any) -> dict[str, int]:
+    return {desc["key"]: rank for rank, desc in enumerate(model._attribute_map.values())}
+
+
+_ACTIVITY_KEYS = _ranks(Activity)
+_ACCOUNT_KEYS = _ranks(ChannelAccount)
+
+
+def _with_key(raw: dict[str, Any], key: str, value: Any, ranks: dict[str, int]) -> dict[str, Any]:
+    """A copy of `raw` with `key` set, keys in msrest's order (the model's attribute map)."""
+    merged = {**raw, key: value}
+    return dict(sorted(merged.items(), key=lambda item: ranks.get(item[0], len(ranks))))
+
+
+def as_logged(raw: dict[str, Any], role: str, timestamp: datetime | None) -> dict[str, Any]:
+    """`activity.serialize()` turned into `_with_defaults(activity, role).serialize()`, key order included.
+
+    `timestamp` is the default timestamp (None when the activity had its own), taken when it was sent.
+    """
+    sender = raw.get("from") or {}
+    if not sender.get("role"):
+        raw = _with_key(raw, "from", _with_key(sender, "role", role, _ACCOUNT_KEYS), _ACTIVITY_KEYS)
+    if timestamp is not None:
+        raw = _with_key(raw, "timestamp", Serializer.serialize_iso(timestamp), _ACTIVITY_KEYS)
+    return raw

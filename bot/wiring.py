@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from botbuilder.core import ConversationState, MemoryStorage, Storage, UserState
+from botbuilder.core import MemoryStorage, Storage
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
 from bot.adapter import FixedCloudAdapter
@@ -16,6 +16,7 @@ from bot.errors import on_turn_error
 from bot.handler import TroubleshootBot
 from bot.journal import SqliteJournal
 from bot.settings import Settings
+from bot.state import ConversationState, UserState
 from bot.storage import SqliteDatabase, SqliteStorage
 from bot.transcripts import SqliteTranscriptStore, TranscriptMiddleware
 from dialogs.main_dialog import MainDialog

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.core.adapters import TestAdapter
-from botbuilder.schema import Activity, ChannelAccount, ConversationAccount, DeliveryModes
+from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, Attachment, ChannelAccount, ConversationAccount, DeliveryModes
 
+from bot.adapter import FixedCloudAdapter
 from bot.storage import SqliteStorage
-from bot.transcripts import MASK, SqliteTranscriptStore, TranscriptMiddleware, redact, redact_activity
+from bot.transcripts import (
+    _RULES,
+    MASK,
+    SqliteTranscriptStore,
+    TranscriptMiddleware,
+    as_logged,
+    redact,
+    redact_activity,
+)
+
+if TYPE_CHECKING:
+    from conftest import FakeConnector
 
 JWT = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJhcGk6Ly9ib3QiLCJpc3MiOiJodHRwcyJ9.c2lnbmF0dXJlX2J5dGVz"
 GUID = "4f3c2a1e-9b8d-4c7e-a1b2-0123456789ab"
@@ -238,3 +257,192 @@ async def test_store_on_a_path_owns_its_connection(tmp_path: Path) -> None:
     shared.close()  # does not close the storage's connection
     assert storage.ping()
     storage.close()
+
+
+# --- cheap redaction, batching, and replies logged from the body the adapter sent ----------------
+
+
+def _every_rule(text: str) -> str:
+    for pattern, replacement in _RULES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _corpus() -> list[str]:
+    """Every FAQ data line (YAML "key: value" lines included) and a grid of near-secret phrasings."""
+    data = Path(__file__).resolve().parents[2] / "knowledge" / "data"
+    lines = [line for path in sorted(data.rglob("*")) if path.is_file() for line in path.read_text().splitlines()]
+    words = ["PASSWORD", "Passphrase", "segreto", "Chiave segreta", "api-key", "ACCESS_TOKEN", "sig", "Bearer"]
+    forms = ["{w}: Xy7#abcd", "{w}=Zm9vYmFy+/baz==", "'{w}': 'v4lue99'", "my {w} is Hunter2!", "{w} abcdefgh12345"]
+    return lines + [form.format(w=w) for w in words for form in forms] + [f"x://u:p@h {JWT}", "Authorization:x"]
+
+
+def test_redaction_skips_only_text_that_no_rule_could_change() -> None:
+    corpus = _corpus()
+
+    assert len(corpus) > 500
+    assert [redact(text) for text in corpus] == [_every_rule(text) for text in corpus]
+
+
+class SpyStore(SqliteTranscriptStore):
+    def __init__(self, db: SqliteStorage) -> None:
+        super().__init__(db)
+        self.batches: list[list[str]] = []
+
+    async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None:
+        self.batches.append([direction for _, direction in entries])
+        await super().log_serialized(entries)
+
+
+async def test_a_turn_is_written_in_one_batch_in_order_and_redacted(storage: SqliteStorage) -> None:
+    async def chatty(context: TurnContext) -> None:
+        await context.send_activity("first, with password: Summer2024")
+        await context.send_trace_activity("BotState", value={})
+        await context.send_activities([Activity(type="message", text="second"), Activity(type="typing")])
+        await context.update_activity(Activity(id="42", type="message", text="edited"))
+
+    store = SpyStore(storage)
+    adapter = TestAdapter(chatty)
+    adapter.use(TranscriptMiddleware(store))
+
+    await adapter.receive_activity("my password is Hunter2!")
+
+    assert store.batches == [["in", "out", "out", "out", "out"]]
+    rows = [r["activity"] for r in await store.get_transcript("test", "Convo1")]
+    assert [(a["type"], a.get("text")) for a in rows] == [
+        ("message", f"my password is {MASK}"),
+        ("message", f"first, with password: {MASK}"),
+        ("message", "second"),
+        ("typing", None),
+        ("messageUpdate", "edited"),
+    ]
+    assert [a["from"]["role"] for a in rows] == ["user", "bot", "bot", "bot", "bot"]
+
+
+async def test_a_failing_turn_writes_its_rows_then_logs_the_apology_at_once(storage: SqliteStorage) -> None:
+    async def failing(context: TurnContext) -> None:
+        await context.send_activity("working on it")
+        raise RuntimeError("boom")
+
+    async def on_error(context: TurnContext, error: Exception) -> None:
+        await context.send_activity("sorry")
+
+    store = SpyStore(storage)
+    adapter = TestAdapter(failing)
+    adapter.on_turn_error = on_error
+    adapter.use(TranscriptMiddleware(store))
+
+    await adapter.receive_activity("hello")
+
+    assert store.batches == [["in", "out"], ["out"]]
+    rows = await store.get_transcript("test", "Convo1")
+    assert [r["activity"]["text"] for r in rows] == ["hello", "working on it", "sorry"]
+
+
+class PickyStore(SqliteTranscriptStore):
+    """Refuses any batch holding an activity whose text is "bad"."""
+
+    async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None:
+        if any(raw.get("text") == "bad" for raw, _ in entries):
+            raise ValueError("refused")
+        await super().log_serialized(entries)
+
+
+async def test_one_row_the_store_refuses_does_not_cost_the_others(
+    storage: SqliteStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def replies(context: TurnContext) -> None:
+        await context.send_activity("bad")
+        await context.send_activity("good")
+
+    store = PickyStore(storage)
+    adapter = TestAdapter(replies)
+    adapter.use(TranscriptMiddleware(store))
+
+    with caplog.at_level(logging.ERROR, logger="bot.transcripts"):
+        await adapter.receive_activity("hi")
+
+    assert [r["activity"]["text"] for r in await store.get_transcript("test", "Convo1")] == ["hi", "good"]
+    [record] = caplog.records
+    assert "out activity not logged (conversation Convo1" in record.getMessage()
+
+
+_SENT_AT = datetime(2025, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
+_CARD = Attachment(content_type="application/vnd.microsoft.card.adaptive", content={"type": "AdaptiveCard"})
+REPLIES = {
+    "role set": Activity(type="message", text="a", from_property=ChannelAccount(id="b", name="Bot", role="skill")),
+    "no role": Activity(
+        type="message",
+        id="x",
+        text="a",
+        from_property=ChannelAccount(id="b", name="Bot", aad_object_id="o", properties={"p": 1}),
+        conversation=ConversationAccount(id="c"),
+    ),
+    "empty role": Activity(type="message", from_property=ChannelAccount(id="b", role="")),
+    "no sender": Activity(type="typing", service_url="http://x", channel_id="webchat"),
+    "own timestamp": Activity(type="message", timestamp=_SENT_AT, attachments=[_CARD], input_hint="expectingInput"),
+    "nothing": Activity(),
+}
+
+
+@pytest.mark.parametrize("reply", REPLIES.values(), ids=REPLIES.keys())
+def test_a_sent_reply_is_logged_as_its_defaulted_copy_would_serialise(reply: Activity) -> None:
+    expected = copy.copy(reply)
+    expected.from_property = copy.copy(reply.from_property) or ChannelAccount()
+    expected.from_property.role = expected.from_property.role or "bot"
+    expected.timestamp = reply.timestamp or _SENT_AT
+
+    logged = as_logged(reply.serialize(), "bot", None if reply.timestamp else _SENT_AT)
+
+    assert json.dumps(logged) == json.dumps(expected.serialize())  # key order included
+
+
+async def test_a_posted_reply_is_serialised_once_for_the_wire_and_the_transcript(
+    aiohttp_client: Any,
+    make_settings: Any,
+    fake_connector: FakeConnector,
+    storage: SqliteStorage,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = make_settings()
+    adapter = FixedCloudAdapter(
+        ConfigurationBotFrameworkAuthentication(settings.bot_auth_config()), max_body_bytes=settings.max_body_bytes
+    )
+    store = SqliteTranscriptStore(storage)
+    adapter.use(TranscriptMiddleware(store))
+
+    async def echo(context: TurnContext) -> None:
+        await context.send_activity(Activity(type="message", text="echo", attachments=[_CARD]))
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        return await adapter.process(request, SimpleNamespace(on_turn=echo))
+
+    app = web.Application()
+    app.router.add_post("/api/messages", messages)
+    client = await aiohttp_client(app)
+    serialised: list[str | None] = []
+    serialize = Activity.serialize
+
+    def counting(self: Activity, *args: Any, **kwargs: Any) -> Any:
+        serialised.append(self.text)
+        return serialize(self, *args, **kwargs)
+
+    monkeypatch.setattr(Activity, "serialize", counting)
+    body = {
+        "type": "message",
+        "id": "act-1",
+        "text": "hi",
+        "channelId": "webchat",
+        "serviceUrl": fake_connector.url,
+        "conversation": {"id": "conv-1"},
+        "from": {"id": "user-1"},
+        "recipient": {"id": "bot-1", "name": "Bot"},
+    }
+    assert (await client.post("/api/messages", json=body)).status == 201
+    await adapter.close()
+
+    assert serialised == ["hi", "echo"]
+    [sent] = [call.activity for call in fake_connector.calls]
+    [_, out] = [row["activity"] for row in await store.get_transcript("webchat", "conv-1")]
+    assert out["timestamp"]
+    assert out == sent | {"from": sent["from"] | {"role": "bot"}, "timestamp": out["timestamp"]}

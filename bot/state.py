@@ -1,0 +1,195 @@
+"""Bot state that is encoded once per save: a JSON codec for dialog state and drop-in BotState subclasses.
+
+botbuilder's `BotState` detects changes by flattening the whole state through jsonpickle when it loads, again
+when it saves, and once more after writing; the storage then jsonpickles it a fourth time. Here the state is
+encoded once per save, and that text serves both as the change check and as what the storage writes.
+
+The codec writes exactly what `jsonpickle.encode` writes, so rows stay readable by jsonpickle (older builds,
+rollbacks) and old rows read here unchanged. It handles only plain JSON values and the few botbuilder classes
+dialog state is made of; for anything else (other classes, tuples, shared references, non-string keys) it
+hands the whole item to jsonpickle, as before.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Protocol, runtime_checkable
+
+import jsonpickle
+from botbuilder.core import BotAssert, BotState, TurnContext
+from botbuilder.core import ConversationState as _ConversationState
+from botbuilder.core import UserState as _UserState
+from botbuilder.dialogs import DialogInstance, DialogState
+from botbuilder.dialogs.prompts import PromptOptions
+
+ETAG = "e_tag"
+# class → the "py/object" path jsonpickle records for it (module + qualified name)
+_CLASSES: dict[type, str] = {
+    cls: f"{cls.__module__}.{cls.__qualname__}" for cls in (DialogState, DialogInstance, PromptOptions)
+}
+_BY_PATH: dict[str, Any] = {path: cls for cls, path in _CLASSES.items()}
+_OBJECT_KEY = '"py/object": "'
+
+
+class _NotPlain(Exception):
+    """The value needs jsonpickle: a class, shape or shared reference the JSON codec does not cover."""
+
+
+def _flatten(value: Any, seen: set[int]) -> Any:
+    """`value` as jsonpickle's flattened form; `seen` holds the containers met so far (jsonpickle refs repeats)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:  # exact types: no subclasses
+        return value
+    if id(value) in seen:
+        raise _NotPlain
+    seen.add(id(value))
+    if kind is dict:
+        return _flatten_dict(value, {}, seen)
+    if kind is list:
+        return [_flatten(item, seen) for item in value]
+    path = _CLASSES.get(kind)
+    if path is None:
+        raise _NotPlain
+    return _flatten_dict(vars(value), {"py/object": path}, seen)
+
+
+def _flatten_dict(items: dict[Any, Any], out: dict[str, Any], seen: set[int]) -> dict[str, Any]:
+    for key, item in items.items():
+        if type(key) is not str or key.startswith("py/"):  # jsonpickle would stringify or tag these
+            raise _NotPlain
+        out[key] = _flatten(item, seen)
+    return out
+
+
+def _restore(obj: dict[str, Any]) -> Any:
+    path = obj.get("py/object")
+    if path is None:
+        return obj
+    cls = _BY_PATH.get(path)
+    if cls is None or next(iter(obj)) != "py/object":  # jsonpickle writes the tag first
+        raise _NotPlain
+    del obj["py/object"]
+    instance = cls.__new__(cls)  # as jsonpickle restores: no __init__, attributes as stored
+    instance.__dict__.update(obj)
+    return instance
+
+
+def _without_etag(item: Any) -> Any:
+    """The item as stored: the e-tag lives in its own column, never in the encoded text."""
+    if isinstance(item, dict):
+        return {k: v for k, v in item.items() if k != ETAG}
+    if hasattr(item, ETAG):
+        item = copy.copy(item)
+        try:
+            delattr(item, ETAG)
+        except AttributeError:  # class-level attribute, not an instance one
+            pass
+    return item
+
+
+def encode_item(item: Any) -> str:
+    """The stored text for a state item (without its e-tag): exactly `jsonpickle.encode`'s output."""
+    item = _without_etag(item)
+    try:
+        flat = _flatten(item, set())
+    except (_NotPlain, RecursionError):
+        return str(jsonpickle.encode(item))
+    return json.dumps(flat)  # jsonpickle's json backend options: the defaults
+
+
+def decode_item(data: str) -> tuple[Any, bool]:
+    """The item stored as `data`, and whether `data` is exactly `encode_item(item)` (so need not be redone).
+
+    Text with no jsonpickle tags other than the known classes' "py/object" decodes as JSON: every other tag
+    (py/id, py/tuple, py/reduce, …) starts with `"py/` too, so the counts differ and jsonpickle takes over.
+    """
+    if data.count('"py/') == data.count(_OBJECT_KEY):
+        try:
+            item = json.loads(data, object_hook=_restore)
+        except _NotPlain:
+            pass
+        else:  # the same JSON in our formatting (an older row may differ, e.g. in spacing or float syntax)
+            return item, json.dumps(json.loads(data)) == data
+    return jsonpickle.decode(data), False
+
+
+@runtime_checkable
+class EncodedStorage(Protocol):
+    """A storage that hands out and takes items together with their `encode_item` text."""
+
+    async def read_encoded(self, keys: list[str]) -> dict[str, tuple[Any, str]]:
+        """Items with their e-tags set, each with `encode_item(item)`."""
+        ...
+
+    async def write_encoded(self, changes: dict[str, tuple[Any, str]]) -> None:
+        """Write items whose `encode_item` text the caller already has; same e-tag rules as `write`."""
+        ...
+
+
+class _CachedState:
+    """Stands in for botbuilder's per-turn `CachedBotState` (same attributes), with the state's stored text
+    as its `hash` (None: nothing stored, so any state counts as a change)."""
+
+    def __init__(self, state: dict[str, Any] | None, encoded: str | None) -> None:
+        self.state = state if state is not None else {}
+        self.hash = encoded
+
+    @property
+    def is_changed(self) -> bool:
+        return self.hash != self.compute_hash(self.state)
+
+    def compute_hash(self, obj: object) -> str:
+        return encode_item(obj)
+
+
+class _EncodedBotState(BotState):
+    """`load`, `save_changes` and `clear_state` with one encoding per save; the rest is botbuilder's."""
+
+    def __init__(self, storage: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(storage, *args, **kwargs)
+        self._encoded_storage = storage if isinstance(storage, EncodedStorage) else None
+
+    async def load(self, turn_context: TurnContext, force: bool = False) -> None:
+        """As botbuilder's: read the state unless this turn already holds a non-empty one."""
+        BotAssert.context_not_none(turn_context)
+        cached = self.get_cached_state(turn_context)
+        if not force and cached and cached.state:
+            return
+        key = self.get_storage_key(turn_context)
+        if self._encoded_storage is not None:
+            item, encoded = (await self._encoded_storage.read_encoded([key])).get(key, (None, None))
+        else:
+            item = (await self._storage.read([key])).get(key)
+            encoded = None if item is None else encode_item(item)
+        turn_context.turn_state[self._context_service_key] = _CachedState(item, encoded)
+
+    async def save_changes(self, turn_context: TurnContext, force: bool = False) -> None:
+        """As botbuilder's: write the cached state if it changed since it was read (or if `force`)."""
+        BotAssert.context_not_none(turn_context)
+        cached = self.get_cached_state(turn_context)
+        if not isinstance(cached, _CachedState):  # nothing loaded (or a foreign cache): botbuilder's rules
+            await super().save_changes(turn_context, force)
+            return
+        encoded = encode_item(cached.state)
+        if not force and encoded == cached.hash:
+            return
+        key = self.get_storage_key(turn_context)
+        if self._encoded_storage is not None:
+            await self._encoded_storage.write_encoded({key: (cached.state, encoded)})
+        else:
+            await self._storage.write({key: cached.state})
+        cached.hash = encoded
+
+    async def clear_state(self, turn_context: TurnContext) -> None:
+        """As botbuilder's: an empty state that the next `save_changes` always writes."""
+        BotAssert.context_not_none(turn_context)
+        turn_context.turn_state[self._context_service_key] = _CachedState(None, "")  # "" is no item's encoding
+
+
+class ConversationState(_EncodedBotState, _ConversationState):
+    """botbuilder's `ConversationState`, encoding its state once per save."""
+
+
+class UserState(_EncodedBotState, _UserState):
+    """botbuilder's `UserState`, encoding its state once per save."""
