@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 from aiohttp import web
 
+from bot.channels.webchat import DirectLine, add_webchat_routes
 from bot.health import add_health_routes
 from bot.settings import Settings
 from bot.wiring import Assistant, Knowledge, build_assistant
 
 ASSISTANT = web.AppKey("assistant", Assistant)
+HTTP = web.AppKey("http", httpx.AsyncClient)  # outbound calls; set it before start-up to inject one (tests)
+DIRECT_LINE = web.AppKey("direct_line", DirectLine)  # the embedded Direct Line (local mode only)
 
 
 async def _messages(request: web.Request) -> web.StreamResponse:
@@ -19,11 +23,14 @@ async def _messages(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(settings: Settings, *, knowledge: Knowledge | None = None) -> web.Application:
-    """Build the web app; the assistant (database, adapter session) is closed on cleanup."""
+    """Build the web app; the assistant (database, adapter session) and the HTTP client are closed on cleanup."""
     assistant = build_assistant(settings, knowledge=knowledge)
     app = web.Application(client_max_size=settings.max_body_bytes)
     app[ASSISTANT] = assistant
     app.router.add_post("/api/messages", _messages)
+    direct_line = add_webchat_routes(app, assistant, http=lambda: app[HTTP])
+    if direct_line is not None:
+        app[DIRECT_LINE] = direct_line
     add_health_routes(
         app,
         {
@@ -32,9 +39,18 @@ def create_app(settings: Settings, *, knowledge: Knowledge | None = None) -> web
         },
     )
 
-    async def _lifecycle(app: web.Application) -> AsyncIterator[None]:  # aiohttp 3.x cleanup_ctx form
+    async def _http(app: web.Application) -> AsyncIterator[None]:  # aiohttp 3.x cleanup_ctx form
+        if HTTP in app:  # injected: the injector closes it
+            yield
+            return
+        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
+            app[HTTP] = http
+            yield
+
+    async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
         await app[ASSISTANT].close()
 
     app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(_http)
     return app

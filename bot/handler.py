@@ -11,13 +11,15 @@ import logging
 import weakref
 from collections.abc import Callable
 
-from botbuilder.core import ConversationState, TurnContext, UserState
+from botbuilder.core import ActivityHandler, ConversationState, TurnContext, UserState
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.dialogs import Dialog, DialogSet, DialogTurnStatus
-from botbuilder.schema import ChannelAccount
+from botbuilder.schema import ActivityTypes, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, ChannelAccount
 
-from dialogs import messages
+from bot.channels.cards import CONTENT_TYPE
+from bot.channels.rendering import refreshed_card, welcome_activity
 from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, ConversationData
+from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,9 @@ class TroubleshootBot(TeamsActivityHandler):
         dialog: Dialog,
         guess_language: LanguageGuess,
         default_lang: Lang = "en",
+        kb: KnowledgeBase | None = None,
     ) -> None:
+        self._kb = kb
         self._conversation_state = conversation_state
         self._user_state = user_state
         self._dialog = dialog
@@ -110,11 +114,41 @@ class TroubleshootBot(TeamsActivityHandler):
             return
         data = await self._load_data(turn_context)
         lang = data.lang or locale_lang(turn_context.activity.locale) or self._default_lang
-        await turn_context.send_activity(messages.text("welcome", lang))
+        await turn_context.send_activity(welcome_activity(turn_context.activity.channel_id, lang))
         data.lang = lang
         await self._data.set(turn_context, data.model_dump(mode="json"))
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        # Teams' handler dereferences channelData; without it, fall back to the generic members-added path
+        if turn_context.activity.channel_data is None:
+            await ActivityHandler.on_conversation_update_activity(self, turn_context)
+            return
+        await super().on_conversation_update_activity(turn_context)
 
     async def on_teams_members_added_dispatch(self, members_added, team_info, turn_context):
         # The base class looks every member up over HTTP first (and fails when the lookup is unavailable);
         # the welcome needs only the ids.
         await self.on_members_added_activity(list(members_added), turn_context)
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        """Teams `Action.Execute`: run the button's data through the dialogs as a card submit, then answer the
+        invoke with the card refreshed in place (its buttons replaced by the choice made)."""
+        action = invoke_value.action if isinstance(invoke_value.action, dict) else {}
+        raw = action.get("data")
+        data: dict[str, object] = raw if isinstance(raw, dict) else {}
+        activity = turn_context.activity
+        invoke_type = activity.type
+        activity.type, activity.value, activity.text = ActivityTypes.message, data, None
+        try:
+            await self.on_message_activity(turn_context)  # prompts only listen to message activities
+        finally:
+            activity.type = invoke_type
+        lang: Lang = turn_context.turn_state.get(LANG_KEY, self._default_lang)
+        if self._kb is None:
+            return AdaptiveCardInvokeResponse(
+                status_code=200, type="application/vnd.microsoft.activity.message", value="OK"
+            )
+        card = refreshed_card(self._kb, data, lang)
+        return AdaptiveCardInvokeResponse(status_code=200, type=CONTENT_TYPE, value=card)

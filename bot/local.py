@@ -53,7 +53,7 @@ class LocalConversation:
 
     assistant: Assistant
     locale: str = "en-US"
-    channel_id: str = "directline"
+    channel_id: str = "test"  # plain-text rendering: what `ask` and `chat` print
     conversation_id: str = field(default_factory=lambda: f"local-{uuid.uuid4().hex[:12]}")
     user_id: str = "local-user"
     _ids: itertools.count[int] = field(default_factory=itertools.count)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,32 @@ class Settings(BaseSettings):
     match_suggest_at: float = Field(0.25, ge=0.0, le=1.0, description="Confidence needed to offer a guess")
     match_margin: float = Field(0.05, ge=0.0, le=1.0, description="Gap under which the top two are ambiguous")
 
+    directline_secret: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("COSELL_DIRECTLINE_SECRET", "DirectLineSecret"),
+        description="Azure Direct Line secret; empty = the embedded Direct Line endpoint serves Web Chat",
+    )
+    directline_url: str = Field(
+        "https://directline.botframework.com/v3/directline",
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="Azure Direct Line base URL (regional endpoints differ)",
+    )
+    directline_token_lifetime: int = Field(
+        1800, ge=60, le=86400, description="Seconds an embedded Direct Line token lives (Web Chat refreshes at 15 min)"
+    )
+    trusted_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Comma-separated origins that may embed Web Chat (besides the bot's own); empty = loopback ones"
+    )
+
+    @field_validator("trusted_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            return tuple(_origin(str(part)) for part in value)
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.match_suggest_at > self.match_answer_at:
@@ -76,6 +103,11 @@ class Settings(BaseSettings):
             return self.host
         return "0.0.0.0" if self.auth_enabled else "127.0.0.1"
 
+    @property
+    def azure_directline(self) -> bool:
+        """Web Chat goes through Azure's Direct Line (a secret is set) rather than the embedded endpoint."""
+        return bool(self.directline_secret.get_secret_value())
+
     def bot_auth_config(self) -> BotAuthConfig:
         """Configuration object for botbuilder's `ConfigurationBotFrameworkAuthentication`."""
         return BotAuthConfig(
@@ -84,6 +116,15 @@ class Settings(BaseSettings):
             APP_TYPE=self.app_type,
             APP_TENANTID=self.app_tenant_id,
         )
+
+
+def _origin(value: str) -> str:
+    """`https://Portal.Example.com/` → `https://portal.example.com`; anything but scheme://host[:port] is refused."""
+    text = value.strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query or parts.fragment:
+        raise ValueError("each entry must be an origin: scheme://host[:port], no path")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 def describe_error(exc: ValidationError) -> str:

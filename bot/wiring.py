@@ -12,6 +12,7 @@ from botbuilder.core import MemoryStorage, Storage
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
 from bot.adapter import FixedCloudAdapter
+from bot.channels.rendering import render_activity
 from bot.errors import on_turn_error
 from bot.handler import TroubleshootBot
 from bot.journal import SqliteJournal
@@ -20,7 +21,6 @@ from bot.state import ConversationState, UserState
 from bot.storage import SqliteDatabase, SqliteStorage
 from bot.transcripts import SqliteTranscriptStore, TranscriptMiddleware
 from dialogs.main_dialog import MainDialog
-from dialogs.render import render_prompt
 from knowledge.loader import KnowledgeBase, load_kb
 from knowledge.matcher import Index, Thresholds, index_kb, match
 from knowledge.models import Lang, Match
@@ -87,9 +87,9 @@ def build_assistant(
     conversation_state = ConversationState(state_storage)
     user_state = UserState(state_storage)
     kb = knowledge.kb
-    dialog = MainDialog(kb, knowledge.match, journal, lambda spec, ctx: render_prompt(kb, spec, ctx))
+    dialog = MainDialog(kb, knowledge.match, journal, lambda spec, ctx: render_activity(kb, spec, ctx))
     bot = TroubleshootBot(
-        conversation_state, user_state, dialog, knowledge.language, default_lang=settings.default_locale
+        conversation_state, user_state, dialog, knowledge.language, default_lang=settings.default_locale, kb=kb
     )
     adapter = FixedCloudAdapter(
         ConfigurationBotFrameworkAuthentication(settings.bot_auth_config()),

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
-from dialogs import messages
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.render import ITEM_CHOICES, recognize
-from dialogs.state import ChecklistOptions, DialogEnd, ItemStatus, Journal, PromptSpec, turn_lang
+from dialogs.state import ChecklistOptions, DialogEnd, ItemStatus, Journal, PromptSpec
 from knowledge.loader import KnowledgeBase
-from knowledge.models import Area, Lang
+from knowledge.models import Area
 
 _STATUS: dict[str, ItemStatus] = {"done": "done", "fixed": "fixed", "open": "open", "skip": "skipped"}
 
@@ -27,6 +26,7 @@ class ChecklistDialog(ComponentDialog):
         super().__init__(type(self).__name__)
         self._kb = kb
         self._journal = journal
+        self._render = render
         self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
         self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self._item_step, self._record_step]))
         self.initial_dialog_id = WaterfallDialog.__name__
@@ -49,24 +49,9 @@ class ChecklistDialog(ComponentDialog):
         if opts.index < len(entries):
             return await step.replace_dialog(WaterfallDialog.__name__, opts.model_dump(mode="json"))
         await self._journal.record_checklist(activity.conversation.id, opts.area, opts.results)
-        await step.context.send_activity(self.summary(opts, turn_lang(step.context)))
+        summary = PromptSpec(kind="summary", area=opts.area, results=opts.results)
+        await step.context.send_activity(self._render(summary, step.context))
         return await step.end_dialog(DialogEnd().model_dump())
-
-    def summary(self, opts: ChecklistOptions, lang: Lang) -> str:
-        """What was confirmed, what is still open, what was skipped."""
-        groups: dict[str, list[str]] = {"summary_ok": [], "summary_open": [], "summary_skipped": []}
-        for entry in self._kb.area(opts.area):
-            status = opts.results.get(entry.id, "skipped")
-            key = {"done": "summary_ok", "fixed": "summary_ok", "open": "summary_open"}.get(status, "summary_skipped")
-            mark = {"done": "✅", "fixed": "🔧", "open": "❌"}.get(status, "⏭️")
-            groups[key].append(f"- {mark} {entry.content(lang).check}")
-        lines = [messages.text("summary", lang, area=messages.area_name(opts.area, lang))]
-        for key, items in groups.items():
-            if items:
-                lines.append(f"**{messages.text(key, lang)}**\n" + "\n".join(items))
-        tail = "summary_next" if groups["summary_open"] else "summary_all_ok"
-        lines.append(messages.text(tail, lang))
-        return "\n\n".join(lines)
 
 
 class PrerequisitesDialog(ChecklistDialog):

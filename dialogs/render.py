@@ -113,39 +113,68 @@ def entry_markdown(entry: Entry, lang: Lang, *, heading: bool = True) -> str:
     return "\n\n".join(parts)
 
 
+def item_heading(entries: tuple[Entry, ...], area: Area, index: int, lang: Lang) -> str:
+    """ "Area — step n of N: check line" for one checklist item (markdown bold on the prefix)."""
+    check = entries[index].content(lang).check
+    return messages.text(
+        "item", lang, area=messages.area_name(area, lang), n=index + 1, total=len(entries), check=check
+    )
+
+
 def item_markdown(kb: KnowledgeBase, area: Area, index: int, lang: Lang) -> str:
     """One checklist item: its check line and the steps that fix it."""
     entries = kb.area(area)
-    entry = entries[index]
-    head = messages.text(
-        "item",
-        lang,
-        area=messages.area_name(area, lang),
-        n=index + 1,
-        total=len(entries),
-        check=entry.content(lang).check,
-    )
-    return f"{head}\n\n{entry_markdown(entry, lang, heading=False)}"
+    return f"{item_heading(entries, area, index, lang)}\n\n{entry_markdown(entries[index], lang, heading=False)}"
+
+
+SUMMARY_GROUPS = {"done": "summary_ok", "fixed": "summary_ok", "open": "summary_open", "skipped": "summary_skipped"}
+
+
+def summary_markdown(kb: KnowledgeBase, area: Area, results: dict[str, str], lang: Lang) -> str:
+    """A checklist summary: what was confirmed, what is still open, what was skipped."""
+    groups: dict[str, list[str]] = {"summary_ok": [], "summary_open": [], "summary_skipped": []}
+    for entry in kb.area(area):
+        status = results.get(entry.id, "skipped")
+        mark = {"done": "✅", "fixed": "🔧", "open": "❌"}.get(status, "⏭️")
+        groups[SUMMARY_GROUPS.get(status, "summary_skipped")].append(f"- {mark} {entry.content(lang).check}")
+    lines = [messages.text("summary", lang, area=messages.area_name(area, lang))]
+    for key, items in groups.items():
+        if items:
+            lines.append(f"**{messages.text(key, lang)}**\n" + "\n".join(items))
+    lines.append(messages.text("summary_next" if groups["summary_open"] else "summary_all_ok", lang))
+    return "\n\n".join(lines)
+
+
+def prompt_choices(kb: KnowledgeBase, spec: PromptSpec, lang: Lang) -> list[tuple[str, str]]:
+    """The (key, button title) pairs a prompt offers."""
+    if spec.kind == "answer":
+        return [(k, _choice_title(k, lang)) for k in FEEDBACK_CHOICES]
+    if spec.kind == "item":
+        return [(k, _choice_title(k, lang)) for k in ITEM_CHOICES]
+    if spec.kind == "clarify":
+        titles = [(e, _short(kb.get(e).content(lang).title)) for e in spec.alternatives]
+        return [*titles, ("none", _choice_title("none", lang))]
+    return []
 
 
 def render_prompt(kb: KnowledgeBase, spec: PromptSpec, ctx: TurnContext) -> Activity:
-    """The activity for a prompt spec in the turn's language, with choices fitted to the channel."""
+    """The plain-text activity for a prompt spec in the turn's language, choices fitted by botbuilder's
+    ChoiceFactory (inline text, suggested actions or a hero card, per channel)."""
     lang = turn_lang(ctx)
+    if spec.kind == "summary" and spec.area:
+        activity = Activity(type="message", text=summary_markdown(kb, spec.area, dict(spec.results), lang))
+        activity.locale = "it-IT" if lang == "it" else "en-US"
+        return activity
+    choices = [choice(k, t) for k, t in prompt_choices(kb, spec, lang)]
     if spec.kind == "answer" and spec.entry_id:
         body = entry_markdown(kb.get(spec.entry_id), lang)
-        keys: tuple[str, ...] = FEEDBACK_CHOICES
         question = messages.text("helped_q", lang)
-        choices = [choice(k, _choice_title(k, lang)) for k in keys]
     elif spec.kind == "item" and spec.area:
         body = item_markdown(kb, spec.area, spec.index, lang)
         question = messages.text("item_q", lang)
-        choices = [choice(k, _choice_title(k, lang)) for k in ITEM_CHOICES]
     else:
-        titles = [kb.get(e).content(lang).title for e in spec.alternatives]
         body = messages.text("clarify", lang)  # the choices themselves list the titles
         question = ""
-        choices = [choice(e, _short(t)) for e, t in zip(spec.alternatives, titles, strict=True)]
-        choices.append(choice("none", _choice_title("none", lang)))
     text = f"{body}\n\n{question}".strip()
     activity = ChoiceFactory.for_channel(ctx.activity.channel_id, choices, text)
     activity.locale = "it-IT" if lang == "it" else "en-US"

@@ -50,11 +50,12 @@ class ClarifyOptions(_Model):
 class PromptSpec(_Model):
     """A language-neutral description of a prompt, rendered in the turn's language each time it is shown."""
 
-    kind: Literal["answer", "item", "clarify"]
+    kind: Literal["answer", "item", "clarify", "summary"]
     entry_id: str | None = None
     area: Area | None = None
     index: int = 0
     alternatives: list[str] = Field(default_factory=list)
+    results: dict[str, ItemStatus] = Field(default_factory=dict)  # summary: status per entry id
 
 
 class DialogEnd(_Model):

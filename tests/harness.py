@@ -11,11 +11,11 @@ from botbuilder.core import ConversationState, MemoryStorage, Storage, UserState
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, ConversationReference
 
+from bot.channels.rendering import render_activity
 from bot.errors import on_turn_error
 from bot.handler import TroubleshootBot
 from bot.wiring import Knowledge
 from dialogs.main_dialog import MainDialog
-from dialogs.render import render_prompt
 from tests.fakes import FakeJournal
 
 
@@ -36,8 +36,10 @@ class DialogHarness:
         self.journal = journal or FakeJournal()
         self.locale = locale
         kb = knowledge.kb
-        dialog = MainDialog(kb, knowledge.match, self.journal, lambda spec, ctx: render_prompt(kb, spec, ctx))
-        self.bot = TroubleshootBot(ConversationState(self.storage), UserState(self.storage), dialog, knowledge.language)
+        dialog = MainDialog(kb, knowledge.match, self.journal, lambda spec, ctx: render_activity(kb, spec, ctx))
+        self.bot = TroubleshootBot(
+            ConversationState(self.storage), UserState(self.storage), dialog, knowledge.language, kb=kb
+        )
         reference = ConversationReference(
             channel_id=channel_id,
             service_url="https://test.invalid",

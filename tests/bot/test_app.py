@@ -8,6 +8,11 @@ import uuid
 from bot.app import ASSISTANT, create_app
 
 
+def _shown(activity: dict) -> str:
+    """What the user sees: the text, or the plain-text summary of a card."""
+    return (activity.get("text") or "") + (activity.get("summary") or "")
+
+
 def _message(text: str | None, service_url: str, conversation: str = "conv/1", **extra: object) -> dict:
     return {
         "type": "message",
@@ -29,7 +34,7 @@ async def test_normal_delivery_posts_answer_to_connector(aiohttp_client, setting
     assert resp.status in (200, 201)
     [call] = [c for c in fake_connector.calls if c.activity["type"] == "message"]
     assert call.path.startswith("/v3/conversations/conv%2F1/activities/")
-    assert "co-sell ready solution" in call.activity["text"]
+    assert "co-sell ready solution" in _shown(call.activity)
     assert call.authorization is None  # auth is off without an app id
 
 
@@ -38,7 +43,7 @@ async def test_expect_replies_returns_the_turn(aiohttp_client, settings, knowled
     body = _message("quanto costa il connettore a pagamento?", "http://127.0.0.1:9", deliveryMode="expectReplies")
     resp = await client.post("/api/messages", json=body)
     assert resp.status == 200
-    texts = [a["text"] for a in (await resp.json())["activities"] if a["type"] == "message"]
+    texts = [_shown(a) for a in (await resp.json())["activities"] if a["type"] == "message"]
     assert any("15" in t and "AppSource" in t for t in texts)
 
 
@@ -71,7 +76,7 @@ async def test_bad_input_is_4xx_and_conversation_goes_on(aiohttp_client, setting
     del no_type["type"]
     assert (await client.post("/api/messages", json=no_type)).status == 400
     resp = await client.post("/api/messages", json=_message("WorkflowTriggerNotFound", fake_connector.url))
-    assert resp.status in (200, 201) and any("CDS" in (c.activity.get("text") or "") for c in fake_connector.calls)
+    assert resp.status in (200, 201) and any("CDS" in _shown(c.activity) for c in fake_connector.calls)
 
 
 async def test_transcript_is_stored_and_redacted(aiohttp_client, settings, knowledge, fake_connector) -> None:
@@ -91,4 +96,4 @@ async def test_conversation_survives_restart(aiohttp_client, settings, knowledge
     await first.close()  # the process goes away; the SQLite file stays
     second = await aiohttp_client(create_app(settings, knowledge=knowledge))
     await second.post("/api/messages", json=_message("done", fake_connector.url, conversation="c-restart"))
-    assert "step 3 of" in fake_connector.calls[-1].activity["text"]
+    assert "step 3 of" in _shown(fake_connector.calls[-1].activity)

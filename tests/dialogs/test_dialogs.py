@@ -150,13 +150,20 @@ async def test_channels_render_choices(knowledge, channel: str) -> None:
     h = DialogHarness(knowledge, channel_id=channel)
     activities = await h.send_activity(_message("Solution ID is required"))
     reply = activities[-1]
-    if channel == "webchat":
-        assert [a.title for a in reply.suggested_actions.actions] == ["Yes, it helped", "No"]
-    else:
-        assert reply.attachments and reply.attachments[0].content_type == "application/vnd.microsoft.card.hero"
+    [attachment] = reply.attachments
+    assert attachment.content_type == "application/vnd.microsoft.card.adaptive" and "co-sell ready" in reply.summary
+    kinds = {a["type"] for a in attachment.content["actions"]}
+    assert kinds == ({"Action.Execute"} if channel == "msteams" else {"Action.Submit"})
 
 
 def _message(text: str):
     from botbuilder.schema import Activity
 
     return Activity(type="message", text=text, locale="en-US")
+
+
+async def test_plain_direct_line_gets_text_and_suggested_actions(knowledge) -> None:
+    h = DialogHarness(knowledge, channel_id="directline")
+    [reply] = await h.send_activity(_message("Solution ID is required"))
+    assert "co-sell ready" in reply.text and not reply.attachments
+    assert [a.title for a in reply.suggested_actions.actions] == ["Yes, it helped", "No"]

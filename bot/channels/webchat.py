@@ -1,0 +1,482 @@
+"""Web Chat for the assistant: the page at `/`, the pinned Web Chat bundle, `/embed.js`, the token route
+`/api/directline/token` and an embedded Direct Line 3.0 endpoint under `/v3/directline`.
+
+Local mode (no Direct Line secret): the embedded endpoint speaks the part of Direct Line 3.0 that Web Chat uses
+when polling. Each user activity is echoed into its conversation's history first (Web Chat marks a message sent
+only when its `clientActivityID` comes back), then handed to the same bot in process with deliveryMode
+expectReplies; the replies are appended after it.
+
+Azure mode (a secret is set): `/api/directline/token` exchanges the secret server-side for a conversation token
+and the page talks to Azure's Direct Line. The embedded endpoint is then not mounted, so the bot keeps no
+unauthenticated side door next to its authenticated `/api/messages`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from aiohttp import web
+from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult
+
+from bot.settings import Settings
+from bot.wiring import Assistant
+
+log = logging.getLogger(__name__)
+
+BASE = "/v3/directline"
+WEBCHAT_DIR = Path(__file__).resolve().parents[2] / "webchat" / "node_modules" / "botframework-webchat"
+BUNDLE = WEBCHAT_DIR / "dist" / "webchat.js"
+STATIC = Path(__file__).with_name("static")
+
+MAX_HISTORY = 500  # activities kept per conversation; older ones fall off
+MAX_CONVERSATIONS = 1000  # least recently used beyond this are dropped
+MAX_TOKENS = 4  # live tokens per conversation (each refresh adds one)
+BOT_ACCOUNT = {"id": "cosell-bot", "name": "Co-sell Connectors Assistant", "role": "bot"}
+
+_ALLOW_HEADERS = "Authorization, Content-Type, x-ms-bot-agent, X-Requested-With"  # DirectLineJS sends all four
+_CORS_PREFIXES = (BASE + "/", "/api/directline/")
+_LOOPBACK = re.compile(r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$")
+_LOCALE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$")
+_SERVER_FIELDS = ("id", "timestamp", "channelId", "conversation", "recipient", "serviceUrl", "deliveryMode", "callerId")
+_DROPPED_TYPES = frozenset({"trace", "invokeResponse"})
+_UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class DirectLineError(Exception):
+    """A request the Direct Line routes refuse; becomes `{"error": {"code", "message"}}` with `status`."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def response(self) -> web.Response:
+        """The JSON error response."""
+        return web.json_response({"error": {"code": self.code, "message": self.message}}, status=self.status)
+
+
+@dataclass(frozen=True)
+class _Grant:
+    conversation_id: str
+    user_id: str
+    expires_at: float
+
+
+@dataclass
+class _Conversation:
+    id: str
+    user_id: str
+    locale: str | None
+    touched: float
+    started: bool = False
+    count: int = 0  # activities ever appended: the watermark
+    last_ms: int = 0  # timestamps are strictly increasing: Web Chat orders by them
+    history: deque[tuple[int, dict[str, Any]]] = field(default_factory=lambda: deque(maxlen=MAX_HISTORY))
+    tokens: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_TOKENS))
+
+
+def channel_auth(assistant: Assistant) -> AuthenticateRequestResult:
+    """Credentials for turns the embedded endpoint hands the bot.
+
+    The endpoint *is* the channel: there is no inbound Bot Framework JWT to validate. The identity is the bot's
+    own, as botbuilder builds it for a proactive turn, so turns run with or without `MicrosoftAppId`.
+    """
+    adapter = assistant.adapter
+    auth = adapter.bot_framework_authentication
+    identity = adapter.create_claims_identity(assistant.settings.app_id)
+    result = AuthenticateRequestResult()
+    result.claims_identity = identity
+    result.audience = auth.get_originating_audience()
+    result.caller_id = None
+    result.connector_factory = auth.create_connector_factory(identity)
+    return result
+
+
+class DirectLine:
+    """In-memory Direct Line 3.0: tokens, conversations and their history; runs turns in process.
+
+    Args:
+        assistant: the bot that answers.
+        token_lifetime: seconds a token lives; also how long an idle conversation is kept.
+        clock: monotonic seconds (injectable for tests).
+    """
+
+    def __init__(
+        self, assistant: Assistant, *, token_lifetime: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._assistant = assistant
+        self.token_lifetime = token_lifetime
+        self.clock = clock
+        self._conversations: dict[str, _Conversation] = {}
+        self._grants: dict[str, _Grant] = {}
+        self._auth = channel_auth(assistant)
+
+    def __contains__(self, conversation_id: object) -> bool:
+        return conversation_id in self._conversations
+
+    def generate(self, locale: str | None = None) -> tuple[dict[str, Any], str]:
+        """A new conversation and its first token: (Direct Line body, user id).
+
+        The user id is always chosen here: the token route is anonymous, and a chosen id would let a caller
+        read another user's state.
+        """
+        self._sweep()
+        now = self.clock()
+        conversation = _Conversation(secrets.token_hex(16), f"user-{secrets.token_hex(8)}", locale, now)
+        self._conversations[conversation.id] = conversation
+        return self._issue(conversation), conversation.user_id
+
+    def refresh(self, authorization: str | None) -> dict[str, Any]:
+        """A new token for the same conversation; the presented one stays valid until it expires."""
+        _, conversation = self.authorize(authorization)
+        return self._issue(conversation)
+
+    def authorize(self, authorization: str | None, conversation_id: str | None = None) -> tuple[str, _Conversation]:
+        """The bearer token and the conversation it opens; 401, 403 or 404 as a `DirectLineError`."""
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        token = token.strip()
+        if scheme.casefold() != "bearer" or not token or " " in token:
+            raise DirectLineError(401, "Unauthorized", "an Authorization: Bearer <token> header is required")
+        now = self.clock()
+        grant = self._grants.get(token)
+        if grant is None or grant.expires_at <= now:
+            raise DirectLineError(403, "TokenExpired", "the token is unknown or expired")
+        conversation = self._conversations.get(conversation_id or grant.conversation_id)
+        if conversation is None:
+            raise DirectLineError(404, "BadArgument", "conversation not found")
+        if conversation.id != grant.conversation_id:
+            raise DirectLineError(403, "Forbidden", "the token is not valid for this conversation")
+        conversation.touched = now
+        return token, conversation
+
+    def describe(self, token: str, conversation: _Conversation) -> dict[str, Any]:
+        """`{conversationId, token, expires_in}` for a token already issued."""
+        expires_in = max(0, int(self._grants[token].expires_at - self.clock()))
+        return {"conversationId": conversation.id, "token": token, "expires_in": expires_in}
+
+    async def start(self, conversation: _Conversation, locale: str | None, service_url: str) -> bool:
+        """Send the conversationUpdate (user and bot added) once; True if this call started the conversation."""
+        if conversation.started:
+            return False
+        conversation.started = True  # before the await: a concurrent start must not welcome twice
+        conversation.locale = locale or conversation.locale
+        members = [{"id": conversation.user_id, "role": "user"}, BOT_ACCOUNT]
+        update = {"type": "conversationUpdate", "membersAdded": members, "from": {"id": conversation.user_id}}
+        stamped = self._stamp(conversation, update, service_url)
+        stamped["id"] = f"{conversation.id}|start"  # never shown: Web Chat does not get conversationUpdates
+        await self._turn(conversation, stamped)
+        log.info("web chat conversation started: conversation=%s", conversation.id)
+        return True
+
+    async def post(self, conversation: _Conversation, body: Any, service_url: str) -> str:
+        """Echo the user's activity into the history, run the bot's turn on it; returns the echo's id."""
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
+            raise DirectLineError(400, "BadArgument", "the body must be an activity with a type")
+        if not isinstance(body.get("text"), str | None):
+            raise DirectLineError(400, "BadArgument", "activity text must be a string")
+        if not conversation.started:  # a client that never called POST /conversations still gets a welcome
+            await self.start(conversation, None, service_url)
+        echo = self._stamp(conversation, body, service_url)
+        try:
+            activity = Activity().deserialize(echo)
+        except ValueError as exc:  # msrest's DeserializationError
+            raise DirectLineError(400, "BadArgument", "the activity does not match the Bot Framework schema") from exc
+        self._append(conversation, echo)
+        activity.id = echo["id"]
+        await self._turn(conversation, activity)
+        return str(echo["id"])
+
+    def activities(self, conversation: _Conversation, watermark: str | None) -> dict[str, Any]:
+        """Activities after `watermark` (all kept ones without it) and the new watermark."""
+        try:
+            since = int(watermark) if watermark else 0
+        except ValueError as exc:
+            raise DirectLineError(400, "BadArgument", "watermark must be an integer") from exc
+        found = [activity for seq, activity in conversation.history if seq > since]
+        return {"activities": found, "watermark": str(conversation.count)}
+
+    def _issue(self, conversation: _Conversation) -> dict[str, Any]:
+        token = secrets.token_urlsafe(32)
+        if len(conversation.tokens) == MAX_TOKENS:
+            self._grants.pop(conversation.tokens[0], None)  # the deque drops it too
+        conversation.tokens.append(token)
+        self._grants[token] = _Grant(conversation.id, conversation.user_id, self.clock() + self.token_lifetime)
+        return {"conversationId": conversation.id, "token": token, "expires_in": self.token_lifetime}
+
+    def _sweep(self) -> None:
+        """Forget conversations idle longer than a token lives (no token can reach them), then the oldest."""
+        now = self.clock()
+        idle = [c for c in self._conversations.values() if now - c.touched > self.token_lifetime]
+        by_age = sorted(self._conversations.values(), key=lambda c: c.touched)
+        excess = by_age[: max(0, len(self._conversations) - MAX_CONVERSATIONS + 1)]
+        for conversation in {c.id: c for c in idle + excess}.values():
+            del self._conversations[conversation.id]
+            for token in conversation.tokens:
+                self._grants.pop(token, None)
+        for token in [t for t, grant in self._grants.items() if grant.expires_at <= now]:
+            del self._grants[token]
+
+    def _stamp(self, conversation: _Conversation, body: dict[str, Any], service_url: str) -> dict[str, Any]:
+        """The user's activity as the channel delivers it: server fields set, `from` bound to the token's user."""
+        activity = {k: v for k, v in body.items() if k not in _SERVER_FIELDS}
+        sender = body.get("from")
+        name = sender.get("name") if isinstance(sender, dict) else None
+        name = name if isinstance(name, str) else None
+        activity["from"] = {"id": conversation.user_id, "role": "user", **({"name": name} if name else {})}
+        activity["recipient"] = dict(BOT_ACCOUNT)
+        activity["conversation"] = {"id": conversation.id}
+        activity["channelId"] = "webchat"
+        activity["serviceUrl"] = service_url
+        locale = body.get("locale")
+        activity["locale"] = locale if _valid_locale(locale) else conversation.locale
+        if activity["locale"] is None:
+            del activity["locale"]
+        return activity
+
+    def _append(self, conversation: _Conversation, activity: dict[str, Any]) -> None:
+        conversation.count += 1
+        now_ms = max(int(time.time() * 1000), conversation.last_ms + 1)
+        conversation.last_ms = now_ms
+        activity["id"] = f"{conversation.id}|{conversation.count:07d}"
+        activity["timestamp"] = (
+            datetime.fromtimestamp(now_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
+        conversation.history.append((conversation.count, activity))
+
+    async def _turn(self, conversation: _Conversation, incoming: dict[str, Any] | Activity) -> None:
+        activity = incoming if isinstance(incoming, Activity) else Activity().deserialize(incoming)
+        activity.delivery_mode = "expectReplies"
+        activity.timestamp = activity.timestamp or datetime.now(UTC)
+        assistant = self._assistant
+        try:
+            response = await assistant.adapter.process_activity(self._auth, activity, assistant.bot.on_turn)
+        except Exception as exc:  # on_turn_error already ran; this is the adapter itself failing
+            log.exception("web chat turn failed: conversation=%s activity=%s", conversation.id, activity.id)
+            raise DirectLineError(502, "BotError", "the bot could not process the activity") from exc
+        body = response.body if response is not None else None
+        for reply in body.get("activities", []) if isinstance(body, dict) else []:
+            data = reply.serialize() if isinstance(reply, Activity) else dict(reply)
+            if data.get("type") not in _DROPPED_TYPES:
+                self._append(conversation, data)
+
+
+def _valid_locale(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 35 and bool(_LOCALE.match(value))
+
+
+@dataclass(frozen=True)
+class OriginPolicy:
+    """Which browser origins may use the token route and the Direct Line endpoint, and frame the page."""
+
+    trusted: tuple[str, ...]
+
+    def allows(self, origin: str, request: web.Request) -> bool:
+        """The bot's own origin always; then the configured list, or any loopback origin when there is none."""
+        origin = origin.strip().rstrip("/").lower()
+        if urlsplit(origin).netloc == request.host.lower():  # scheme aside: a TLS proxy may sit in front
+            return True
+        if self.trusted:
+            return origin in self.trusted
+        return bool(_LOOPBACK.match(origin))
+
+    def frame_ancestors(self) -> str:
+        """The page's CSP `frame-ancestors` value."""
+        others = self.trusted or ("http://localhost:*", "http://127.0.0.1:*")  # CSP cannot express [::1]
+        return " ".join(("'self'", *others))
+
+
+def _cors_middleware(policy: OriginPolicy) -> Any:
+    @web.middleware
+    async def cors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Any:
+        if not request.path.startswith(_CORS_PREFIXES):
+            return await handler(request)
+        origin = request.headers.get("Origin")
+        if origin is not None and not policy.allows(origin, request):
+            log.warning("refused web chat request from an untrusted origin: path=%s", request.path)
+            return DirectLineError(403, "OriginNotAllowed", "this origin is not trusted").response()
+        headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
+        if request.method == "OPTIONS":
+            headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            headers["Access-Control-Allow-Headers"] = _ALLOW_HEADERS
+            headers["Access-Control-Max-Age"] = "600"
+            return web.Response(status=204, headers=headers)
+        try:
+            response = await handler(request)
+        except DirectLineError as exc:
+            response = exc.response()
+        except web.HTTPException as exc:  # 404/405/413 from aiohttp itself
+            exc.headers.update(headers)
+            raise
+        response.headers.update(headers)
+        return response
+
+    return cors
+
+
+async def _read_json(request: web.Request) -> Any:
+    """The JSON body ({} when empty), bounded by the app's client_max_size."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise DirectLineError(413, "BadArgument", "the body is too large") from exc
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise DirectLineError(400, "BadArgument", "the body is not valid JSON") from exc
+
+
+def _service_url(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}{BASE}"
+
+
+def add_direct_line_routes(app: web.Application, direct_line: DirectLine) -> None:
+    """Mount the embedded Direct Line 3.0 endpoint under `/v3/directline`."""
+
+    async def generate(request: web.Request) -> web.Response:
+        body = await _read_json(request)
+        locale = body.get("locale") if isinstance(body, dict) else None
+        issued, _ = direct_line.generate(locale if _valid_locale(locale) else None)
+        return web.json_response(issued)
+
+    async def refresh(request: web.Request) -> web.Response:
+        return web.json_response(direct_line.refresh(request.headers.get("Authorization")))
+
+    async def start(request: web.Request) -> web.Response:
+        token, conversation = direct_line.authorize(request.headers.get("Authorization"))
+        body = await _read_json(request)
+        locale = body.get("locale") if isinstance(body, dict) else None
+        started = await direct_line.start(
+            conversation, locale if _valid_locale(locale) else None, _service_url(request)
+        )
+        return web.json_response(direct_line.describe(token, conversation), status=201 if started else 200)
+
+    async def reconnect(request: web.Request) -> web.Response:
+        token, conversation = direct_line.authorize(request.headers.get("Authorization"), request.match_info["id"])
+        await direct_line.start(conversation, None, _service_url(request))
+        return web.json_response(direct_line.describe(token, conversation))
+
+    async def post_activity(request: web.Request) -> web.Response:
+        _, conversation = direct_line.authorize(request.headers.get("Authorization"), request.match_info["id"])
+        body = await _read_json(request)
+        activity_id = await direct_line.post(conversation, body, _service_url(request))
+        return web.json_response({"id": activity_id})
+
+    async def get_activities(request: web.Request) -> web.Response:
+        _, conversation = direct_line.authorize(request.headers.get("Authorization"), request.match_info["id"])
+        return web.json_response(direct_line.activities(conversation, request.query.get("watermark")))
+
+    app.router.add_post(f"{BASE}/tokens/generate", generate)
+    app.router.add_post(f"{BASE}/tokens/refresh", refresh)
+    app.router.add_post(f"{BASE}/conversations", start)
+    app.router.add_get(f"{BASE}/conversations/{{id}}", reconnect)
+    app.router.add_post(f"{BASE}/conversations/{{id}}/activities", post_activity)
+    app.router.add_get(f"{BASE}/conversations/{{id}}/activities", get_activities)
+
+
+async def exchange_secret(http: httpx.AsyncClient, settings: Settings, origins: list[str]) -> dict[str, Any]:
+    """Azure mode: trade the Direct Line secret for a conversation token (the secret stays on this server)."""
+    user_id = f"dl_{secrets.token_hex(12)}"
+    url = settings.directline_url.rstrip("/") + "/tokens/generate"
+    secret = settings.directline_secret.get_secret_value()
+    started = time.perf_counter()
+    try:
+        resp = await http.post(
+            url,
+            headers={"Authorization": f"Bearer {secret}"},
+            json={"user": {"id": user_id}, "trustedOrigins": origins},
+            timeout=_UPSTREAM_TIMEOUT,
+        )
+    except httpx.HTTPError as exc:
+        log.warning("directline tokens/generate failed: %s", type(exc).__name__)
+        raise DirectLineError(502, "DirectLineUnavailable", "Azure Direct Line could not be reached") from exc
+    elapsed = (time.perf_counter() - started) * 1000
+    log.info("directline POST /tokens/generate status=%d %.0fms", resp.status_code, elapsed)
+    try:
+        data = resp.json() if resp.is_success else None
+        issued = {k: data[k] for k in ("token", "conversationId", "expires_in")} if isinstance(data, dict) else None
+    except (ValueError, KeyError):
+        issued = None
+    if issued is None or not isinstance(issued["token"], str):
+        raise DirectLineError(502, "DirectLineRefused", f"Azure Direct Line answered HTTP {resp.status_code}")
+    return {**issued, "domain": settings.directline_url.rstrip("/"), "userId": user_id, "webSocket": True}
+
+
+def _webchat_version() -> str:
+    try:
+        return str(json.loads((WEBCHAT_DIR / "package.json").read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return "missing"
+
+
+def add_webchat_routes(
+    app: web.Application, assistant: Assistant, http: Callable[[], httpx.AsyncClient]
+) -> DirectLine | None:
+    """Mount the page, the bundle, `/embed.js`, the token route and (local mode) the Direct Line endpoint.
+
+    Args:
+        http: returns the app's shared httpx client (used in Azure mode only).
+
+    Returns:
+        The embedded Direct Line, or None in Azure mode.
+    """
+    settings = assistant.settings
+    policy = OriginPolicy(settings.trusted_origins)
+    version = _webchat_version()
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    embed = (STATIC / "embed.js").read_text(encoding="utf-8").replace("__WEBCHAT_VERSION__", version)
+    direct_line = None
+    if not settings.azure_directline:
+        direct_line = DirectLine(assistant, token_lifetime=settings.directline_token_lifetime)
+        add_direct_line_routes(app, direct_line)
+
+    async def index(request: web.Request) -> web.Response:
+        csp = f"frame-ancestors {policy.frame_ancestors()}"
+        headers = {"Cache-Control": "no-cache", "Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff"}
+        return web.Response(text=page, content_type="text/html", headers=headers)
+
+    async def embed_js(request: web.Request) -> web.Response:
+        headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+        return web.Response(text=embed, content_type="text/javascript", headers=headers)
+
+    async def bundle(request: web.Request) -> web.StreamResponse:
+        if not BUNDLE.is_file():
+            log.error("Web Chat bundle missing at %s: run scripts/bootstrap (npm ci in webchat/)", BUNDLE)
+            text = "Web Chat is not installed on this server: run scripts/bootstrap (it runs npm ci in webchat/).\n"
+            return web.Response(status=503, text=text, headers={"Retry-After": "60"})
+        # the page asks for ?v=<version>, so a long cache cannot outlive an upgrade
+        headers = {"Cache-Control": "public, max-age=31536000, immutable", "Content-Type": "text/javascript"}
+        return web.FileResponse(BUNDLE, headers=headers)
+
+    async def token(request: web.Request) -> web.Response:
+        if direct_line is not None:
+            body = await _read_json(request)
+            locale = body.get("locale") if isinstance(body, dict) else None
+            issued, user_id = direct_line.generate(locale if _valid_locale(locale) else None)
+            # relative: the client resolves it against the URL it reached the bot by (proxies included)
+            issued |= {"domain": BASE, "userId": user_id, "webSocket": False}
+        else:
+            own = f"{request.scheme}://{request.host}"
+            origins = list(dict.fromkeys([*settings.trusted_origins, request.headers.get("Origin", own).rstrip("/")]))
+            issued = await exchange_secret(http(), settings, origins)
+        return web.json_response(issued, headers={"Cache-Control": "no-store"})
+
+    app.middlewares.append(_cors_middleware(policy))
+    app.router.add_get("/", index)
+    app.router.add_get("/embed.js", embed_js)
+    app.router.add_get("/webchat/webchat.js", bundle)
+    app.router.add_post("/api/directline/token", token)
+    return direct_line
