@@ -63,6 +63,7 @@ class Index:
     fingerprints: list[tuple[re.Pattern[str], int]]
     smalltalk: dict[str, str]
     smalltalk_re: re.Pattern[str] | None = None
+    anchors: frozenset[str] = frozenset()
     unit_postings: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # term → entry → phrasings
     unit_entry: list[int] = field(default_factory=list)
     unit_mass: list[float] = field(default_factory=list)
@@ -141,6 +142,9 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
         },
         max_idf=math.log((n + 1) / 1.5),
     )
+    index.anchors = frozenset(
+        stem(w, lang) for a in lexicon.anchors for w in lexer.content(a) for lang in LANGS if stem(w, lang) in idf
+    )
     if index.smalltalk:
         forms = sorted(index.smalltalk, key=len, reverse=True)
         index.smalltalk_re = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b")
@@ -192,6 +196,8 @@ def _fingerprint(index: Index, text: str) -> str | None:
 #: entry mass are compared phrasing by phrasing (a large knowledge base's generic words would otherwise
 #: touch most entries on every query); a 19-entry knowledge base is scored exactly
 CANDIDATES = 64
+#: a term shared by at most this many entries is specific enough to anchor a question on its own
+DISTINCTIVE = 2
 
 
 def _entry_mass(index: Index, terms: list[tuple[str, float]]) -> dict[int, float]:
@@ -233,8 +239,8 @@ def score(index: Index, text: str, lang: Lang, th: Thresholds, *, top: int = 5) 
     if len(known) < 2 and len(known) < len(terms):
         return []  # one shared word amid words we don't know is not evidence ("reset my Outlook password")
     total = sum(w for _, w in terms)
-    if total <= 0:
-        return []
+    if total <= 0 or not any(t in index.anchors or len(index.postings[t]) <= DISTINCTIVE for t, _ in known):
+        return []  # nothing places the question in this domain ("reset a user's password in the admin center")
     acc = _entry_mass(index, known)
     if len(acc) > CANDIDATES:
         acc = dict(heapq.nlargest(CANDIDATES, acc.items(), key=lambda kv: kv[1]))

@@ -78,6 +78,8 @@ class Lexicon(_Frozen):
     stopwords: dict[Lang, frozenset[str]]
     synonyms: tuple[tuple[str, ...], ...]
     smalltalk: dict[str, dict[Lang, tuple[str, ...]]]
+    #: words that place a question in this domain; without one, only a term few entries share counts as evidence
+    anchors: tuple[str, ...] = ()
 
 
 class Match(_Frozen):

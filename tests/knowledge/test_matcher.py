@@ -20,6 +20,7 @@ from knowledge.models import Lexicon
         ),
         ("We couldn’t find a Dynamics 365 organization connected to signed-in user", "pre-d365-for-salesforce"),
         ("Solution ID is required", "run-solution-id"),
+        ("the run history shows Forbidden errors", "run-access-denied"),
         (
             "Principal user (Id=0b5c1f6e-1111-4b1b-aaac-54a5064093d3, type=8) is missing prvReadAccount privilege",
             "run-access-denied",
@@ -64,6 +65,7 @@ def test_answers(knowledge, text: str, entry: str) -> None:
         "can you help me write a cover letter?",
         "come si configura l'autenticazione a due fattori in Azure?",
         "how do I export a Salesforce report to Excel?",
+        "come si aggiunge un utente a Teams?",
     ],
 )
 def test_off_topic_is_not_answered(knowledge, text: str) -> None:
