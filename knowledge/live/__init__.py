@@ -1,0 +1,1 @@
+"""Live checks against the admin's own tenant (Partner Center, Power Automate, Dataverse, Salesforce)."""
