@@ -2,7 +2,8 @@
 
 - POST bodies are validated here: a bad request gets a 4xx with a short JSON reason, never a 500.
 - expectReplies and invoke responses are serialised once (4.17.x serialises twice and answers 500), and
-  a reply the transcript has already serialised is not serialised again (`serialized`).
+  a reply the transcript has already serialised is not serialised again (`serialized`), and serialising
+  goes through `bot/activity_json.py` (msrest's output, without msrest's per-call overhead).
 - Replies go out through one shared aiohttp session instead of a thread-pooled `requests` call.
 - ConnectorClients are cached per (app id, serviceUrl, audience), as the legacy BotFrameworkAdapter did,
   so a turn no longer builds one, and the credentials (and their MSAL token cache) live across turns.
@@ -35,6 +36,8 @@ from botframework.connector.auth import (
 from msrest.serialization import Model
 from msrest.universal_http.requests import ClientRetryPolicy
 from yarl import URL
+
+from bot.activity_json import serialize
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +276,7 @@ class FixedCloudAdapter(CloudAdapter):
             self._session = aiohttp.ClientSession(timeout=_TIMEOUT)
         base = URL(activity.service_url)  # encoded=True keeps ":;@=" escaped, as msrest sends them
         url = base.with_path(base.raw_path.rstrip("/") + path, encoded=True)
-        body = activity.serialize()  # always afresh: what goes out is the activity as it is now
+        body = serialize(activity)  # always afresh: what goes out is the activity as it is now
         context.turn_state.setdefault(_SERIALIZED, {})[id(activity)] = (activity, body)
         try:
             async with self._session.post(url, data=json.dumps(body), headers=headers) as resp:
@@ -299,7 +302,7 @@ def serialized(context: TurnContext, activity: Activity) -> dict[str, Any]:
     cache = context.turn_state.setdefault(_SERIALIZED, {})
     entry = cache.get(id(activity))
     if entry is None or entry[0] is not activity:
-        entry = cache[id(activity)] = (activity, activity.serialize())
+        entry = cache[id(activity)] = (activity, serialize(activity))
     body: dict[str, Any] = entry[1]
     return body
 

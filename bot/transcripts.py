@@ -21,6 +21,7 @@ from botbuilder.core import Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes, ChannelAccount
 from msrest.serialization import Serializer
 
+from bot.activity_json import serialize
 from bot.adapter import serialized
 from bot.storage import SqliteDatabase, SqliteStorage
 
@@ -175,7 +176,7 @@ class SqliteTranscriptStore:
     async def log_activity(self, activity: Activity, direction: str) -> None:
         """Store one activity, redacted; `direction` is "in" (from the user) or "out" (from the bot)."""
         _check_direction(direction)
-        await self.log_serialized([(activity.serialize(), direction)])
+        await self.log_serialized([(serialize(activity), direction)])
 
     async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None:
         """Store serialised activities (`Activity.serialize()`), redacted, in order, in one transaction."""
@@ -311,7 +312,7 @@ class _TurnLog:
     async def add(self, activity: Activity, direction: str) -> None:
         """Log `activity` as it is now: serialised at once, written at `flush` (or now, if that is past)."""
         try:
-            raw = activity.serialize()
+            raw = serialize(activity)
         except Exception:
             _log_failure(direction, activity.conversation.id if activity.conversation else None, activity.id)
             return
