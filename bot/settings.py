@@ -74,6 +74,21 @@ class Settings(BaseSettings):
         (), description="Comma-separated origins that may embed Web Chat (besides the bot's own); empty = loopback ones"
     )
 
+    # Live checks against the admin's own tenant. Access tokens are taken as given (acquisition with msal and
+    # `cosell-bot login` is not built yet); an empty token means that system's checks are skipped.
+    live_partner_center_url: str = "https://api.partner.microsoft.com"
+    live_partner_center_webhooks_url: str = "https://api.partnercenter.microsoft.com"
+    live_power_automate_url: str = "https://api.flow.microsoft.com"
+    live_dataverse_url: str = Field("", description="https://<org>.<region>.dynamics.com/api/data/v9.2")
+    live_environment_id: str = Field("", description="Power Platform environment id of the connector solution")
+    live_partner_center_token: SecretStr = SecretStr("")
+    live_power_automate_token: SecretStr = SecretStr("")
+    live_dataverse_token: SecretStr = SecretStr("")
+    live_check_timeout: float = Field(4.0, gt=0, le=30, description="Seconds one check may take")
+    live_sweep_deadline: float = Field(8.0, gt=0, le=60, description="Seconds a whole sweep may take")
+    live_cache_ttl: float = Field(300.0, ge=0, le=3600, description="Seconds check results are reused")
+    live_daily_budget: int = Field(1000, ge=0, description="API calls per system per day the checks may spend")
+
     @field_validator("trusted_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
