@@ -163,6 +163,25 @@ def cmd_teams_package(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.sandbox import HOST, UnknownScenario, base_urls, create_sandbox_app, load_scenario, scenario_names
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except UnknownScenario:
+        print(f"unknown sandbox scenario {args.scenario!r}; valid: {', '.join(scenario_names())}", file=sys.stderr)
+        return 2
+    configure_logging("INFO")
+    print(f"sandbox (simulated tenant, test and demo only) scenario {scenario.name}: {scenario.description}")
+    for system, url in base_urls(args.port).items():
+        print(f"  {system}: {url}")
+    print("any non-empty 'Authorization: Bearer x' is accepted; Ctrl-C to stop", flush=True)
+    web.run_app(create_sandbox_app(scenario), host=HOST, port=args.port, print=None)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="cosell-bot", description=__doc__)
@@ -194,6 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
     teams.add_argument("--privacy", help="privacy statement URL (https)")
     teams.add_argument("--terms", help="terms of use URL (https)")
     teams.set_defaults(func=cmd_teams_package)
+    sandbox = sub.add_parser(
+        "sandbox", help="serve a simulated tenant on 127.0.0.1 for tests and demos (not a product feature)"
+    )
+    sandbox.add_argument("--scenario", required=True, help="scenario file name in bot/sandbox_scenarios/")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.set_defaults(func=cmd_sandbox)
     return parser
 
 

@@ -1,0 +1,8 @@
+"""A sandbox: a simulated tenant serving, on 127.0.0.1, the Partner Center, Power Automate, Dataverse and BAP
+routes the live-check clients call, driven by scenario files. A test and demo tool, not a product feature.
+"""
+
+from bot.sandbox.app import HOST, base_urls, create_sandbox_app
+from bot.sandbox.scenario import Scenario, UnknownScenario, load_scenario, scenario_names
+
+__all__ = ["HOST", "Scenario", "UnknownScenario", "base_urls", "create_sandbox_app", "load_scenario", "scenario_names"]
