@@ -182,6 +182,67 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+_MARKS = {"pass": "✅", "warn": "⚠️ ", "fail": "❌", "skipped": "⏭️ ", "error": "❗"}
+
+
+async def _diagnose(
+    settings: Settings, area: str | None, demo: str | None, as_json: bool, inputs: dict[str, str]
+) -> int:
+    from bot.demo import start_demo
+    from bot.live import build_live_checks
+    from bot.storage import SqliteDatabase
+
+    running = await start_demo(settings, demo) if demo else None
+    live_settings = running.settings if running else settings
+    database = SqliteDatabase(live_settings.database_path)
+    live = build_live_checks(live_settings, database)
+    try:
+        sweep = await live.sweep(area=area, inputs=inputs)
+    finally:
+        await live.close()
+        database.close()
+        if running:
+            await running.stop()
+    if as_json:
+        checks = [
+            {
+                "id": r.id,
+                "title": r.title,
+                "system": r.system.value,
+                "status": r.status.value,
+                "summary": r.summary,
+                "evidence": r.evidence,
+                "entries": list(r.entries),
+                "fix": r.fix.model_dump() if r.fix else None,
+            }
+            for r in sweep.results
+        ]
+        report = {"checks": checks, "elapsed_ms": round(sweep.elapsed_ms, 1), "api_calls": sweep.api_calls}
+        print(json.dumps(report, ensure_ascii=False, default=str))
+    else:
+        for r in sweep.results:
+            print(f"{_MARKS.get(r.status.value, '•')} {r.title}: {r.summary}")
+            if r.fix and r.fix.entry:
+                print(f"     fix: see FAQ entry {r.fix.entry}" + (f" (action: {r.fix.action})" if r.fix.action else ""))
+        for warning in sweep.warnings:
+            print(f"⚠️  {warning}")
+        print(f"{len(sweep.results)} checks in {sweep.elapsed_ms:.0f} ms, {sweep.api_calls} API calls")
+    return 1 if any(r.status.value in ("fail", "error") for r in sweep.results) else 0
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from bot.sandbox import UnknownScenario, scenario_names
+
+    settings = _settings()
+    configure_logging("WARNING")
+    inputs = {k: v for k, v in {"referral_id": args.referral, "opportunity_id": args.opportunity}.items() if v}
+    try:
+        return asyncio.run(_diagnose(settings, args.area, args.demo, args.json, inputs))
+    except UnknownScenario:
+        print(f"unknown sandbox scenario {args.demo!r}; valid: {', '.join(scenario_names())}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="cosell-bot", description=__doc__)
@@ -219,6 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--scenario", required=True, help="scenario file name in bot/sandbox_scenarios/")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.set_defaults(func=cmd_sandbox)
+    diagnose = sub.add_parser("diagnose", help="run the live checks against the configured tenant")
+    diagnose.add_argument("--json", action="store_true")
+    diagnose.add_argument("--area", choices=["prerequisites", "configuration", "maintenance"])
+    diagnose.add_argument("--referral", help="a Partner Center referral id to cross-check")
+    diagnose.add_argument("--opportunity", help="a CRM opportunity id to cross-check")
+    diagnose.add_argument("--demo", metavar="SCENARIO", help="run against the simulated tenant (test/demo tool)")
+    diagnose.set_defaults(func=cmd_diagnose)
     return parser
 
 

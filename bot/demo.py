@@ -1,0 +1,54 @@
+"""`--demo SCENARIO`: start the simulated tenant in the background and point the live checks at it.
+
+A newcomer sees live checks with no cloud account. The sandbox is a test and demo tool; the settings it
+produces carry placeholder tokens that only the sandbox accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
+from bot.settings import Settings
+
+DEMO_TOKEN = SecretStr("sandbox-demo-token")
+
+
+@dataclass
+class Demo:
+    """A running sandbox and the settings that use it."""
+
+    settings: Settings
+    runner: web.AppRunner
+    port: int
+
+    async def stop(self) -> None:
+        """Stop the sandbox."""
+        await self.runner.cleanup()
+
+
+async def start_demo(settings: Settings, scenario_name: str) -> Demo:
+    """Serve `scenario_name` on a free 127.0.0.1 port; return settings pointing every live check at it."""
+    scenario = load_scenario(scenario_name)  # raises UnknownScenario naming the valid ones
+    runner = web.AppRunner(create_sandbox_app(scenario), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, 0)
+    await site.start()
+    port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]  # aiohttp exposes no getter
+    urls = base_urls(port)
+    demo_settings = settings.model_copy(
+        update={
+            "live_partner_center_url": urls["partner_center_referrals"],
+            "live_partner_center_webhooks_url": urls["partner_center_webhooks"],
+            "live_power_automate_url": urls["power_automate"],
+            "live_dataverse_url": urls["dataverse"],
+            "live_environment_id": scenario.tenant.environment_id,
+            "live_partner_center_token": DEMO_TOKEN,
+            "live_power_automate_token": DEMO_TOKEN,
+            "live_dataverse_token": DEMO_TOKEN,
+        }
+    )
+    return Demo(settings=demo_settings, runner=runner, port=port)

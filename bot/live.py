@@ -1,0 +1,96 @@
+"""Wire live checks from settings: one httpx client per system, the clients, the runner, the call counter.
+
+The only place that turns settings (URLs, tokens) into concrete clients; dialogs and the CLI get a
+`LiveChecks` and run sweeps through it. Tokens are used as given (SecretStr, never logged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from bot.quota import SqliteCallCounter
+from bot.settings import Settings
+from bot.storage import SqliteDatabase
+from knowledge.live.base import System
+from knowledge.live.checks import all_checks
+from knowledge.live.dataverse import DataverseClient
+from knowledge.live.flows import FlowClient
+from knowledge.live.partner_center import PartnerCenterClient
+from knowledge.live.runner import CheckRunner, Sweep
+from knowledge.live.transport import make_http_client
+
+
+def _provider(secret: SecretStr) -> Callable[[], Awaitable[str]]:
+    async def token() -> str:
+        return secret.get_secret_value()
+
+    return token
+
+
+@dataclass
+class LiveChecks:
+    """The runner plus the HTTP clients it owns; `await close()` when done."""
+
+    runner: CheckRunner
+    credentials: frozenset[str]
+    _http: list[httpx.AsyncClient] = field(default_factory=list)
+
+    @property
+    def configured(self) -> bool:
+        """True when at least one system has a credential."""
+        return bool(self.credentials)
+
+    async def sweep(self, *, area: str | None = None, inputs: dict[str, str] | None = None) -> Sweep:
+        """Run the checks of `area` (all when None)."""
+        return await self.runner.run(area=area, inputs=inputs or {})
+
+    async def close(self) -> None:
+        """Close every HTTP client."""
+        for http in self._http:
+            await http.aclose()
+
+
+def build_live_checks(
+    settings: Settings, database: SqliteDatabase, *, transport: httpx.AsyncBaseTransport | None = None
+) -> LiveChecks:
+    """Clients for every system that has a token (and a URL), and a runner over all checks."""
+    clients: dict[System, Any] = {}
+    owned: list[httpx.AsyncClient] = []
+
+    def http(url: str, token: SecretStr) -> httpx.AsyncClient:
+        client = make_http_client(
+            url, token_provider=_provider(token), timeout=settings.live_check_timeout, transport=transport
+        )
+        owned.append(client)
+        return client
+
+    pc_token = settings.live_partner_center_token
+    if pc_token.get_secret_value():
+        clients[System.partner_center] = PartnerCenterClient(
+            http(settings.live_partner_center_url, pc_token), http(settings.live_partner_center_webhooks_url, pc_token)
+        )
+    pa_token = settings.live_power_automate_token
+    if pa_token.get_secret_value() and settings.live_environment_id:
+        clients[System.power_automate] = FlowClient(
+            http(settings.live_power_automate_url, pa_token), settings.live_environment_id
+        )
+    dv_token = settings.live_dataverse_token
+    if dv_token.get_secret_value() and settings.live_dataverse_url:
+        clients[System.dataverse] = DataverseClient(http(settings.live_dataverse_url, dv_token))
+    credentials = frozenset(system.value for system in clients)
+    runner = CheckRunner(
+        all_checks(),
+        clients=clients,
+        credentials=set(credentials),
+        counter=SqliteCallCounter(database),
+        per_check_timeout=settings.live_check_timeout,
+        deadline=settings.live_sweep_deadline,
+        cache_ttl=settings.live_cache_ttl,
+        daily_budget=settings.live_daily_budget or None,
+    )
+    return LiveChecks(runner=runner, credentials=credentials, _http=owned)

@@ -1,0 +1,22 @@
+"""The live checks the assistant runs, one per FAQ item with an API behind it (external-apis.md §0).
+
+Titles are English; the dialogs translate them. Evidence holds ids, names and values, never secrets: signed URLs
+are compared and reported only as "matches"/"differs" plus their host.
+"""
+
+from __future__ import annotations
+
+from knowledge.live.base import Check
+from knowledge.live.checks_crm import crm_checks
+from knowledge.live.checks_flows import entry_for_code, flow_checks
+from knowledge.live.checks_referral import referral_checks, suggest_country_code
+
+__all__ = ["all_checks", "entry_for_code", "suggest_country_code"]
+
+
+def all_checks() -> list[Check]:
+    """Every live check, prerequisites first, in the order a sweep shows them."""
+    crm, flows = crm_checks(), flow_checks()
+    prerequisites = [c for c in crm if c.area == "prerequisites"]
+    configuration = [c for c in crm if c.area == "configuration"]
+    return [*prerequisites, *flows[:2], *configuration, *flows[2:], *referral_checks()]
