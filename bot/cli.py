@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -28,6 +29,19 @@ def _locale(lang: str | None) -> str:
     return "it-IT" if (lang or "").casefold().startswith("it") else "en-US"
 
 
+def _demo_scenario(name: str | None) -> Any:
+    """The sandbox scenario for `--demo NAME`, or None; exits 2 naming the valid ones when unknown."""
+    if not name:
+        return None
+    from bot.sandbox import UnknownScenario, load_scenario, scenario_names
+
+    try:
+        return load_scenario(name)
+    except UnknownScenario:
+        print(f"unknown sandbox scenario {name!r}; valid: {', '.join(scenario_names())}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -35,6 +49,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(host=args.host, port=args.port)
     configure_logging(settings.log_level)
+    demo = _demo_scenario(args.demo)
+    if demo is not None:
+        from bot.demo import attach_demo, demo_settings, free_port
+
+        sandbox_port = free_port()
+        settings = demo_settings(settings, demo, sandbox_port)
     logging.getLogger("bot").info(
         "serving on http://%s:%d/api/messages (Bot Framework auth %s, database %s)",
         settings.bind_host,
@@ -42,15 +62,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "on" if settings.auth_enabled else "off",
         settings.database_path,
     )
-    web.run_app(create_app(settings), host=settings.bind_host, port=settings.port, print=None)
+    app = create_app(settings)
+    if demo is not None:
+        attach_demo(app, demo, sandbox_port)
+        logging.getLogger("bot").info("demo: live checks use the simulated tenant %r (test/demo tool)", demo.name)
+    web.run_app(app, host=settings.bind_host, port=settings.port, print=None)
     return 0
 
 
-async def _chat(settings: Settings, locale: str) -> None:
+async def _chat(settings: Settings, locale: str, demo: str | None = None) -> None:
+    from bot.demo import start_demo
     from bot.local import LocalConversation
     from bot.wiring import build_assistant
 
-    assistant = build_assistant(settings)
+    running = await start_demo(settings, demo) if demo else None
+    assistant = build_assistant(running.settings if running else settings)
     try:
         convo = LocalConversation(assistant, locale=locale, channel_id="test")
         print((await convo.start()).text, end="\n\n")
@@ -63,6 +89,8 @@ async def _chat(settings: Settings, locale: str) -> None:
                 print((await convo.say(line.strip())).text, end="\n\n")
     finally:
         await assistant.close()
+        if running:
+            await running.stop()
 
 
 def _read_line() -> str | None:
@@ -75,15 +103,20 @@ def _read_line() -> str | None:
 def cmd_chat(args: argparse.Namespace) -> int:
     settings = _settings()
     configure_logging("WARNING")
-    asyncio.run(_chat(settings, _locale(args.locale)))
+    _demo_scenario(args.demo)
+    asyncio.run(_chat(settings, _locale(args.locale), args.demo))
     return 0
 
 
-async def _ask(settings: Settings, questions: Iterable[str], locale: str, as_json: bool) -> None:
+async def _ask(
+    settings: Settings, questions: Iterable[str], locale: str, as_json: bool, demo: str | None = None
+) -> None:
+    from bot.demo import start_demo
     from bot.local import LocalConversation
     from bot.wiring import build_assistant
 
-    assistant = build_assistant(settings)
+    running = await start_demo(settings, demo) if demo else None
+    assistant = build_assistant(running.settings if running else settings)
     try:
         for question in questions:
             # one fresh conversation per question: answers must not depend on the previous line
@@ -103,13 +136,16 @@ async def _ask(settings: Settings, questions: Iterable[str], locale: str, as_jso
             print(json.dumps(record, ensure_ascii=False), flush=True)
     finally:
         await assistant.close()
+        if running:
+            await running.stop()
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings()
     configure_logging("WARNING")
     questions = [args.question] if args.question else (line.rstrip("\n") for line in sys.stdin if line.strip())
-    asyncio.run(_ask(settings, questions, _locale(args.locale), args.json))
+    _demo_scenario(args.demo)
+    asyncio.run(_ask(settings, questions, _locale(args.locale), args.json, args.demo))
     return 0
 
 
@@ -250,14 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web app (POST /api/messages)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--demo", metavar="SCENARIO", help="live checks against the simulated tenant (test/demo tool)")
     serve.set_defaults(func=cmd_serve)
     chat = sub.add_parser("chat", help="talk to the assistant in the terminal")
     chat.add_argument("--locale", default="en-US")
+    chat.add_argument("--demo", metavar="SCENARIO", help="live checks against the simulated tenant (test/demo tool)")
     chat.set_defaults(func=cmd_chat)
     ask = sub.add_parser("ask", help="one turn per question (argument, or one per line on stdin)")
     ask.add_argument("--json", action="store_true")
     ask.add_argument("--locale", default="en-US")
     ask.add_argument("question", nargs="?")
+    ask.add_argument("--demo", metavar="SCENARIO", help="live checks against the simulated tenant (test/demo tool)")
     ask.set_defaults(func=cmd_ask)
     bench = sub.add_parser("bench", help="measure matcher, turn cost, HTTP throughput and memory")
     bench.add_argument("--json", action="store_true")

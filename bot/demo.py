@@ -6,12 +6,14 @@ produces carry placeholder tokens that only the sandbox accepts.
 
 from __future__ import annotations
 
+import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
+from bot.sandbox import HOST, Scenario, base_urls, create_sandbox_app, load_scenario
 from bot.settings import Settings
 
 DEMO_TOKEN = SecretStr("sandbox-demo-token")
@@ -30,16 +32,10 @@ class Demo:
         await self.runner.cleanup()
 
 
-async def start_demo(settings: Settings, scenario_name: str) -> Demo:
-    """Serve `scenario_name` on a free 127.0.0.1 port; return settings pointing every live check at it."""
-    scenario = load_scenario(scenario_name)  # raises UnknownScenario naming the valid ones
-    runner = web.AppRunner(create_sandbox_app(scenario), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, HOST, 0)
-    await site.start()
-    port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]  # aiohttp exposes no getter
+def demo_settings(settings: Settings, scenario: Scenario, port: int) -> Settings:
+    """Settings pointing every live check at a sandbox serving `scenario` on `port`."""
     urls = base_urls(port)
-    demo_settings = settings.model_copy(
+    return settings.model_copy(
         update={
             "live_partner_center_url": urls["partner_center_referrals"],
             "live_partner_center_webhooks_url": urls["partner_center_webhooks"],
@@ -51,4 +47,37 @@ async def start_demo(settings: Settings, scenario_name: str) -> Demo:
             "live_dataverse_token": DEMO_TOKEN,
         }
     )
-    return Demo(settings=demo_settings, runner=runner, port=port)
+
+
+async def _serve(scenario: Scenario, port: int) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(create_sandbox_app(scenario), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, port)
+    await site.start()
+    bound = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]  # aiohttp exposes no getter
+    return runner, bound
+
+
+async def start_demo(settings: Settings, scenario_name: str) -> Demo:
+    """Serve `scenario_name` on a free 127.0.0.1 port; return settings pointing every live check at it."""
+    scenario = load_scenario(scenario_name)  # raises UnknownScenario
+    runner, port = await _serve(scenario, 0)
+    return Demo(settings=demo_settings(settings, scenario, port), runner=runner, port=port)
+
+
+def attach_demo(app: web.Application, scenario: Scenario, port: int) -> None:
+    """Run the sandbox on `port` for as long as `app` runs (for `serve --demo`)."""
+
+    async def sandbox_ctx(app: web.Application) -> AsyncIterator[None]:  # aiohttp 3.x cleanup_ctx form
+        runner, _ = await _serve(scenario, port)
+        yield
+        await runner.cleanup()
+
+    app.cleanup_ctx.insert(0, sandbox_ctx)
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])

@@ -38,6 +38,7 @@ class LiveChecks:
 
     runner: CheckRunner
     credentials: frozenset[str]
+    by_entry: dict[str, list[str]] = field(default_factory=dict)  # FAQ entry id → ids of checks diagnosing it
     _http: list[httpx.AsyncClient] = field(default_factory=list)
 
     @property
@@ -45,9 +46,15 @@ class LiveChecks:
         """True when at least one system has a credential."""
         return bool(self.credentials)
 
-    async def sweep(self, *, area: str | None = None, inputs: dict[str, str] | None = None) -> Sweep:
-        """Run the checks of `area` (all when None)."""
-        return await self.runner.run(area=area, inputs=inputs or {})
+    def ids_for(self, entry_id: str) -> list[str]:
+        """Ids of the checks that diagnose `entry_id`."""
+        return list(self.by_entry.get(entry_id, ()))
+
+    async def sweep(
+        self, *, area: str | None = None, ids: list[str] | None = None, inputs: dict[str, str] | None = None
+    ) -> Sweep:
+        """Run the checks of `area`, or the given ids (all when neither)."""
+        return await self.runner.run(area=area, ids=ids, inputs=inputs or {})
 
     async def close(self) -> None:
         """Close every HTTP client."""
@@ -83,8 +90,13 @@ def build_live_checks(
     if dv_token.get_secret_value() and settings.live_dataverse_url:
         clients[System.dataverse] = DataverseClient(http(settings.live_dataverse_url, dv_token))
     credentials = frozenset(system.value for system in clients)
+    checks = all_checks()
+    by_entry: dict[str, list[str]] = {}
+    for check in checks:
+        for entry in check.entries:
+            by_entry.setdefault(entry, []).append(check.id)
     runner = CheckRunner(
-        all_checks(),
+        checks,
         clients=clients,
         credentials=set(credentials),
         counter=SqliteCallCounter(database),
@@ -93,4 +105,4 @@ def build_live_checks(
         cache_ttl=settings.live_cache_ttl,
         daily_budget=settings.live_daily_budget or None,
     )
-    return LiveChecks(runner=runner, credentials=credentials, _http=owned)
+    return LiveChecks(runner=runner, credentials=credentials, by_entry=by_entry, _http=owned)

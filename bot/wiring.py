@@ -16,6 +16,7 @@ from bot.channels.rendering import render_activity
 from bot.errors import on_turn_error
 from bot.handler import TroubleshootBot
 from bot.journal import SqliteJournal
+from bot.live import LiveChecks, build_live_checks
 from bot.settings import Settings
 from bot.state import ConversationState, UserState
 from bot.storage import SqliteDatabase, SqliteStorage
@@ -64,6 +65,7 @@ class Assistant:
     journal: SqliteJournal
     bot: TroubleshootBot
     adapter: FixedCloudAdapter
+    live: LiveChecks
     closed: bool = field(default=False)
 
     async def close(self) -> None:
@@ -71,6 +73,7 @@ class Assistant:
         if not self.closed:
             self.closed = True
             await self.adapter.close()
+            await self.live.close()
             self.database.close()
 
 
@@ -87,7 +90,14 @@ def build_assistant(
     conversation_state = ConversationState(state_storage)
     user_state = UserState(state_storage)
     kb = knowledge.kb
-    dialog = MainDialog(kb, knowledge.match, journal, lambda spec, ctx: render_activity(kb, spec, ctx))
+    live = build_live_checks(settings, database)
+    dialog = MainDialog(
+        kb,
+        knowledge.match,
+        journal,
+        lambda spec, ctx: render_activity(kb, spec, ctx),
+        live if live.configured else None,
+    )
     bot = TroubleshootBot(
         conversation_state, user_state, dialog, knowledge.language, default_lang=settings.default_locale, kb=kb
     )
@@ -97,7 +107,7 @@ def build_assistant(
     )
     adapter.on_turn_error = on_turn_error
     adapter.use(TranscriptMiddleware(transcripts))
-    return Assistant(settings, knowledge, database, state_storage, transcripts, journal, bot, adapter)
+    return Assistant(settings, knowledge, database, state_storage, transcripts, journal, bot, adapter, live)
 
 
 __all__ = ["Assistant", "Knowledge", "MemoryStorage", "build_assistant", "load_knowledge"]

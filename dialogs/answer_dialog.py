@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import messages
 from dialogs.base import Renderer, SpecPrompt, spec_options
-from dialogs.render import FEEDBACK_CHOICES, recognize
-from dialogs.state import ANSWER_KEY, AnswerOptions, DialogEnd, Journal, PromptSpec, turn_lang
+from dialogs.render import FEEDBACK_CHOICES, findings_markdown, recognize
+from dialogs.state import ANSWER_KEY, AnswerOptions, DialogEnd, Journal, LiveFindings, PromptSpec, turn_lang
 from knowledge.loader import KnowledgeBase
 
 
 class AnswerDialog(ComponentDialog):
     """Presents an entry with a "did this help?" question; free text instead of a vote is a new question."""
 
-    def __init__(self, kb: KnowledgeBase, journal: Journal, render: Renderer) -> None:
+    def __init__(self, kb: KnowledgeBase, journal: Journal, render: Renderer, live: LiveFindings | None = None) -> None:
         super().__init__(AnswerDialog.__name__)
         self._kb = kb
         self._journal = journal
+        self._live = live
         self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
         self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self._show_step, self._feedback_step]))
         self.initial_dialog_id = WaterfallDialog.__name__
@@ -25,9 +27,18 @@ class AnswerDialog(ComponentDialog):
     async def _show_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         opts = AnswerOptions.model_validate(step.options)
         step.values["entry_id"] = opts.entry_id
+        await self._live_findings(step, opts.entry_id)
         spec = PromptSpec(kind="answer", entry_id=opts.entry_id)
         step.context.turn_state[ANSWER_KEY] = spec
         return await step.prompt(SpecPrompt.__name__, spec_options(spec))
+
+    async def _live_findings(self, step: WaterfallStepContext, entry_id: str) -> None:
+        """With credentials, run the checks that diagnose this entry and show what they found first."""
+        if self._live is None or not self._live.configured or not (ids := self._live.ids_for(entry_id)):
+            return
+        await step.context.send_activity(Activity(type=ActivityTypes.typing))  # checks take a moment
+        sweep = await self._live.sweep(ids=ids)
+        await step.context.send_activity(findings_markdown(sweep.results, turn_lang(step.context)))
 
     async def _feedback_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         activity = step.context.activity

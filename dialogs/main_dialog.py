@@ -39,6 +39,7 @@ from dialogs.state import (
     ClarifyOptions,
     DialogEnd,
     Journal,
+    LiveFindings,
     set_match,
     turn_lang,
 )
@@ -53,16 +54,23 @@ _WAIT = "WaitPrompt"
 class MainDialog(ComponentDialog):
     """Routes every message; child dialogs hand free text back here through `DialogEnd.redirect`."""
 
-    def __init__(self, kb: KnowledgeBase, match: Matcher, journal: Journal, render: Renderer) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        match: Matcher,
+        journal: Journal,
+        render: Renderer,
+        live: LiveFindings | None = None,
+    ) -> None:
         super().__init__(MainDialog.__name__)
         self._kb = kb
         self._match = match
         self._journal = journal
-        answer = AnswerDialog(kb, journal, render)
+        answer = AnswerDialog(kb, journal, render, live)
         self.add_dialog(answer)
         self.add_dialog(ClarifyDialog(kb, answer, render))
         for dialog_cls in AREA_DIALOGS.values():
-            self.add_dialog(dialog_cls(kb, journal, render))
+            self.add_dialog(dialog_cls(kb, journal, render, live))
         self.add_dialog(TextPrompt(_WAIT, self._any_message))
         self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self._wait_step, self._route_step, self._loop_step]))
         self.initial_dialog_id = WaterfallDialog.__name__

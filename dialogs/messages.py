@@ -118,6 +118,14 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "it": "Per i punti aperti segui i passaggi indicati sopra; chiedimi pure di ciascuno, oppure scrivi "
         "**parla con una persona**.",
     },
+    "live_heading": {
+        "en": "**Live checks on your tenant** (check names in English):",
+        "it": "**Verifiche in tempo reale sul tuo tenant** (nomi delle verifiche in inglese):",
+    },
+    "live_unavailable": {
+        "en": "I couldn't check your tenant right now ({reason}), so here is the general answer.",
+        "it": "Non sono riuscito a verificare il tuo tenant in questo momento ({reason}), ecco la risposta generale.",
+    },
     "more_info": {"en": "More information", "it": "Ulteriori informazioni"},
     "error": {
         "en": "Sorry, something went wrong on my side. Your conversation is kept: please send your last message again.",

@@ -13,6 +13,7 @@ from botbuilder.schema import Activity, CardAction
 
 from dialogs import messages
 from dialogs.state import PromptSpec, turn_lang
+from knowledge.live.base import CheckResult
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Entry, Lang
 
@@ -200,3 +201,16 @@ def recognize(reply: str | None, value: object, keys: tuple[str, ...] | list[str
         if said == key or said in CHOICE_WORDS.get(key, frozenset()):
             return key
     return None
+
+
+_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skipped": "⏭️", "error": "❗"}
+
+
+def findings_markdown(results: list[CheckResult], lang: Lang) -> str:
+    """Live-check findings as a short list; when nothing could be checked, one honest line instead."""
+    checked = [r for r in results if r.status.value in ("pass", "warn", "fail")]
+    if not checked:
+        reasons = "; ".join(dict.fromkeys(r.summary for r in results)) or "-"
+        return messages.text("live_unavailable", lang, reason=reasons)
+    lines = [f"- {_MARKS[r.status.value]} **{r.title}**: {r.summary}" for r in results]
+    return messages.text("live_heading", lang) + "\n\n" + "\n".join(lines)

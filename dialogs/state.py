@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 from botbuilder.core import TurnContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from knowledge.live.runner import Sweep
 from knowledge.models import Area, Lang, Match
 
 ItemStatus = Literal["done", "fixed", "open", "skipped"]
@@ -31,6 +32,7 @@ class ChecklistOptions(_Model):
     area: Area
     index: int = 0
     results: dict[str, ItemStatus] = Field(default_factory=dict)
+    swept: bool = False  # live checks already ran for this walk
 
 
 class AnswerOptions(_Model):
@@ -72,6 +74,22 @@ class ConversationData(_Model):
     turns: int = 0
     last_entry: str | None = None
     checklists: dict[str, dict[str, ItemStatus]] = Field(default_factory=dict)
+
+
+class LiveFindings(Protocol):
+    """Live checks on the admin's tenant, as the dialogs see them (None when nothing is configured)."""
+
+    @property
+    def configured(self) -> bool:
+        """True when at least one system has credentials."""
+
+    def ids_for(self, entry_id: str) -> list[str]:
+        """Ids of the checks that diagnose `entry_id`."""
+
+    async def sweep(
+        self, *, area: str | None = None, ids: list[str] | None = None, inputs: dict[str, str] | None = None
+    ) -> Sweep:
+        """Run checks (of an area, or by id); client failures come back as `error` results, not exceptions."""
 
 
 class Journal(Protocol):

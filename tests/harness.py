@@ -31,12 +31,13 @@ class DialogHarness:
         storage: Storage | None = None,
         journal: FakeJournal | None = None,
         conversation_id: str = "convo-1",
+        live: Any = None,
     ) -> None:
         self.storage = storage or MemoryStorage()
         self.journal = journal or FakeJournal()
         self.locale = locale
         kb = knowledge.kb
-        dialog = MainDialog(kb, knowledge.match, self.journal, lambda spec, ctx: render_activity(kb, spec, ctx))
+        dialog = MainDialog(kb, knowledge.match, self.journal, lambda spec, ctx: render_activity(kb, spec, ctx), live)
         self.bot = TroubleshootBot(
             ConversationState(self.storage), UserState(self.storage), dialog, knowledge.language, kb=kb
         )
