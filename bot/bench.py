@@ -45,6 +45,7 @@ BASELINES = {
     "turn": "bare echo bot, same FixedCloudAdapter.process_activity + expectReplies, same loop",
     "http": "bare echo bot server, same FixedCloudAdapter, same process setup and load",
     "memory": "bare echo bot process, same conversations",
+    "live": "the slowest single check run alone (sweep) / one call per check (calls), same simulated tenant",
 }
 Case = dict[str, Any]
 
@@ -428,13 +429,49 @@ def _own_db(settings: Settings, path: Path) -> Settings:
     return settings.model_copy(update={"app_id": "", "app_password": SecretStr(""), "database_path": path})
 
 
+async def bench_live(settings: Settings, tmp: Path, quick: bool) -> list[Row]:
+    """Full sweep wall time against the slow simulated tenant versus its slowest single check, and API calls."""
+    from bot.demo import _serve, demo_settings
+    from bot.live import build_live_checks
+    from bot.sandbox import load_scenario
+    from bot.storage import SqliteDatabase
+
+    latency = 0.1 if quick else 0.5
+    scenario = load_scenario("slow", overrides={"latency_s": latency})
+    runner, port = await _serve(scenario, 0)
+    database = SqliteDatabase(tmp / "live.db")
+    try:
+        live_settings = demo_settings(settings, scenario, port)
+        live = build_live_checks(live_settings.model_copy(update={"live_cache_ttl": 0.0}), database)
+        try:
+            t0 = time.perf_counter()
+            sweep = await live.sweep(inputs={"referral_id": "c5fb0000-0000-4000-8000-000000000001"})
+            sweep_ms = (time.perf_counter() - t0) * 1000
+            singles = []
+            for result in sweep.results:
+                t1 = time.perf_counter()
+                await live.sweep(ids=[result.id], inputs={"referral_id": "c5fb0000-0000-4000-8000-000000000001"})
+                singles.append((time.perf_counter() - t1) * 1000)
+        finally:
+            await live.close()
+    finally:
+        database.close()
+        await runner.cleanup()
+    slowest = max(singles)
+    return [
+        Row("live", f"sweep wall time ({latency:g} s per call)", "ms", sweep_ms, slowest, 1.2 * slowest),
+        Row("live", "API calls per sweep", "calls", sweep.api_calls, len(sweep.results)),
+    ]
+
+
 async def _sections(settings: Settings, tmp: Path, cases: list[Case], quick: bool, meta: dict[str, Any]) -> list[Row]:
     # the matcher runs in a child as well: a 10k-entry heap, even freed, slows every later turn in this process
     rows, meta["synthetic_kb_build_s"] = await in_child(bench_matcher, [c["text"] for c in cases], quick)
     faq = [c for c in cases if c["kind"] == "match"]  # the turn sections' workload: real FAQ questions
     rows += await bench_turns(_own_db(settings, tmp / "turns.db"), faq, quick)
     rows += await bench_http(settings, tmp, faq, quick)
-    return rows + await bench_memory(settings, tmp, faq, quick)
+    rows += await bench_memory(settings, tmp, faq, quick)
+    return rows + await bench_live(settings, tmp, quick)
 
 
 def run_bench(settings: Settings, *, as_json: bool, quick: bool) -> int:

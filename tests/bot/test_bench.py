@@ -14,6 +14,7 @@ SECTIONS = {
     "turn": ("in-process turn p50", "in-process turn CPU per turn"),
     "http": ("concurrency 1 throughput", "concurrency 4 CPU per turn"),
     "memory": ("RSS after 500 conversations", "start-up: build + 1st turn, best of 1"),
+    "live": ("sweep wall time (0.1 s per call)", "API calls per sweep"),
 }
 
 
