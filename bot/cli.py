@@ -279,6 +279,45 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         return 2
 
 
+async def _trace(settings: Settings, referral: str | None, opportunity: str | None, demo: str | None) -> dict[str, Any]:
+    from bot.demo import start_demo
+    from bot.live import build_live_checks
+    from bot.storage import SqliteDatabase
+    from knowledge.live.trace import trace_opportunity, trace_referral
+
+    running = await start_demo(settings, demo) if demo else None
+    live_settings = running.settings if running else settings
+    database = SqliteDatabase(live_settings.database_path)
+    live = build_live_checks(live_settings, database)
+    try:
+        if referral:
+            trace = await trace_referral(live.clients, referral)
+        else:
+            trace = await trace_opportunity(live.clients, opportunity or "")
+    finally:
+        await live.close()
+        database.close()
+        if running:
+            await running.stop()
+    return {"referral_id": trace.referral_id, "broken_at": trace.broken_at,
+            "hops": [h.model_dump() for h in trace.hops]}  # fmt: skip
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    settings = _settings()
+    configure_logging("WARNING")
+    _demo_scenario(args.demo)
+    report = asyncio.run(_trace(settings, args.referral, args.opportunity, args.demo))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        marks = {"ok": "✅", "broken": "❌", "unknown": "❔"}
+        for n, hop in enumerate(report["hops"], 1):
+            extra = f"  (see FAQ entry {hop['entry']})" if hop["entry"] else ""
+            print(f"{n}. {marks[hop['status']]} {hop['name']}: {hop['detail']}{extra}")
+    return 1 if report["broken_at"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="cosell-bot", description=__doc__)
@@ -326,6 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("--opportunity", help="a CRM opportunity id to cross-check")
     diagnose.add_argument("--demo", metavar="SCENARIO", help="run against the simulated tenant (test/demo tool)")
     diagnose.set_defaults(func=cmd_diagnose)
+    trace = sub.add_parser("trace", help="hop-by-hop sync trace of one referral or CRM opportunity")
+    target = trace.add_mutually_exclusive_group(required=True)
+    target.add_argument("--referral", help="Partner Center referral id")
+    target.add_argument("--opportunity", help="CRM opportunity id (the CRM ID on the referral)")
+    trace.add_argument("--json", action="store_true")
+    trace.add_argument("--demo", metavar="SCENARIO", help="against the simulated tenant (test/demo tool)")
+    trace.set_defaults(func=cmd_trace)
     return parser
 
 

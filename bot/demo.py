@@ -41,10 +41,15 @@ def demo_settings(settings: Settings, scenario: Scenario, port: int) -> Settings
             "live_partner_center_webhooks_url": urls["partner_center_webhooks"],
             "live_power_automate_url": urls["power_automate"],
             "live_dataverse_url": urls["dataverse"],
+            "live_power_platform_url": urls["power_platform"],
+            "live_power_platform_api_url": urls["power_platform_api"],
+            "live_graph_url": urls["graph"],
             "live_environment_id": scenario.tenant.environment_id,
             "live_partner_center_token": DEMO_TOKEN,
             "live_power_automate_token": DEMO_TOKEN,
             "live_dataverse_token": DEMO_TOKEN,
+            "live_power_platform_token": DEMO_TOKEN,
+            "live_graph_token": DEMO_TOKEN,
         }
     )
 

@@ -1,4 +1,5 @@
-"""SqliteJournal: durable feedback votes, handoff requests and checklist outcomes, in the bot's database.
+"""SqliteJournal: durable feedback votes, handoff requests, checklist outcomes and remediations, in the bot's
+database.
 
 Implements the dialogs' `Journal` port. Rows carry ids and choices only, never user text.
 """
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.storage import SqliteDatabase
-from dialogs.state import ItemStatus
+from dialogs.state import ItemStatus, RemediationResult
 from knowledge.models import Area, Lang
 
 _SCHEMA = (
@@ -21,6 +22,9 @@ _SCHEMA = (
     " conversation_id TEXT NOT NULL, lang TEXT NOT NULL, summary TEXT NOT NULL, status TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS checklist (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
     " conversation_id TEXT NOT NULL, area TEXT NOT NULL, results TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS remediation (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
+    " conversation_id TEXT NOT NULL, user_id TEXT NOT NULL, action TEXT NOT NULL, before TEXT NOT NULL,"
+    " after TEXT NOT NULL, result TEXT NOT NULL, detail TEXT)",
 )
 
 
@@ -60,6 +64,52 @@ class SqliteJournal:
                 "INSERT INTO checklist (at, conversation_id, area, results) VALUES (?, ?, ?, ?)",
                 (_now(), conversation_id, area.value, json.dumps(results, sort_keys=True)),
             )
+
+    async def record_remediation(
+        self,
+        conversation_id: str,
+        user_id: str,
+        action: str,
+        *,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        result: RemediationResult,
+        detail: str | None = None,
+    ) -> None:
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO remediation (at, conversation_id, user_id, action, before, after, result, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _now(),
+                    conversation_id,
+                    user_id,
+                    action,
+                    json.dumps(before, sort_keys=True, default=str),
+                    json.dumps(after, sort_keys=True, default=str),
+                    result,
+                    detail,
+                ),
+            )
+
+    def remediations(self) -> list[dict[str, Any]]:
+        """All remediation attempts (refused, cancelled, done, failed), oldest first."""
+        rows = self._db.query(
+            "SELECT at, conversation_id, user_id, action, before, after, result, detail FROM remediation ORDER BY id"
+        )
+        return [
+            {
+                "at": at,
+                "conversation_id": c,
+                "user_id": u,
+                "action": a,
+                "before": json.loads(b),
+                "after": json.loads(af),
+                "result": r,
+                "detail": d,
+            }
+            for at, c, u, a, b, af, r, d in rows
+        ]
 
     def feedback(self) -> list[dict[str, Any]]:
         """All votes, oldest first."""

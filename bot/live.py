@@ -20,7 +20,9 @@ from knowledge.live.base import System
 from knowledge.live.checks import all_checks
 from knowledge.live.dataverse import DataverseClient
 from knowledge.live.flows import FlowClient
+from knowledge.live.graph import GraphClient
 from knowledge.live.partner_center import PartnerCenterClient
+from knowledge.live.power_platform import PowerPlatformClient
 from knowledge.live.runner import CheckRunner, Sweep
 from knowledge.live.transport import make_http_client
 
@@ -39,6 +41,7 @@ class LiveChecks:
     runner: CheckRunner
     credentials: frozenset[str]
     by_entry: dict[str, list[str]] = field(default_factory=dict)  # FAQ entry id → ids of checks diagnosing it
+    clients: dict[System, Any] = field(default_factory=dict)  # the ready clients per system (remediation uses them)
     _http: list[httpx.AsyncClient] = field(default_factory=list)
 
     @property
@@ -89,6 +92,19 @@ def build_live_checks(
     dv_token = settings.live_dataverse_token
     if dv_token.get_secret_value() and settings.live_dataverse_url:
         clients[System.dataverse] = DataverseClient(http(settings.live_dataverse_url, dv_token))
+    # Power Platform admin: its own token, else the Power Automate one. ASSUMPTION (UNVERIFIED): BAP documents the
+    # audience https://service.powerapps.com/ and the Power Platform API https://api.powerplatform.com; a Flow-audience
+    # token may be refused, which the checks then report as a 401 error rather than a finding.
+    pp_token = settings.live_power_platform_token if settings.live_power_platform_token.get_secret_value() else pa_token
+    if pp_token.get_secret_value():
+        clients[System.power_platform] = PowerPlatformClient(
+            http(settings.live_power_platform_url, pp_token),
+            environment_id=settings.live_environment_id,
+            capacity_http=http(settings.live_power_platform_api_url, pp_token),
+        )
+    graph_token = settings.live_graph_token
+    if graph_token.get_secret_value():
+        clients[System.graph] = GraphClient(http(settings.live_graph_url, graph_token))
     credentials = frozenset(system.value for system in clients)
     checks = all_checks()
     by_entry: dict[str, list[str]] = {}
@@ -105,4 +121,4 @@ def build_live_checks(
         cache_ttl=settings.live_cache_ttl,
         daily_budget=settings.live_daily_budget or None,
     )
-    return LiveChecks(runner=runner, credentials=credentials, by_entry=by_entry, _http=owned)
+    return LiveChecks(runner=runner, credentials=credentials, by_entry=by_entry, clients=clients, _http=owned)

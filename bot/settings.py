@@ -84,10 +84,22 @@ class Settings(BaseSettings):
     live_partner_center_token: SecretStr = SecretStr("")
     live_power_automate_token: SecretStr = SecretStr("")
     live_dataverse_token: SecretStr = SecretStr("")
+    # Power Platform admin (BAP environments; tenant capacity on the Power Platform API) and Microsoft Graph (licences).
+    # An empty Power Platform token falls back to the Power Automate one (an assumption: the audiences differ).
+    live_power_platform_url: str = "https://api.bap.microsoft.com"
+    live_power_platform_api_url: str = "https://api.powerplatform.com"
+    live_power_platform_token: SecretStr = SecretStr("")
+    live_graph_url: str = "https://graph.microsoft.com"
+    live_graph_token: SecretStr = SecretStr("")
     live_check_timeout: float = Field(4.0, gt=0, le=30, description="Seconds one check may take")
     live_sweep_deadline: float = Field(8.0, gt=0, le=60, description="Seconds a whole sweep may take")
     live_cache_ttl: float = Field(300.0, ge=0, le=3600, description="Seconds check results are reused")
     live_daily_budget: int = Field(1000, ge=0, description="API calls per system per day the checks may spend")
+    # Remediation (start flows, resubmit runs, re-register the webhook) is confirm-gated and allowed only to these
+    # users: Bot Framework user ids or AAD object ids, comma-separated; empty = nobody may remediate.
+    admin_allowlist: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Comma-separated user ids / AAD object ids allowed to remediate; empty = nobody"
+    )
 
     @field_validator("trusted_origins", mode="before")
     @classmethod
@@ -96,6 +108,13 @@ class Settings(BaseSettings):
             value = [part for part in value.split(",") if part.strip()]
         if isinstance(value, list | tuple):
             return tuple(_origin(str(part)) for part in value)
+        return value
+
+    @field_validator("admin_allowlist", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from bot.state import ConversationState, UserState
 from bot.storage import SqliteDatabase, SqliteStorage
 from bot.transcripts import SqliteTranscriptStore, TranscriptMiddleware
 from dialogs.main_dialog import MainDialog
+from knowledge.live.remediation import Remediator
 from knowledge.loader import KnowledgeBase, load_kb
 from knowledge.matcher import Index, Thresholds, index_kb, match
 from knowledge.models import Lang, Match
@@ -91,12 +92,14 @@ def build_assistant(
     user_state = UserState(state_storage)
     kb = knowledge.kb
     live = build_live_checks(settings, database)
+    remediator = Remediator(live.clients, settings.admin_allowlist) if live.configured else None
     dialog = MainDialog(
         kb,
         knowledge.match,
         journal,
         lambda spec, ctx: render_activity(kb, spec, ctx),
         live if live.configured else None,
+        remediator,
     )
     bot = TroubleshootBot(
         conversation_state, user_state, dialog, knowledge.language, default_lang=settings.default_locale, kb=kb

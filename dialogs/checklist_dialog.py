@@ -6,8 +6,18 @@ from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialo
 from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs.base import Renderer, SpecPrompt, spec_options
+from dialogs.remediation_dialog import RemediationDialog, remediation_options
 from dialogs.render import ITEM_CHOICES, findings_markdown, recognize
-from dialogs.state import ChecklistOptions, DialogEnd, ItemStatus, Journal, LiveFindings, PromptSpec, turn_lang
+from dialogs.state import (
+    ChecklistOptions,
+    DialogEnd,
+    ItemStatus,
+    Journal,
+    LiveFindings,
+    PromptSpec,
+    Remediation,
+    turn_lang,
+)
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area
 
@@ -23,22 +33,49 @@ class ChecklistDialog(ComponentDialog):
 
     area: Area
 
-    def __init__(self, kb: KnowledgeBase, journal: Journal, render: Renderer, live: LiveFindings | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        journal: Journal,
+        render: Renderer,
+        live: LiveFindings | None = None,
+        remediation: Remediation | None = None,
+    ) -> None:
         super().__init__(type(self).__name__)
         self._kb = kb
         self._journal = journal
         self._live = live
+        self._remediation = remediation
         self._render = render
         self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
-        self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self._item_step, self._record_step]))
+        if remediation is not None:
+            self.add_dialog(RemediationDialog(remediation, journal))
+        steps = [self._sweep_step, self._item_step, self._record_step]
+        self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, steps))
         self.initial_dialog_id = WaterfallDialog.__name__
 
-    async def _item_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+    async def _sweep_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         opts = ChecklistOptions.model_validate(step.options or {"area": self.area})
         if not opts.swept:
-            opts = await self._sweep(step, opts)
-            if opts.index >= len(self._kb.area(opts.area)):
-                return await self._finish(step, opts)
+            opts, fixes = await self._sweep(step, opts)
+            step.values["options"] = opts.model_dump(mode="json")
+            if fixes is not None:
+                return await step.begin_dialog(RemediationDialog.__name__, fixes)
+        step.values["options"] = opts.model_dump(mode="json")
+        return await step.next(None)
+
+    async def _item_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        opts = ChecklistOptions.model_validate(step.values["options"])
+        ended = DialogEnd.model_validate(step.result) if isinstance(step.result, dict) else DialogEnd()
+        if ended.redirect:  # free text during the fix offer: a new question
+            return await step.end_dialog(ended.model_dump())
+        entries = self._kb.area(opts.area)
+        for entry_id in ended.fixed:  # fixed from the chat just now
+            opts.results[entry_id] = "fixed"
+        while opts.index < len(entries) and entries[opts.index].id in opts.results:
+            opts.index += 1
+        if opts.index >= len(entries):
+            return await self._finish(step, opts)
         step.values["options"] = opts.model_dump(mode="json")
         spec = PromptSpec(kind="item", area=opts.area, index=opts.index)
         return await step.prompt(SpecPrompt.__name__, spec_options(spec))
@@ -64,23 +101,23 @@ class ChecklistDialog(ComponentDialog):
         await step.context.send_activity(self._render(summary, step.context))
         return await step.end_dialog(DialogEnd().model_dump())
 
-    async def _sweep(self, step: WaterfallStepContext, opts: ChecklistOptions) -> ChecklistOptions:
+    async def _sweep(
+        self, step: WaterfallStepContext, opts: ChecklistOptions
+    ) -> tuple[ChecklistOptions, dict[str, object] | None]:
         """With credentials, run the area's checks first: show them, mark entries whose checks all passed as
-        done, and walk only through the rest."""
+        done (the walk skips them); also return the options of a fix offer when a finding can be fixed."""
         opts.swept = True
         if self._live is None or not self._live.configured:
-            return opts
+            return opts, None
         await step.context.send_activity(Activity(type=ActivityTypes.typing))
         sweep = await self._live.sweep(area=opts.area.value)
         await step.context.send_activity(findings_markdown(sweep.results, turn_lang(step.context)))
-        entries = self._kb.area(opts.area)
-        for entry in entries:
+        for entry in self._kb.area(opts.area):
             related = [r for r in sweep.results if entry.id in r.entries]
             if related and all(r.status.value == "pass" for r in related):
                 opts.results[entry.id] = "done"
-        while opts.index < len(entries) and entries[opts.index].id in opts.results:
-            opts.index += 1
-        return opts
+        fixes = remediation_options(list(sweep.results)) if self._remediation is not None else None
+        return opts, fixes
 
 
 class PrerequisitesDialog(ChecklistDialog):

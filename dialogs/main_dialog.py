@@ -40,6 +40,7 @@ from dialogs.state import (
     DialogEnd,
     Journal,
     LiveFindings,
+    Remediation,
     set_match,
     turn_lang,
 )
@@ -61,16 +62,17 @@ class MainDialog(ComponentDialog):
         journal: Journal,
         render: Renderer,
         live: LiveFindings | None = None,
+        remediation: Remediation | None = None,
     ) -> None:
         super().__init__(MainDialog.__name__)
         self._kb = kb
         self._match = match
         self._journal = journal
-        answer = AnswerDialog(kb, journal, render, live)
+        answer = AnswerDialog(kb, journal, render, live, remediation)
         self.add_dialog(answer)
         self.add_dialog(ClarifyDialog(kb, answer, render))
         for dialog_cls in AREA_DIALOGS.values():
-            self.add_dialog(dialog_cls(kb, journal, render, live))
+            self.add_dialog(dialog_cls(kb, journal, render, live, remediation))
         self.add_dialog(TextPrompt(_WAIT, self._any_message))
         self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self._wait_step, self._route_step, self._loop_step]))
         self.initial_dialog_id = WaterfallDialog.__name__

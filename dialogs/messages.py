@@ -126,6 +126,69 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "I couldn't check your tenant right now ({reason}), so here is the general answer.",
         "it": "Non sono riuscito a verificare il tuo tenant in questo momento ({reason}), ecco la risposta generale.",
     },
+    "fix_offer": {
+        "en": "I can fix this for you: **{action}** ({finding}). I'll show you exactly what will change and ask "
+        "you to confirm first.",
+        "it": "Posso sistemarlo io: **{action}** ({finding}). Prima ti mostro esattamente cosa cambierà e ti "
+        "chiedo conferma.",
+    },
+    "fix_yes": {"en": "Fix it for me", "it": "Sistemalo tu"},
+    "fix_no": {"en": "No", "it": "No"},
+    "fix_refused": {
+        "en": "I can't make this change for you: only the admins on this assistant's allow-list may let me change "
+        "the tenant, and you aren't on it. Nothing was changed. To fix it, {manual}, or ask an admin of the "
+        "connector to do it (or to add you to the allow-list).",
+        "it": "Non posso fare questa modifica per te: solo gli amministratori nella lista autorizzata di questo "
+        "assistente possono farmi modificare il tenant, e tu non ci sei. Non ho cambiato nulla. Per sistemarlo, "
+        "{manual}, oppure chiedi a un amministratore del connettore di farlo (o di aggiungerti alla lista).",
+    },
+    "fix_unavailable": {
+        "en": "I couldn't prepare the fix right now ({reason}). Nothing was changed.",
+        "it": "Non sono riuscito a preparare la correzione in questo momento ({reason}). Non ho cambiato nulla.",
+    },
+    "fix_nothing": {
+        "en": "I looked again and there is nothing left to change for this: it already looks fixed.",
+        "it": "Ho ricontrollato e non c'è più niente da cambiare: sembra già a posto.",
+    },
+    "fix_preview": {
+        "en": "**This will change exactly:**\n\n{steps}\n\nReply **confirm** to go ahead; anything else cancels.",
+        "it": "**Cambierà esattamente questo:**\n\n{steps}\n\nRispondi **conferma** per procedere; qualsiasi "
+        "altra risposta annulla.",
+    },
+    "fix_skipped": {
+        "en": "({n} other listed runs are left out: no longer failed, or beyond the limit of {limit} per fix.)",
+        "it": "({n} altre esecuzioni elencate sono escluse: non più in errore, o oltre il limite di {limit}.)",
+    },
+    "fix_confirm_yes": {"en": "Yes, confirm", "it": "Sì, conferma"},
+    "fix_confirm_no": {"en": "No, cancel", "it": "No, annulla"},
+    "fix_cancelled": {
+        "en": "OK, I didn't change anything.",
+        "it": "D'accordo, non ho cambiato nulla.",
+    },
+    "fix_done": {
+        "en": "**Done.** Every change was applied:",
+        "it": "**Fatto.** Ho applicato tutte le modifiche:",
+    },
+    "fix_failed": {
+        "en": "**Stopped at a failed step**, so what follows it was not attempted ({not_run} left). What happened:",
+        "it": "**Mi sono fermato a un passo non riuscito**, quindi i successivi non sono stati eseguiti "
+        "({not_run} rimasti). Ecco cosa è successo:",
+    },
+    "fix_journaled": {
+        "en": "_Recorded in the assistant's journal (who, when, before and after)._",
+        "it": "_Registrato nel registro dell'assistente (chi, quando, prima e dopo)._",
+    },
+    "fix_step_start-flow": {"en": "Turn on **{flow}**", "it": "Accendere **{flow}**"},
+    "fix_step_resubmit-run": {
+        "en": "Resubmit run `{run_id}` of **{flow}**",
+        "it": "Reinviare l'esecuzione `{run_id}` di **{flow}**",
+    },
+    "fix_step_register-webhook": {
+        "en": "Register the Partner Center webhook for the events {events} at `https://{host}/…` (the HTTP "
+        "trigger of **{flow}**)",
+        "it": "Registrare il webhook di Partner Center per gli eventi {events} su `https://{host}/…` (il trigger "
+        "HTTP di **{flow}**)",
+    },
     "more_info": {"en": "More information", "it": "Ulteriori informazioni"},
     "error": {
         "en": "Sorry, something went wrong on my side. Your conversation is kept: please send your last message again.",
@@ -143,6 +206,48 @@ AREA_NAMES: dict[Area, dict[Lang, str]] = {
     Area.configuration: {"en": "Configuration", "it": "Configurazione"},
     Area.maintenance: {"en": "Run/maintenance", "it": "Esecuzione/manutenzione"},
 }
+
+
+#: what each remediation action does, and how to do it by hand (told to users who may not remediate)
+FIX_ACTIONS: dict[str, dict[str, dict[Lang, str]]] = {
+    "start-flows-in-order": {
+        "name": {
+            "en": "turn on the connector flows in the right order",
+            "it": "accendere i flussi del connettore nell'ordine giusto",
+        },
+        "manual": {
+            "en": "turn the flows on in Power Automate (Solutions → the co-sell solution → Cloud flows), the child "
+            "flows first and Partner Center to <CRM> last",
+            "it": "accendi i flussi in Power Automate (Soluzioni → la soluzione di co-selling → Flussi cloud), "
+            "prima i flussi figli e per ultimo Partner Center to <CRM>",
+        },
+    },
+    "resubmit-failed-runs": {
+        "name": {"en": "resubmit the failed runs", "it": "reinviare le esecuzioni non riuscite"},
+        "manual": {
+            "en": "open each failed run in Power Automate (the flow → Run history) and choose Resubmit",
+            "it": "apri ogni esecuzione non riuscita in Power Automate (il flusso → Cronologia esecuzioni) e "
+            "scegli Invia di nuovo",
+        },
+    },
+    "register-webhook": {
+        "name": {
+            "en": "re-register the Partner Center webhook",
+            "it": "registrare di nuovo il webhook di Partner Center",
+        },
+        "manual": {
+            "en": "run the Partner Center Webhook Registration flow with all four referral events and the HTTP "
+            "trigger URL of Partner Center to <CRM>",
+            "it": "esegui il flusso Partner Center Webhook Registration con tutti e quattro gli eventi delle "
+            "segnalazioni e l'URL del trigger HTTP di Partner Center to <CRM>",
+        },
+    },
+}
+
+
+def fix_text(action: str, part: str, lang: Lang) -> str:
+    """An action's `name` or `manual` instructions; the action id itself for an unknown action."""
+    return FIX_ACTIONS.get(action, {}).get(part, {}).get(lang, action)
 
 
 def text(key: str, lang: Lang, **kwargs: object) -> str:

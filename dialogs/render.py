@@ -14,6 +14,7 @@ from botbuilder.schema import Activity, CardAction
 from dialogs import messages
 from dialogs.state import PromptSpec, turn_lang
 from knowledge.live.base import CheckResult
+from knowledge.live.remediation import MAX_RESUBMITS, RemediationOutcome, RemediationPlan, RemediationStep
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Entry, Lang
 
@@ -38,7 +39,9 @@ CHOICE_WORDS: dict[str, frozenset[str]] = {
             "👍",
         }
     ),
-    "no": frozenset({"no", "n", "nope", "not really", "non proprio", "per niente", "👎"}),
+    "no": frozenset(
+        {"no", "n", "nope", "not really", "non proprio", "per niente", "👎", "no, cancel", "no, annulla", "no thanks"}
+    ),
     "done": frozenset(
         {
             "done",
@@ -72,10 +75,32 @@ CHOICE_WORDS: dict[str, frozenset[str]] = {
     "open": frozenset({"not yet", "no", "n", "open", "not sure", "non ancora", "non so", "aperto", "ancora no"}),
     "skip": frozenset({"skip", "next", "salta", "avanti", "dopo", "later"}),
     "none": frozenset({"none", "none of these", "neither", "nessuna", "nessuna di queste", "nessuno", "altro"}),
+    "fix": frozenset(
+        {"fix it for me", "fix it", "fix", "yes", "y", "ok", "sì", "si", "sistemalo tu", "sistemalo", "correggi"}
+    ),
+    "confirm": frozenset(
+        {
+            "confirm",
+            "yes, confirm",
+            "yes",
+            "y",
+            "do it",
+            "go ahead",
+            "conferma",
+            "confermo",
+            "sì, conferma",
+            "si, conferma",
+            "sì",
+            "si",
+            "procedi",
+        }
+    ),
 }
 
 ITEM_CHOICES = ("done", "fixed", "open", "skip")
 FEEDBACK_CHOICES = ("yes", "no")
+FIX_CHOICES = ("fix", "no")
+CONFIRM_CHOICES = ("confirm", "no")
 
 
 def _choice_title(key: str, lang: Lang) -> str:
@@ -214,3 +239,50 @@ def findings_markdown(results: list[CheckResult], lang: Lang) -> str:
         return messages.text("live_unavailable", lang, reason=reasons)
     lines = [f"- {_MARKS[r.status.value]} **{r.title}**: {r.summary}" for r in results]
     return messages.text("live_heading", lang) + "\n\n" + "\n".join(lines)
+
+
+# --- remediation -------------------------------------------------------------------------------------------------
+
+
+def step_markdown(step: RemediationStep, lang: Lang) -> str:
+    """One remediation step, naming exactly what it touches (the URL by host only)."""
+    events = ", ".join(f"`{e}`" for e in step.events)
+    return messages.text(
+        f"fix_step_{step.kind}", lang, flow=step.flow, run_id=step.run_id, host=step.host, events=events
+    )
+
+
+def plan_markdown(plan: RemediationPlan, lang: Lang) -> str:
+    """The preview: a numbered list of the exact changes, then how to confirm."""
+    steps = "\n".join(f"{n}. {step_markdown(step, lang)}" for n, step in enumerate(plan.steps, 1))
+    if plan.skipped:
+        steps += "\n\n" + messages.text("fix_skipped", lang, n=plan.skipped, limit=MAX_RESUBMITS)
+    return messages.text("fix_preview", lang, steps=steps)
+
+
+def outcome_markdown(outcome: RemediationOutcome, lang: Lang) -> str:
+    """What execution did: ✅ per applied step, ❌ with the reason for the one that failed."""
+    head = messages.text("fix_done" if outcome.ok else "fix_failed", lang, not_run=outcome.not_run)
+    lines = []
+    for result in outcome.results:
+        line = f"- {'✅' if result.ok else '❌'} {step_markdown(result.step, lang)}"
+        lines.append(line if result.ok else f"{line}: {result.detail}")
+    return "\n\n".join([head, "\n".join(lines), messages.text("fix_journaled", lang)])
+
+
+def render_remediation(spec: PromptSpec, ctx: TurnContext) -> Activity:
+    """The fix offer or the confirmation question, with buttons fitted per channel by botbuilder's ChoiceFactory
+    (imBack: a button sends its title back as text, so every channel answers the same way)."""
+    lang = turn_lang(ctx)
+    action = spec.action or ""
+    if spec.kind == "fix_confirm" and spec.plan is not None:
+        text = plan_markdown(RemediationPlan.model_validate(spec.plan), lang)
+        keys = [("confirm", "fix_confirm_yes"), ("no", "fix_confirm_no")]
+    else:
+        name = messages.fix_text(action, "name", lang)
+        text = messages.text("fix_offer", lang, action=name, finding=spec.finding or action)
+        keys = [("fix", "fix_yes"), ("no", "fix_no")]
+    choices = [choice(key, messages.text(title, lang)) for key, title in keys]
+    activity = ChoiceFactory.for_channel(ctx.activity.channel_id, choices, text)
+    activity.locale = "it-IT" if lang == "it" else "en-US"
+    return activity

@@ -6,15 +6,18 @@ so stored state never records Python class paths.
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from botbuilder.core import TurnContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from knowledge.live.base import CheckResult
+from knowledge.live.remediation import RemediationOutcome, RemediationPlan
 from knowledge.live.runner import Sweep
 from knowledge.models import Area, Lang, Match
 
 ItemStatus = Literal["done", "fixed", "open", "skipped"]
+RemediationResult = Literal["refused", "cancelled", "done", "failed"]
 
 LANG_KEY = "cosell.lang"  # turn_state: the language of this turn's replies
 LANG_CHANGED_KEY = "cosell.lang_locked"  # turn_state: set when the user chose a language explicitly
@@ -49,21 +52,31 @@ class ClarifyOptions(_Model):
     alternatives: list[str]
 
 
+class RemediationOptions(_Model):
+    """The fixes to offer, one at a time: failed findings (`CheckResult` dumps) that carry a `fix.action`."""
+
+    findings: list[dict[str, Any]]
+
+
 class PromptSpec(_Model):
     """A language-neutral description of a prompt, rendered in the turn's language each time it is shown."""
 
-    kind: Literal["answer", "item", "clarify", "summary"]
+    kind: Literal["answer", "item", "clarify", "summary", "fix_offer", "fix_confirm"]
     entry_id: str | None = None
     area: Area | None = None
     index: int = 0
     alternatives: list[str] = Field(default_factory=list)
     results: dict[str, ItemStatus] = Field(default_factory=dict)  # summary: status per entry id
+    action: str | None = None  # fix_offer / fix_confirm: the remediation action
+    finding: str | None = None  # fix_offer: the finding's title and summary
+    plan: dict[str, Any] | None = None  # fix_confirm: the RemediationPlan dump (ids, names, hosts; no secrets)
 
 
 class DialogEnd(_Model):
     """What a child dialog returns to the main dialog: optionally text to route as a new question."""
 
     redirect: str | None = None
+    fixed: list[str] = Field(default_factory=list)  # FAQ entries whose finding a remediation fixed
 
 
 class ConversationData(_Model):
@@ -103,6 +116,32 @@ class Journal(Protocol):
 
     async def record_checklist(self, conversation_id: str, area: Area, results: dict[str, ItemStatus]) -> None:
         """Store the outcome of a checklist walk."""
+
+    async def record_remediation(
+        self,
+        conversation_id: str,
+        user_id: str,
+        action: str,
+        *,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        result: RemediationResult,
+        detail: str | None = None,
+    ) -> None:
+        """Store who asked for which remediation, the state before and after, and how it ended."""
+
+
+class Remediation(Protocol):
+    """Confirm-gated fixes of live findings, for the users on the admin allow-list."""
+
+    def allowed(self, *user_ids: str | None) -> bool:
+        """True when any of the user's ids is on the admin allow-list."""
+
+    async def plan(self, action: str, finding: CheckResult) -> RemediationPlan:
+        """The preview of exactly what `action` would change (raises the LiveCheckError family)."""
+
+    async def execute(self, plan: RemediationPlan) -> RemediationOutcome:
+        """Apply a confirmed plan, stopping at the first failed step."""
 
 
 def turn_lang(ctx: TurnContext) -> Lang:

@@ -15,6 +15,7 @@ class FakeJournal:
     feedback: list[tuple[str, str, bool, Lang]] = field(default_factory=list)
     handoffs: list[dict[str, Any]] = field(default_factory=list)
     checklists: list[tuple[str, Area, dict[str, str]]] = field(default_factory=list)
+    remediations: list[dict[str, Any]] = field(default_factory=list)
 
     async def record_feedback(self, conversation_id: str, entry_id: str, helpful: bool, lang: Lang) -> None:
         self.feedback.append((conversation_id, entry_id, helpful, lang))
@@ -26,6 +27,29 @@ class FakeJournal:
 
     async def record_checklist(self, conversation_id: str, area: Area, results: dict[str, Any]) -> None:
         self.checklists.append((conversation_id, area, dict(results)))
+
+    async def record_remediation(
+        self,
+        conversation_id: str,
+        user_id: str,
+        action: str,
+        *,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        result: str,
+        detail: str | None = None,
+    ) -> None:
+        self.remediations.append(
+            {
+                "conversation_id": conversation_id,
+                "user_id": user_id,
+                "action": action,
+                "before": before,
+                "after": after,
+                "result": result,
+                "detail": detail,
+            }
+        )
 
 
 @dataclass
@@ -48,3 +72,42 @@ class FakeLiveFindings:
         if area is not None:
             chosen = [r for r in chosen if r.evidence.get("area") == area]
         return Sweep(results=chosen, elapsed_ms=1.0, api_calls=len(chosen))
+
+
+@dataclass
+class FakeRemediation:
+    """A remediation port with a canned plan: `admins` may remediate; `fail_at` makes that step (0-based) fail."""
+
+    admins: frozenset[str] = frozenset()
+    fail_at: int | None = None
+    planned: list[str] = field(default_factory=list)
+    executed: list[Any] = field(default_factory=list)
+
+    def allowed(self, *user_ids: str | None) -> bool:
+        return any(uid in self.admins for uid in user_ids if uid)
+
+    async def plan(self, action: str, finding: Any) -> Any:
+        from knowledge.live.remediation import RemediationPlan, RemediationStep
+
+        self.planned.append(action)
+        steps = (
+            RemediationStep(kind="start-flow", flow="Partner Center to CRM - Helper", flow_id="f-3"),
+            RemediationStep(kind="start-flow", flow="Partner Center to Dynamics 365", flow_id="f-2"),
+        )
+        before = {"flows": {s.flow: "Stopped" for s in steps}}
+        return RemediationPlan(action=action, check_id=finding.id, entries=finding.entries, steps=steps, before=before)
+
+    async def execute(self, plan: Any) -> Any:
+        from knowledge.live.remediation import RemediationOutcome, StepResult
+
+        self.executed.append(plan)
+        results = []
+        for n, step in enumerate(plan.steps):
+            if n == self.fail_at:
+                results.append(StepResult(step=step, ok=False, detail="Power Automate answered 400."))
+                break
+            results.append(StepResult(step=step, ok=True))
+        after = {"flows": {r.step.flow: "Started" if r.ok else "Stopped" for r in results}}
+        return RemediationOutcome(
+            action=plan.action, results=tuple(results), not_run=len(plan.steps) - len(results), after=after
+        )

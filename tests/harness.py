@@ -32,19 +32,22 @@ class DialogHarness:
         journal: FakeJournal | None = None,
         conversation_id: str = "convo-1",
         live: Any = None,
+        remediation: Any = None,
+        user: ChannelAccount | None = None,
     ) -> None:
         self.storage = storage or MemoryStorage()
         self.journal = journal or FakeJournal()
         self.locale = locale
         kb = knowledge.kb
-        dialog = MainDialog(kb, knowledge.match, self.journal, lambda spec, ctx: render_activity(kb, spec, ctx), live)
+        render = lambda spec, ctx: render_activity(kb, spec, ctx)  # noqa: E731
+        dialog = MainDialog(kb, knowledge.match, self.journal, render, live, remediation)
         self.bot = TroubleshootBot(
             ConversationState(self.storage), UserState(self.storage), dialog, knowledge.language, kb=kb
         )
         reference = ConversationReference(
             channel_id=channel_id,
             service_url="https://test.invalid",
-            user=ChannelAccount(id="user-1", name="User"),
+            user=user or ChannelAccount(id="user-1", name="User"),
             bot=ChannelAccount(id="bot-1", name="Bot"),
             conversation=ConversationAccount(id=conversation_id),
         )

@@ -1,10 +1,11 @@
 """The sandbox HTTP app: one aiohttp app serving a simulated tenant for every API the live-check clients call.
 
 A test and demo tool, not a product feature. Prefixes: `/partner-center` (Referrals API), `/pc-webhooks` (Webhooks
-API), `/flow` (Power Automate flow API), `/dataverse` (Dataverse Web API), `/bap` (Power Platform admin). Every request
-needs a non-empty `Authorization: Bearer …` (else 401); scenario latency and faults apply before any route; a path or
-method the sandbox does not serve answers 404/405 with a body naming it, so a client calling something unexpected
-fails clearly.
+API), `/flow` (Power Automate flow API), `/dataverse` (Dataverse Web API), `/bap` (Power Platform admin, BAP),
+`/ppapi` (Power Platform API: tenant capacity), `/graph` (Microsoft Graph licence details). Every request needs a
+non-empty `Authorization: Bearer …` (else 401); scenario latency and faults apply before any route; a path or method
+the sandbox does not serve answers 404/405 with a body naming it, so a client calling something unexpected fails
+clearly.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ PREFIXES: dict[str, SystemKey] = {
     "/flow": "power_automate",
     "/dataverse": "dataverse",
     "/bap": "bap",
+    "/ppapi": "bap",  # the Power Platform API (tenant capacity): another host, the same admin system for faults
+    "/graph": "graph",
 }
 _DV = "/dataverse/api/data/v9.2"
 _FLOWS = "/flow/providers/Microsoft.ProcessSimple/environments/(?P<env>[^/]+)/flows"
@@ -79,6 +82,14 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
             "/bap/providers/Microsoft.BusinessAppPlatform(?:/scopes/admin)?/environments",
             SimulatedTenant.environments,
         ),
+        (
+            "GET",
+            f"/bap/providers/Microsoft.BusinessAppPlatform(?:/scopes/admin)?/environments/{_ID}",
+            SimulatedTenant.environment,
+        ),
+        ("GET", "/ppapi/licensing/tenantCapacity", SimulatedTenant.tenant_capacity),
+        ("GET", "/graph/v1.0/me/licenseDetails", SimulatedTenant.license_details),
+        ("GET", f"/graph/v1.0/users/{_ID}/licenseDetails", SimulatedTenant.license_details),
     ]
 ]
 
@@ -92,6 +103,8 @@ def base_urls(port: int, host: str = HOST) -> dict[str, str]:
         "power_automate": f"{root}/flow",
         "dataverse": f"{root}{_DV}",
         "power_platform": f"{root}/bap",
+        "power_platform_api": f"{root}/ppapi",
+        "graph": f"{root}/graph",
     }
 
 

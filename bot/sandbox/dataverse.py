@@ -1,4 +1,4 @@
-"""Sandbox Dataverse Web API v9.2 (§5) and Power Platform admin (§4) routes of the simulated tenant.
+"""Sandbox Dataverse Web API v9.2 (§5), Power Platform admin (§4.1–4.2) and Graph licence (§4.4) routes.
 
 A test and demo tool, not a product feature. Rows carry the columns the clients `$select`; `$select` projects them
 and a column that does not exist answers 400 `0x80060888`, as Dataverse does.
@@ -30,7 +30,7 @@ def _select(row: dict[str, Any], request: web.Request, entity: str) -> dict[str,
 
 
 class SimulatedTenant(TenantRoutes):
-    """All routes of the simulated tenant (Partner Center, flows, Dataverse, BAP)."""
+    """All routes of the simulated tenant (Partner Center, flows, Dataverse, BAP, tenant capacity, Graph)."""
 
     def _rows(self, entity_set: str) -> list[dict[str, Any]]:
         t = self.tenant
@@ -217,6 +217,60 @@ class SimulatedTenant(TenantRoutes):
     # ---- Power Platform admin (BAP, §4.1) ------------------------------------------------------------------
 
     async def environments(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+        return web.json_response({"value": [self._environment(request)]})
+
+    async def environment(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+        if params["id"].casefold() != self.tenant.environment_id.casefold():
+            message = f"The environment '{params['id']}' could not be found in the tenant."
+            return self._error("bap", 404, "EnvironmentNotFound", message)
+        return web.json_response(self._environment(request))
+
+    async def tenant_capacity(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+        """Power Platform API licensing/tenantCapacity (§4.2): the tenant's Database capacity."""
+        cap = self.tenant.capacity
+        available = cap.database_total_mb - cap.database_used_mb
+        database = {
+            "capacityType": "Database",
+            "capacityUnits": "MB",
+            "totalCapacity": cap.database_total_mb,
+            "maxCapacity": cap.database_total_mb,
+            "consumption": {"actual": cap.database_used_mb, "rated": cap.database_used_mb},
+            "status": "Available" if available > 0 else "Overage",
+        }
+        return web.json_response(
+            {
+                "licenseModelType": "StorageDriven",
+                "capacitySummary": {"status": database["status"]},
+                "tenantCapacities": [database],
+            }
+        )
+
+    # ---- Microsoft Graph licence details (§4.4) ------------------------------------------------------------
+
+    async def license_details(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+        if "id" in params and params["id"] != self.tenant.caller_id:
+            return self._error("graph", 404, "Request_ResourceNotFound", f"Resource '{params['id']}' does not exist.")
+        rows = [
+            {
+                "id": f"license-{n}",
+                "skuId": str(uuid.uuid5(uuid.NAMESPACE_OID, lic.sku_part_number)),
+                "skuPartNumber": lic.sku_part_number,
+                "servicePlans": [
+                    {
+                        "servicePlanId": str(uuid.uuid5(uuid.NAMESPACE_OID, plan)),
+                        "servicePlanName": plan,
+                        "provisioningStatus": "Disabled" if plan in lic.disabled_plans else "Success",
+                        "appliesTo": "User",
+                    }
+                    for plan in (*lic.service_plans, *lic.disabled_plans)
+                ],
+            }
+            for n, lic in enumerate(self.tenant.licenses)
+        ]
+        context = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users('me')/licenseDetails"}
+        return self._page(request, rows, 100, "@odata.nextLink", context)
+
+    def _environment(self, request: web.Request) -> dict[str, Any]:
         t = self.tenant
         cap = t.capacity
         props: dict[str, Any] = {
@@ -242,4 +296,4 @@ class SimulatedTenant(TenantRoutes):
             }
         else:
             props["databaseType"] = "None"
-        return web.json_response({"value": [{"name": t.environment_id, "location": "europe", "properties": props}]})
+        return {"name": t.environment_id, "location": "europe", "properties": props}

@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "sandbox_scenarios"
 
-SystemKey = Literal["partner_center_referrals", "partner_center_webhooks", "power_automate", "dataverse", "bap"]
+SystemKey = Literal[
+    "partner_center_referrals", "partner_center_webhooks", "power_automate", "dataverse", "bap", "graph"
+]
 
 
 class _Model(BaseModel):
@@ -98,6 +100,14 @@ class SandboxCapacity(_Model):
     database_used_mb: float
 
 
+class SandboxLicense(_Model):
+    """A licence assigned to the signed-in user (Graph licenseDetails): SKU part number and service plan names."""
+
+    sku_part_number: str
+    service_plans: tuple[str, ...] = ()
+    disabled_plans: tuple[str, ...] = ()  # plans the admin switched off (provisioningStatus Disabled)
+
+
 class Tenant(_Model):
     """Everything the simulated tenant holds, across Partner Center, Power Automate, Dataverse and BAP."""
 
@@ -110,6 +120,7 @@ class Tenant(_Model):
     caller_id: str  # the signed-in user (WhoAmI)
     base_currency_id: str
     capacity: SandboxCapacity
+    licenses: tuple[SandboxLicense, ...] = ()  # the signed-in user's licences (Graph)
     flows: dict[str, SandboxFlow] = Field(default_factory=dict)
     connection_references: dict[str, SandboxConnectionReference] = Field(default_factory=dict)
     webhook: SandboxWebhook | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from knowledge.live.base import Check
 from knowledge.live.checks_crm import crm_checks
 from knowledge.live.checks_flows import entry_for_code, flow_checks
+from knowledge.live.checks_platform import platform_checks
 from knowledge.live.checks_referral import referral_checks, suggest_country_code
 
 __all__ = ["all_checks", "entry_for_code", "suggest_country_code"]
@@ -19,4 +20,4 @@ def all_checks() -> list[Check]:
     crm, flows = crm_checks(), flow_checks()
     prerequisites = [c for c in crm if c.area == "prerequisites"]
     configuration = [c for c in crm if c.area == "configuration"]
-    return [*prerequisites, *flows[:2], *configuration, *flows[2:], *referral_checks()]
+    return [*platform_checks(), *prerequisites, *flows[:2], *configuration, *flows[2:], *referral_checks()]

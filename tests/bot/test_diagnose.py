@@ -48,6 +48,9 @@ def test_healthy_tenant_passes(capsys, monkeypatch, tmp_path) -> None:
         ("referral-closed", ("--referral", HEALTHY_REFERRAL), "referral-sync", "run-pc-not-synced-to-crm"),
         ("missing-roles", (), "pc-referrals-role", "pre-pc-role"),
         ("missing-roles", (), "crm-roles", "pre-crm-role"),
+        ("no-dataverse", (), "dataverse-present", "pre-d365-for-salesforce"),
+        ("low-storage", (), "storage-capacity", "pre-power-automate"),
+        ("no-license", (), "power-automate-license", "pre-power-automate"),
     ],
 )
 def test_scenario_fails_the_right_check(capsys, monkeypatch, tmp_path, scenario, extra, check, entry) -> None:
@@ -70,3 +73,12 @@ def test_unknown_scenario_is_refused(capsys, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("COSELL_DATABASE_PATH", str(tmp_path / "diag.db"))
     assert main(["diagnose", "--demo", "no-such-scenario"]) == 2
     assert "healthy" in capsys.readouterr().err
+
+
+def test_trace_command_names_the_broken_hop(capsys, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("COSELL_DATABASE_PATH", str(tmp_path / "trace.db"))
+    code = main(["trace", "--demo", "referral-closed", "--referral", HEALTHY_REFERRAL, "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["broken_at"] == "open"
+    assert main(["trace", "--demo", "healthy", "--opportunity", "44444444-0000-4000-8000-000000000001"]) == 0
+    assert "✅ crm-record" in capsys.readouterr().out

@@ -15,12 +15,14 @@ from bot.sandbox import HOST, base_urls, create_sandbox_app, load_scenario, scen
 from knowledge.live.base import LiveCheckFailed, LiveCheckUnavailable
 from knowledge.live.dataverse import DataverseClient
 from knowledge.live.flows import FlowClient
+from knowledge.live.graph import GraphClient
 from knowledge.live.partner_center import PartnerCenterClient
+from knowledge.live.power_platform import PowerPlatformClient
 
 SCENARIOS = {
     "healthy", "flows-off", "child-flows-off", "trigger-not-found", "connection-unauthenticated",
     "webhook-missing-events", "webhook-wrong-url", "referral-missing-fields", "referral-closed", "missing-roles",
-    "no-dataverse", "low-storage", "throttled", "server-errors", "slow",
+    "no-dataverse", "low-storage", "no-license", "throttled", "server-errors", "slow",
 }  # fmt: skip
 PARENT = "aaaaaaaa-0000-4000-8000-000000000002"
 HELPER = "aaaaaaaa-0000-4000-8000-000000000003"
@@ -36,6 +38,10 @@ class Clients:
         self.flows = FlowClient(self.https["power_automate"], environment_id)
         self.dv = DataverseClient(self.https["dataverse"])
         self.dv_paged = DataverseClient(self.https["dataverse"], page_size=1)  # one row per page
+        self.pp = PowerPlatformClient(
+            self.https["power_platform"], environment_id=environment_id, capacity_http=self.https["power_platform_api"]
+        )
+        self.graph = GraphClient(self.https["graph"])
 
     async def close(self) -> None:
         for http in self.https.values():
@@ -104,6 +110,16 @@ async def test_healthy_tenant_through_the_real_clients(serve: Serve) -> None:
         "msp_syncwithpartnercenter"
     ]
     assert (await c.dv.environment_variables())["Deal value field name"] == "estimatedvalue"
+    [env] = await c.pp.list_environments()
+    assert env.name == c.pp.environment_id and env.has_dataverse and env.capacity[0].capacity_type == "Database"
+    assert (await c.pp.get_environment(c.pp.environment_id.upper())).instance_state == "Ready"
+    [database] = await c.pp.tenant_capacity()
+    assert (database.capacity_type, database.total, database.available) == ("Database", 20480, 14336)
+    assert "FLOW_PER_USER" in await c.graph.service_plan_names()
+    assert await c.graph.service_plan_names(CALLER) == await c.graph.service_plan_names()
+    with pytest.raises(LiveCheckFailed) as unknown_env:
+        await c.pp.get_environment("Default-nope")
+    assert unknown_env.value.status == 404 and "EnvironmentNotFound" in str(unknown_env.value)
 
 
 async def test_flows_off_and_starting_the_parent_before_its_children(serve: Serve) -> None:
@@ -187,10 +203,19 @@ async def test_no_dataverse_and_low_storage(serve: Serve) -> None:
     with pytest.raises(LiveCheckFailed) as missing:
         await c.dv.who_am_i()
     assert missing.value.status == 404 and "EnvironmentHasNoDataverse" in str(missing.value)
+    assert not (await c.pp.get_environment(c.pp.environment_id)).has_dataverse
     low = await serve("low-storage")
     resp = await low.https["power_platform"].get("/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments")
     [capacity] = resp.json()["value"][0]["properties"]["capacity"]
     assert capacity["sandboxTotalCapacity"] - capacity["actualConsumption"] < 1024
+    [database] = await low.pp.tenant_capacity()
+    assert database.available == 640
+
+
+async def test_no_license(serve: Serve) -> None:
+    c = await serve("no-license")
+    assert await c.graph.service_plan_names() == ["EXCHANGE_S_ENTERPRISE", "SHAREPOINTENTERPRISE"]
+    assert "FLOW_O365_P2" in await c.graph.service_plan_names(enabled_only=False)
 
 
 async def test_throttled_and_server_errors(serve: Serve) -> None:

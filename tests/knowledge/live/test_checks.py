@@ -240,6 +240,9 @@ async def run_check(check_id: str, inputs: dict[str, str] | None = None, **clien
 def test_checks_are_declared_with_stable_ids_areas_and_needs() -> None:
     checks = {c.id: c for c in all_checks()}
     assert list(checks) == [
+        "dataverse-present",
+        "storage-capacity",
+        "power-automate-license",
         "pc-referrals-role",
         "crm-roles",
         "crm-currency",

@@ -1,0 +1,161 @@
+"""RemediationDialog: offer to fix failed live findings, then (admins only) preview, confirm, execute, journal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.schema import Activity, ActivityTypes
+
+from dialogs import messages
+from dialogs.base import SpecPrompt, spec_options
+from dialogs.render import CONFIRM_CHOICES, FIX_CHOICES, outcome_markdown, recognize, render_remediation
+from dialogs.state import (
+    DialogEnd,
+    Journal,
+    PromptSpec,
+    Remediation,
+    RemediationOptions,
+    RemediationResult,
+    turn_lang,
+)
+from knowledge.live.base import CheckResult, LiveCheckError
+from knowledge.live.remediation import RemediationPlan
+
+
+def fixable(results: list[CheckResult]) -> list[CheckResult]:
+    """Failed findings that carry a remediation action, one per action (the first finding naming it)."""
+    seen: dict[str, CheckResult] = {}
+    for result in results:
+        if result.status.value == "fail" and result.fix is not None and result.fix.action:
+            seen.setdefault(result.fix.action, result)
+    return list(seen.values())
+
+
+def remediation_options(results: list[CheckResult]) -> dict[str, object] | None:
+    """Options to begin this dialog with for a sweep's results, or None when nothing is fixable."""
+    found = fixable(results)
+    if not found:
+        return None
+    return RemediationOptions(findings=[r.model_dump(mode="json") for r in found]).model_dump()
+
+
+def _user(ctx: TurnContext) -> tuple[str | None, str | None]:
+    sender = ctx.activity.from_property
+    if sender is None:
+        return None, None
+    return sender.id, getattr(sender, "aad_object_id", None)
+
+
+class RemediationDialog(ComponentDialog):
+    """Offers "Fix it for me" for each fixable finding in turn; free text instead of an answer ends the dialog and
+    is routed as a new question. Only allow-listed users get a preview; nothing changes without "confirm"."""
+
+    def __init__(self, remediation: Remediation, journal: Journal) -> None:
+        super().__init__(RemediationDialog.__name__)
+        self._remediation = remediation
+        self._journal = journal
+        self.add_dialog(SpecPrompt(SpecPrompt.__name__, render_remediation))
+        self.add_dialog(
+            WaterfallDialog(WaterfallDialog.__name__, [self._offer_step, self._preview_step, self._execute_step])
+        )
+        self.initial_dialog_id = WaterfallDialog.__name__
+
+    async def _offer_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        opts = RemediationOptions.model_validate(step.options)
+        step.values["options"] = opts.model_dump()
+        step.values["fixed"] = list((step.options or {}).get("fixed", []))
+        finding = CheckResult.model_validate(opts.findings[0])
+        spec = PromptSpec(
+            kind="fix_offer",
+            action=finding.fix.action if finding.fix else None,
+            finding=f"{finding.title}: {finding.summary}",
+        )
+        return await step.prompt(SpecPrompt.__name__, spec_options(spec))
+
+    async def _preview_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        activity = step.context.activity
+        picked = recognize(activity.text, activity.value, FIX_CHOICES)
+        if picked is None:
+            return await step.end_dialog(DialogEnd(redirect=activity.text, fixed=step.values["fixed"]).model_dump())
+        if picked == "no":
+            return await self._next(step)
+        lang = turn_lang(step.context)
+        finding = self._finding(step)
+        action = finding.fix.action if finding.fix and finding.fix.action else ""
+        if not self._remediation.allowed(*_user(step.context)):
+            await self._record(step, action, {}, {}, "refused", "user not on the admin allow-list")
+            manual = messages.fix_text(action, "manual", lang)
+            await step.context.send_activity(messages.text("fix_refused", lang, manual=manual))
+            return await self._next(step)
+        await step.context.send_activity(Activity(type=ActivityTypes.typing))  # fresh reads take a moment
+        try:
+            plan = await self._remediation.plan(action, finding)
+        except LiveCheckError as exc:
+            await step.context.send_activity(messages.text("fix_unavailable", lang, reason=str(exc)))
+            return await self._next(step)
+        if not plan.steps:
+            await step.context.send_activity(messages.text("fix_nothing", lang))
+            return await self._next(step)
+        spec = PromptSpec(kind="fix_confirm", action=action, plan=plan.model_dump(mode="json"))
+        step.values["plan"] = spec.plan
+        return await step.prompt(SpecPrompt.__name__, spec_options(spec))
+
+    async def _execute_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        activity = step.context.activity
+        lang = turn_lang(step.context)
+        plan = RemediationPlan.model_validate(step.values["plan"])
+        picked = recognize(activity.text, activity.value, CONFIRM_CHOICES)
+        if picked != "confirm":
+            await self._record(step, plan.action, plan.before, plan.before, "cancelled", None)
+            await step.context.send_activity(messages.text("fix_cancelled", lang))
+            if picked is None and activity.text and activity.text.strip():  # free text: a new question
+                return await step.end_dialog(DialogEnd(redirect=activity.text, fixed=step.values["fixed"]).model_dump())
+            return await self._next(step)
+        await step.context.send_activity(Activity(type=ActivityTypes.typing))
+        outcome = await self._remediation.execute(plan)
+        failure = outcome.failure
+        detail = None if failure is None else f"{failure.step.describe()}: {failure.detail}"
+        result: RemediationResult = "done" if outcome.ok else "failed"
+        await self._record(step, plan.action, plan.before, outcome.after, result, detail)
+        await step.context.send_activity(outcome_markdown(outcome, lang))
+        if outcome.ok:
+            step.values["fixed"] = [*step.values["fixed"], *plan.entries]
+        return await self._next(step)
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _finding(step: WaterfallStepContext) -> CheckResult:
+        opts = RemediationOptions.model_validate(step.values["options"])
+        return CheckResult.model_validate(opts.findings[0])
+
+    async def _next(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Offer the next fixable finding, or end with the entries fixed so far."""
+        opts = RemediationOptions.model_validate(step.values["options"])
+        fixed = list(dict.fromkeys(step.values["fixed"]))
+        if len(opts.findings) > 1:
+            rest = RemediationOptions(findings=opts.findings[1:]).model_dump()
+            return await step.replace_dialog(WaterfallDialog.__name__, {**rest, "fixed": fixed})
+        return await step.end_dialog(DialogEnd(fixed=fixed).model_dump())
+
+    async def _record(
+        self,
+        step: WaterfallStepContext,
+        action: str,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        result: RemediationResult,
+        detail: str | None,
+    ) -> None:
+        user_id, aad_id = _user(step.context)
+        await self._journal.record_remediation(
+            step.context.activity.conversation.id,
+            aad_id or user_id or "unknown",
+            action,
+            before=before,
+            after=after,
+            result=result,
+            detail=detail,
+        )
