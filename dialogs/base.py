@@ -65,6 +65,19 @@ TO_ENGLISH = frozenset(
 TO_ITALIAN = frozenset(
     {"italiano", "italian", "in italiano", "it", "switch to italian", "parla italiano", "speak italian"}
 )
+DIAGNOSE = frozenset(
+    {
+        "diagnose",
+        "diagnose everything",
+        "check everything",
+        "run all checks",
+        "diagnosi",
+        "verifica tutto",
+        "controlla tutto",
+        "diagnostica",
+        "esegui tutte le verifiche",
+    }
+)
 AREA_WORDS: dict[str, frozenset[str]] = {
     "prerequisites": frozenset(
         {

@@ -15,12 +15,14 @@ from botbuilder.dialogs import (
     WaterfallStepContext,
 )
 from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
+from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import messages
 from dialogs.answer_dialog import AnswerDialog
 from dialogs.base import (
     AGENT,
     CANCEL,
+    DIAGNOSE,
     HELP,
     MENU,
     TO_ENGLISH,
@@ -32,6 +34,7 @@ from dialogs.base import (
 )
 from dialogs.checklist_dialog import AREA_DIALOGS
 from dialogs.clarify_dialog import ClarifyDialog
+from dialogs.render import findings_markdown
 from dialogs.state import (
     LANG_CHANGED_KEY,
     LANG_KEY,
@@ -68,6 +71,7 @@ class MainDialog(ComponentDialog):
         self._kb = kb
         self._match = match
         self._journal = journal
+        self._live = live
         answer = AnswerDialog(kb, journal, render, live, remediation)
         self.add_dialog(answer)
         self.add_dialog(ClarifyDialog(kb, answer, render))
@@ -142,6 +146,9 @@ class MainDialog(ComponentDialog):
         if routed is not None:  # help / language / agent handled: wait for the next message
             return await step.next(None)
         text = step.result if isinstance(step.result, str) else ctx.activity.text
+        if command_word(ctx) in DIAGNOSE:
+            await self._diagnose(ctx)
+            return await step.next(None)
         area = area_command(command_word(ctx)) or _submitted_area(ctx.activity.value)
         if area is not None:
             return await step.begin_dialog(AREA_DIALOGS[Area(area)].__name__)
@@ -166,6 +173,16 @@ class MainDialog(ComponentDialog):
         key = verdict.smalltalk if verdict.kind == "smalltalk" and verdict.smalltalk else "unknown"
         await ctx.send_activity(messages.text(key, lang))
         return await step.next(None)
+
+    async def _diagnose(self, ctx: TurnContext) -> None:
+        """ "Diagnose everything": the full sweep when live checks are configured, else say how to enable them."""
+        lang = turn_lang(ctx)
+        if self._live is None or not self._live.configured:
+            await ctx.send_activity(messages.text("live_not_configured", lang))
+            return
+        await ctx.send_activity(Activity(type=ActivityTypes.typing))
+        sweep = await self._live.sweep()
+        await ctx.send_activity(findings_markdown(sweep.results, lang))
 
     async def _loop_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         result = DialogEnd.model_validate(step.result) if isinstance(step.result, dict) else DialogEnd()

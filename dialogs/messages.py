@@ -118,6 +118,15 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "it": "Per i punti aperti segui i passaggi indicati sopra; chiedimi pure di ciascuno, oppure scrivi "
         "**parla con una persona**.",
     },
+    "live_not_configured": {
+        "en": "Live checks aren't set up in this deployment, so I can't look at your tenant: an administrator can "
+        "configure access tokens (see the README, Live checks). Meanwhile, pick an area to walk through its "
+        "checklist: **prerequisites**, **configuration** or **run/maintenance**.",
+        "it": "Le verifiche in tempo reale non sono configurate in questa installazione, quindi non posso "
+        "controllare il tuo tenant: un amministratore può configurare i token di accesso (vedi il README, Live "
+        "checks). Nel frattempo scegli un'area per seguirne la checklist: **prerequisiti**, **configurazione** o "
+        "**esecuzione/manutenzione**.",
+    },
     "live_heading": {
         "en": "**Live checks on your tenant** (check names in English):",
         "it": "**Verifiche in tempo reale sul tuo tenant** (nomi delle verifiche in inglese):",

@@ -73,3 +73,18 @@ async def test_checklist_walks_only_what_checks_did_not_confirm(knowledge) -> No
     summary = replies[-1]
     assert knowledge.kb.get("pre-crm-role").en.check in summary and "Still open" not in summary
     assert h.journal.checklists[0][2]["pre-pc-role"] == "done" and h.journal.checklists[0][1] == Area.prerequisites
+
+
+async def test_diagnose_everything_runs_the_full_sweep(knowledge) -> None:
+    live = _live(
+        _result("crm-roles", Status.passed, "System Administrator.", ("pre-crm-role",), "prerequisites"),
+        _result("webhook-registration", Status.fail, "Events missing.", ("cfg-flows-wont-turn-on",), "configuration"),
+    )
+    h = DialogHarness(knowledge, live=live)
+    [findings] = await h.send("diagnose everything")
+    assert "✅" in findings and "❌" in findings and live.sweeps == [{"area": None, "ids": None}]
+
+
+async def test_diagnose_without_live_checks_says_how(knowledge) -> None:
+    [reply] = await DialogHarness(knowledge).send("verifica tutto", locale="it-IT")
+    assert "non sono configurate" in reply
