@@ -318,6 +318,38 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 1 if report["broken_at"] else 0
 
 
+def cmd_login(args: argparse.Namespace) -> int:
+    from bot.auth import AuthNotConfigured, login, msal_configured, uses_app_only
+    from bot.storage import SqliteDatabase
+    from knowledge.live.base import LiveCheckError, System
+
+    settings = _settings()
+    configure_logging("WARNING")
+    system = System(args.system)
+    if not msal_configured(settings):
+        print(
+            "login needs an Entra app registration: set COSELL_LIVE_CLIENT_ID and COSELL_LIVE_TENANT_ID",
+            file=sys.stderr,
+        )
+        return 2
+    if uses_app_only(settings, system):
+        print(f"{system.value} uses app-only tokens (client secret configured): no sign-in needed")
+        return 0
+    database = SqliteDatabase(settings.database_path)
+    try:
+        username = login(settings, database, system)
+    except AuthNotConfigured as exc:
+        print(f"login: {exc}", file=sys.stderr)
+        return 2
+    except LiveCheckError as exc:
+        print(f"login failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.close()
+    print(f"signed in to {system.value} as {username}; the token cache is stored encrypted in the database")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line."""
     parser = argparse.ArgumentParser(prog="cosell-bot", description=__doc__)
@@ -372,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     trace.add_argument("--json", action="store_true")
     trace.add_argument("--demo", metavar="SCENARIO", help="against the simulated tenant (test/demo tool)")
     trace.set_defaults(func=cmd_trace)
+    login = sub.add_parser("login", help="device-code sign-in to a system for delegated live checks (Entra ID)")
+    login.add_argument("system", choices=["partner_center", "power_automate", "dataverse", "graph", "power_platform"])
+    login.set_defaults(func=cmd_login)
     return parser
 
 

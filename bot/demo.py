@@ -44,12 +44,14 @@ def demo_settings(settings: Settings, scenario: Scenario, port: int) -> Settings
             "live_power_platform_url": urls["power_platform"],
             "live_power_platform_api_url": urls["power_platform_api"],
             "live_graph_url": urls["graph"],
+            "live_salesforce_url": urls["salesforce"],
             "live_environment_id": scenario.tenant.environment_id,
             "live_partner_center_token": DEMO_TOKEN,
             "live_power_automate_token": DEMO_TOKEN,
             "live_dataverse_token": DEMO_TOKEN,
             "live_power_platform_token": DEMO_TOKEN,
             "live_graph_token": DEMO_TOKEN,
+            "live_salesforce_token": DEMO_TOKEN,
         }
     )
 

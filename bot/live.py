@@ -1,7 +1,8 @@
 """Wire live checks from settings: one httpx client per system, the clients, the runner, the call counter.
 
 The only place that turns settings (URLs, tokens) into concrete clients; dialogs and the CLI get a
-`LiveChecks` and run sweeps through it. Tokens are used as given (SecretStr, never logged).
+`LiveChecks` and run sweeps through it. Static tokens are used as given (SecretStr, never logged); without one,
+msal acquires them when an Entra app registration is configured (bot/auth.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from bot.auth import MsalApps, MsalTokenProvider, msal_configured, resource_scope
 from bot.quota import SqliteCallCounter
 from bot.settings import Settings
 from bot.storage import SqliteDatabase
@@ -24,12 +26,31 @@ from knowledge.live.graph import GraphClient
 from knowledge.live.partner_center import PartnerCenterClient
 from knowledge.live.power_platform import PowerPlatformClient
 from knowledge.live.runner import CheckRunner, Sweep
+from knowledge.live.salesforce import SalesforceClient
 from knowledge.live.transport import make_http_client
 
+TokenProvider = Callable[[], Awaitable[str]]
 
-def _provider(secret: SecretStr) -> Callable[[], Awaitable[str]]:
+
+def _provider(secret: SecretStr) -> TokenProvider:
     async def token() -> str:
         return secret.get_secret_value()
+
+    return token
+
+
+def _token_source(
+    settings: Settings, database: SqliteDatabase, msal_http_client: Any | None
+) -> Callable[..., SecretStr | TokenProvider | None]:
+    """`token(static, system, scope=None)`: the static token if set, else an msal provider if configured, else None."""
+    apps = MsalApps(settings, database, http_client=msal_http_client) if msal_configured(settings) else None
+
+    def token(static: SecretStr, system: System, scope: str | None = None) -> SecretStr | TokenProvider | None:
+        if static.get_secret_value():
+            return static
+        if apps is None:
+            return None
+        return MsalTokenProvider(settings, database, system, scope=scope, apps=apps)
 
     return token
 
@@ -65,46 +86,69 @@ class LiveChecks:
             await http.aclose()
 
 
+def _salesforce(settings: Settings, http: Callable[[str, SecretStr], httpx.AsyncClient]) -> dict[System, Any]:
+    """The Salesforce client when both the instance URL and a token are set (not an Entra resource: no msal)."""
+    token = settings.live_salesforce_token
+    if not (token.get_secret_value() and settings.live_salesforce_url):
+        return {}
+    return {System.salesforce: SalesforceClient(http(settings.live_salesforce_url, token))}
+
+
 def build_live_checks(
-    settings: Settings, database: SqliteDatabase, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    database: SqliteDatabase,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    msal_http_client: Any | None = None,
 ) -> LiveChecks:
     """Clients for every system that has a token (and a URL), and a runner over all checks."""
     clients: dict[System, Any] = {}
     owned: list[httpx.AsyncClient] = []
 
-    def http(url: str, token: SecretStr) -> httpx.AsyncClient:
+    def http(url: str, token: SecretStr | TokenProvider) -> httpx.AsyncClient:
+        provider = _provider(token) if isinstance(token, SecretStr) else token
         client = make_http_client(
-            url, token_provider=_provider(token), timeout=settings.live_check_timeout, transport=transport
+            url, token_provider=provider, timeout=settings.live_check_timeout, transport=transport
         )
         owned.append(client)
         return client
 
-    pc_token = settings.live_partner_center_token
-    if pc_token.get_secret_value():
+    # Static tokens first; else msal (bot/auth.py) when an Entra app registration is configured; else no client.
+    token = _token_source(settings, database, msal_http_client)
+
+    webhooks_scope = resource_scope(settings.live_partner_center_webhooks_url)
+    pc_token = token(settings.live_partner_center_token, System.partner_center)
+    pc_hooks = token(settings.live_partner_center_token, System.partner_center, webhooks_scope)
+    if pc_token and pc_hooks:
         clients[System.partner_center] = PartnerCenterClient(
-            http(settings.live_partner_center_url, pc_token), http(settings.live_partner_center_webhooks_url, pc_token)
+            http(settings.live_partner_center_url, pc_token), http(settings.live_partner_center_webhooks_url, pc_hooks)
         )
-    pa_token = settings.live_power_automate_token
-    if pa_token.get_secret_value() and settings.live_environment_id:
+    pa_token = token(settings.live_power_automate_token, System.power_automate)
+    if pa_token and settings.live_environment_id:
         clients[System.power_automate] = FlowClient(
             http(settings.live_power_automate_url, pa_token), settings.live_environment_id
         )
-    dv_token = settings.live_dataverse_token
-    if dv_token.get_secret_value() and settings.live_dataverse_url:
+    dv_token = token(settings.live_dataverse_token, System.dataverse)
+    if dv_token and settings.live_dataverse_url:
         clients[System.dataverse] = DataverseClient(http(settings.live_dataverse_url, dv_token))
     # Power Platform admin: its own token, else the Power Automate one. ASSUMPTION (UNVERIFIED): BAP documents the
     # audience https://service.powerapps.com/ and the Power Platform API https://api.powerplatform.com; a Flow-audience
     # token may be refused, which the checks then report as a 401 error rather than a finding.
-    pp_token = settings.live_power_platform_token if settings.live_power_platform_token.get_secret_value() else pa_token
-    if pp_token.get_secret_value():
+    # With msal, the capacity API gets a token for its own audience (https://api.powerplatform.com).
+    static_pp = settings.live_power_platform_token
+    static_pp = static_pp if static_pp.get_secret_value() else settings.live_power_automate_token
+    pp_token = token(static_pp, System.power_platform)
+    pp_capacity = token(static_pp, System.power_platform, resource_scope(settings.live_power_platform_api_url))
+    if pp_token and pp_capacity:
         clients[System.power_platform] = PowerPlatformClient(
             http(settings.live_power_platform_url, pp_token),
             environment_id=settings.live_environment_id,
-            capacity_http=http(settings.live_power_platform_api_url, pp_token),
+            capacity_http=http(settings.live_power_platform_api_url, pp_capacity),
         )
-    graph_token = settings.live_graph_token
-    if graph_token.get_secret_value():
+    graph_token = token(settings.live_graph_token, System.graph)
+    if graph_token:
         clients[System.graph] = GraphClient(http(settings.live_graph_url, graph_token))
+    clients.update(_salesforce(settings, http))  # a static token only: Salesforce OAuth is not built yet
     credentials = frozenset(system.value for system in clients)
     checks = all_checks()
     by_entry: dict[str, list[str]] = {}

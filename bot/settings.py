@@ -74,8 +74,9 @@ class Settings(BaseSettings):
         (), description="Comma-separated origins that may embed Web Chat (besides the bot's own); empty = loopback ones"
     )
 
-    # Live checks against the admin's own tenant. Access tokens are taken as given (acquisition with msal and
-    # `cosell-bot login` is not built yet); an empty token means that system's checks are skipped.
+    # Live checks against the admin's own tenant. A static access token (`live_*_token`) is used as given; else, when
+    # an Entra app registration is configured (client id + tenant), msal acquires tokens (bot/auth.py); else that
+    # system's checks are skipped.
     live_partner_center_url: str = "https://api.partner.microsoft.com"
     live_partner_center_webhooks_url: str = "https://api.partnercenter.microsoft.com"
     live_power_automate_url: str = "https://api.flow.microsoft.com"
@@ -91,6 +92,32 @@ class Settings(BaseSettings):
     live_power_platform_token: SecretStr = SecretStr("")
     live_graph_url: str = "https://graph.microsoft.com"
     live_graph_token: SecretStr = SecretStr("")
+    # Salesforce REST API: the org's instance URL and an access token taken as given. OAuth (client credentials or
+    # JWT bearer against the org's connected app) is not built yet; empty URL or token = Salesforce checks skipped.
+    live_salesforce_url: str = Field("", description="Salesforce instance URL, e.g. https://yourorg.my.salesforce.com")
+    live_salesforce_token: SecretStr = SecretStr("")
+    # Entra ID (msal): authority host (sovereign clouds: login.microsoftonline.us, login.chinacloudapi.cn), the app
+    # registration, and the key of the encrypted token cache. App-only (client credentials) where the API allows it
+    # and a secret is set; delegated device-code sign-in (`cosell-bot login SYSTEM`) otherwise.
+    live_authority: str = Field(
+        "https://login.microsoftonline.com",
+        pattern=r"^https?://[^/?#\s]+/?$",
+        description="Entra ID authority host (scheme://host); the tenant id is appended",
+    )
+    live_tenant_id: str = Field("", description="Entra tenant id (GUID or domain) of the admin's tenant")
+    live_client_id: str = Field("", description="Application (client) id of the app registration used for live checks")
+    live_client_secret: SecretStr = Field(
+        SecretStr(""), description="Client secret: enables app-only tokens for Dataverse and Power Platform"
+    )
+    live_cache_key: SecretStr = Field(
+        SecretStr(""),
+        description="Fernet key of the token cache; empty = derived from the client secret (HKDF), or no cache",
+    )
+    live_partner_center_scope: str = "https://api.partner.microsoft.com/.default"
+    live_power_automate_scope: str = "https://service.flow.microsoft.com/.default"
+    live_dataverse_scope: str = Field("", description="Empty = https://<org>.crm…dynamics.com/.default from the URL")
+    live_power_platform_scope: str = "https://service.powerapps.com//.default"
+    live_graph_scope: str = "https://graph.microsoft.com/.default"
     live_check_timeout: float = Field(4.0, gt=0, le=30, description="Seconds one check may take")
     live_sweep_deadline: float = Field(8.0, gt=0, le=60, description="Seconds a whole sweep may take")
     live_cache_ttl: float = Field(300.0, ge=0, le=3600, description="Seconds check results are reused")
@@ -115,6 +142,20 @@ class Settings(BaseSettings):
     def _split_admins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("live_cache_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value():
+            from cryptography.fernet import Fernet
+
+            try:
+                Fernet(value.get_secret_value().encode())
+            except (ValueError, TypeError):
+                raise ValueError(
+                    "must be a Fernet key: 32 url-safe base64-encoded bytes (Fernet.generate_key())"
+                ) from None
         return value
 
     @model_validator(mode="after")

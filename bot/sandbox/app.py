@@ -2,7 +2,8 @@
 
 A test and demo tool, not a product feature. Prefixes: `/partner-center` (Referrals API), `/pc-webhooks` (Webhooks
 API), `/flow` (Power Automate flow API), `/dataverse` (Dataverse Web API), `/bap` (Power Platform admin, BAP),
-`/ppapi` (Power Platform API: tenant capacity), `/graph` (Microsoft Graph licence details). Every request needs a
+`/ppapi` (Power Platform API: tenant capacity), `/graph` (Microsoft Graph licence details), `/salesforce` (a
+Salesforce org's instance root: REST API under `/services/data/v59.0`). Every request needs a
 non-empty `Authorization: Bearer …` (else 401); scenario latency and faults apply before any route; a path or method
 the sandbox does not serve answers 404/405 with a body naming it, so a client calling something unexpected fails
 clearly.
@@ -34,7 +35,9 @@ PREFIXES: dict[str, SystemKey] = {
     "/bap": "bap",
     "/ppapi": "bap",  # the Power Platform API (tenant capacity): another host, the same admin system for faults
     "/graph": "graph",
+    "/salesforce": "salesforce",
 }
+_SF = "/salesforce/services/data/v59.0"
 _DV = "/dataverse/api/data/v9.2"
 _FLOWS = "/flow/providers/Microsoft.ProcessSimple/environments/(?P<env>[^/]+)/flows"
 _REG = "/pc-webhooks/webhooks/v1/registration"
@@ -90,6 +93,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", "/ppapi/licensing/tenantCapacity", SimulatedTenant.tenant_capacity),
         ("GET", "/graph/v1.0/me/licenseDetails", SimulatedTenant.license_details),
         ("GET", f"/graph/v1.0/users/{_ID}/licenseDetails", SimulatedTenant.license_details),
+        ("GET", f"{_SF}/query", SimulatedTenant.sf_query),
+        ("GET", f"{_SF}/query/(?P<cursor>[A-Za-z0-9]+)", SimulatedTenant.sf_query_more),
+        ("GET", f"{_SF}/sobjects/(?P<sobject>[A-Za-z0-9_]+)/describe", SimulatedTenant.sf_describe),
+        ("GET", f"{_SF}/limits", SimulatedTenant.sf_limits),
+        ("GET", "/salesforce/services/oauth2/userinfo", SimulatedTenant.sf_userinfo),
     ]
 ]
 
@@ -105,6 +113,7 @@ def base_urls(port: int, host: str = HOST) -> dict[str, str]:
         "power_platform": f"{root}/bap",
         "power_platform_api": f"{root}/ppapi",
         "graph": f"{root}/graph",
+        "salesforce": f"{root}/salesforce",
     }
 
 
@@ -116,7 +125,11 @@ def system_of(path: str) -> SystemKey | None:
 def error_response(
     system: SystemKey | None, status: int, code: str | None, message: str, *, headers: dict[str, str] | None = None
 ) -> web.Response:
-    """An error in `system`'s documented shape: `{"error": {"code", "message"}}` (Partner Center, ARM, Dataverse)."""
+    """An error in `system`'s documented shape: `{"error": {"code", "message"}}` (Partner Center, ARM, Dataverse),
+    `[{"message", "errorCode", "fields"}]` (Salesforce)."""
+    if system == "salesforce":
+        body = [{"message": message, "errorCode": code or "UNKNOWN_EXCEPTION", "fields": []}]
+        return web.json_response(body, status=status, headers=headers)
     error: dict[str, Any] = {"code": code or _DEFAULT_CODES.get(status, "sandboxError"), "message": message}
     if system in ("partner_center_referrals", "partner_center_webhooks"):
         error["target"] = "referral" if system == "partner_center_referrals" else "webhook"
@@ -134,7 +147,11 @@ def _fault_response(system: SystemKey, fault: Fault) -> web.Response:
 
 
 def _unauthenticated(system: SystemKey | None) -> web.Response:
-    codes: dict[SystemKey | None, str] = {"power_automate": "AuthenticationFailed", "bap": "AuthenticationFailed"}
+    codes: dict[SystemKey | None, str] = {
+        "power_automate": "AuthenticationFailed",
+        "bap": "AuthenticationFailed",
+        "salesforce": "INVALID_SESSION_ID",
+    }
     message = "Sandbox: the request has no bearer token (Authorization: Bearer <token>)."
     headers = {"WWW-Authenticate": 'Bearer realm="sandbox"'}
     return error_response(system, 401, codes.get(system, "unauthenticated"), message, headers=headers)

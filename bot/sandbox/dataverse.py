@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.salesforce import SalesforceRoutes
 from bot.sandbox.tenant import _PREFER_PAGE, TenantRoutes, _iso
 
 _CONTEXT = "$metadata#"
@@ -29,8 +30,8 @@ def _select(row: dict[str, Any], request: web.Request, entity: str) -> dict[str,
     return {k: v for k, v in row.items() if k in wanted or k.startswith("@") or isinstance(v, dict | list)}
 
 
-class SimulatedTenant(TenantRoutes):
-    """All routes of the simulated tenant (Partner Center, flows, Dataverse, BAP, tenant capacity, Graph)."""
+class SimulatedTenant(TenantRoutes, SalesforceRoutes):
+    """All routes of the simulated tenant (Partner Center, flows, Dataverse, BAP, capacity, Graph, Salesforce)."""
 
     def _rows(self, entity_set: str) -> list[dict[str, Any]]:
         t = self.tenant

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "sandbox_scenarios"
 
 SystemKey = Literal[
-    "partner_center_referrals", "partner_center_webhooks", "power_automate", "dataverse", "bap", "graph"
+    "partner_center_referrals", "partner_center_webhooks", "power_automate", "dataverse", "bap", "graph", "salesforce"
 ]
 
 
@@ -108,6 +108,42 @@ class SandboxLicense(_Model):
     disabled_plans: tuple[str, ...] = ()  # plans the admin switched off (provisioningStatus Disabled)
 
 
+class SandboxSfUser(_Model):
+    username: str
+    name: str
+    is_active: bool = True
+    profile: str = "Standard User"
+    profile_customize: bool = False  # Profile.PermissionsCustomizeApplication
+    permission_sets: dict[str, bool] = Field(default_factory=dict)  # name -> grants Customize Application
+
+
+class SandboxSfCurrency(_Model):
+    iso_code: str
+    is_active: bool = True
+    is_corporate: bool = False
+    conversion_rate: float = 1.0
+
+
+class SandboxSfField(_Model):
+    name: str
+    label: str
+    type: str = "string"
+
+
+class SandboxSalesforce(_Model):
+    """A Salesforce org (REST API): the signed-in user, users, currencies, Opportunity custom fields, API limits."""
+
+    org_id: str
+    user_id: str  # the signed-in user (userinfo)
+    users: dict[str, SandboxSfUser] = Field(default_factory=dict)
+    multi_currency: bool = True  # False: CurrencyType and Opportunity.CurrencyIsoCode do not exist
+    currencies: tuple[SandboxSfCurrency, ...] = ()
+    opportunity_fields: tuple[SandboxSfField, ...] = ()  # the connector package's custom fields
+    api_max: int = 15000
+    api_remaining: int = 14200
+    batch_size: int = 2000  # SOQL records per batch (lower it to exercise nextRecordsUrl paging)
+
+
 class Tenant(_Model):
     """Everything the simulated tenant holds, across Partner Center, Power Automate, Dataverse and BAP."""
 
@@ -131,6 +167,7 @@ class Tenant(_Model):
     opportunities: dict[str, dict[str, Any]] = Field(default_factory=dict)
     custom_attributes: dict[str, tuple[SandboxAttribute, ...]] = Field(default_factory=dict)  # entity -> columns
     environment_variables: tuple[SandboxVariable, ...] = ()
+    salesforce: SandboxSalesforce | None = None
 
 
 class Fault(_Model):

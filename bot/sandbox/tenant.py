@@ -102,6 +102,7 @@ class TenantRoutes:
         self.flow_states = {flow_id: flow.state for flow_id, flow in tenant.flows.items()}
         self.webhook: SandboxWebhook | None = tenant.webhook
         self.validation_events: dict[str, str] = {}
+        self.sf_cursors: dict[str, list[dict[str, Any]]] = {}  # Salesforce query locators -> remaining records
 
     # ---- helpers -------------------------------------------------------------------------------------------
 

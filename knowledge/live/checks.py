@@ -11,13 +11,23 @@ from knowledge.live.checks_crm import crm_checks
 from knowledge.live.checks_flows import entry_for_code, flow_checks
 from knowledge.live.checks_platform import platform_checks
 from knowledge.live.checks_referral import referral_checks, suggest_country_code
+from knowledge.live.checks_salesforce import salesforce_checks
 
 __all__ = ["all_checks", "entry_for_code", "suggest_country_code"]
 
 
 def all_checks() -> list[Check]:
     """Every live check, prerequisites first, in the order a sweep shows them."""
-    crm, flows = crm_checks(), flow_checks()
-    prerequisites = [c for c in crm if c.area == "prerequisites"]
+    crm, flows, sf = crm_checks(), flow_checks(), salesforce_checks()
+    prerequisites = [c for c in (*crm, *sf) if c.area == "prerequisites"]
     configuration = [c for c in crm if c.area == "configuration"]
-    return [*platform_checks(), *prerequisites, *flows[:2], *configuration, *flows[2:], *referral_checks()]
+    maintenance = [c for c in sf if c.area == "maintenance"]
+    return [
+        *platform_checks(),
+        *prerequisites,
+        *flows[:2],
+        *configuration,
+        *flows[2:],
+        *maintenance,
+        *referral_checks(),
+    ]

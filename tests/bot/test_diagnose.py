@@ -51,6 +51,7 @@ def test_healthy_tenant_passes(capsys, monkeypatch, tmp_path) -> None:
         ("no-dataverse", (), "dataverse-present", "pre-d365-for-salesforce"),
         ("low-storage", (), "storage-capacity", "pre-power-automate"),
         ("no-license", (), "power-automate-license", "pre-power-automate"),
+        ("sf-quota-low", (), "sf-api-quota", "run-disconnected"),
     ],
 )
 def test_scenario_fails_the_right_check(capsys, monkeypatch, tmp_path, scenario, extra, check, entry) -> None:

@@ -18,11 +18,12 @@ from knowledge.live.flows import FlowClient
 from knowledge.live.graph import GraphClient
 from knowledge.live.partner_center import PartnerCenterClient
 from knowledge.live.power_platform import PowerPlatformClient
+from knowledge.live.salesforce import SalesforceClient
 
 SCENARIOS = {
     "healthy", "flows-off", "child-flows-off", "trigger-not-found", "connection-unauthenticated",
     "webhook-missing-events", "webhook-wrong-url", "referral-missing-fields", "referral-closed", "missing-roles",
-    "no-dataverse", "low-storage", "no-license", "throttled", "server-errors", "slow",
+    "no-dataverse", "low-storage", "no-license", "throttled", "server-errors", "slow", "sf-quota-low",
 }  # fmt: skip
 PARENT = "aaaaaaaa-0000-4000-8000-000000000002"
 HELPER = "aaaaaaaa-0000-4000-8000-000000000003"
@@ -42,6 +43,7 @@ class Clients:
             self.https["power_platform"], environment_id=environment_id, capacity_http=self.https["power_platform_api"]
         )
         self.graph = GraphClient(self.https["graph"])
+        self.sf = SalesforceClient(self.https["salesforce"])
 
     async def close(self) -> None:
         for http in self.https.values():
@@ -264,3 +266,32 @@ def test_cli_unknown_scenario_exits_2(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["sandbox", "--scenario", "nope"]) == 2
     err = capsys.readouterr().err
     assert "healthy" in err and "throttled" in err
+
+
+# --- Salesforce (§6) ------------------------------------------------------------------------------------------------
+
+
+async def test_salesforce_routes_serve_the_healthy_org(serve: Serve) -> None:
+    c = await serve("healthy", tenant={"salesforce": {"batch_size": 1}})  # one record per batch: nextRecordsUrl
+    user_id = await c.sf.current_user_id()
+    assert await c.sf.user_can_customize(user_id) is True
+    assert await c.sf.user_can_customize("0055A000000SBX2QAG") is False
+    assert [u.name for u in await c.sf.active_users()] == ["Ada Rossi", "Marco Verdi"]  # two batches
+    assert [cur.iso_code for cur in await c.sf.currencies()] == ["EUR", "USD"]
+    assert [f.name for f in await c.sf.find_fields("Opportunity", "referral")] == ["Referral_Identifier__c"]
+    limits = await c.sf.limits()
+    assert (limits.daily_max, limits.daily_remaining) == (15000, 14200)
+
+
+async def test_salesforce_single_currency_and_errors(serve: Serve) -> None:
+    c = await serve("healthy", tenant={"salesforce": {"multi_currency": False}})
+    assert await c.sf.currencies() == []
+    assert (await c.sf.describe("Opportunity")).field("CurrencyIsoCode") is None
+    with pytest.raises(LiveCheckFailed) as refused:
+        await c.sf.describe("Account")
+    assert refused.value.status == 404 and "NOT_FOUND" in str(refused.value)
+    limited = await serve(
+        "healthy", faults=[{"systems": ["salesforce"], "status": 403, "code": "REQUEST_LIMIT_EXCEEDED", "message": "x"}]
+    )
+    with pytest.raises(LiveCheckUnavailable):
+        await limited.sf.limits()

@@ -247,11 +247,14 @@ def test_checks_are_declared_with_stable_ids_areas_and_needs() -> None:
         "crm-roles",
         "crm-currency",
         "crm-sales-users",
+        "sf-customize-application",
+        "sf-currency",
         "connector-flows",
         "flow-activation-order",
         "connection-references",
         "webhook-registration",
         "failed-runs",
+        "sf-api-quota",
         "referral-sync",
     ]
     for check in checks.values():
