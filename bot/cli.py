@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sandbox_port = free_port()
         settings = demo_settings(settings, demo, sandbox_port)
     logging.getLogger("bot").info(
-        "serving on http://%s:%d/api/messages (Bot Framework auth %s, database %s)",
+        "serving on http://%s:%d/ (Web Chat page; Bot Framework endpoint /api/messages, auth %s, database %s)",
         settings.bind_host,
         settings.port,
         "on" if settings.auth_enabled else "off",
