@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+import pytest
+
 from knowledge.models import Area, Lang
 
 
@@ -111,3 +114,19 @@ class FakeRemediation:
         return RemediationOutcome(
             action=plan.action, results=tuple(results), not_run=len(plan.steps) - len(results), after=after
         )
+
+
+def offline(routes: dict[tuple[str, str], Any], host: str) -> tuple[httpx.MockTransport, list[httpx.Request]]:
+    """A transport answering each (method, path) on `host` with its responses in turn; any other call — another
+    path, another host, or one response too many — fails the test (the fail-on-network idea)."""
+    queues = {key: list(replies) for key, replies in routes.items()}
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        key = (request.method, request.url.path)
+        if request.url.host != host or not queues.get(key):
+            pytest.fail(f"unexpected outbound call: {request.url.host} {key}")
+        return queues[key].pop(0)
+
+    return httpx.MockTransport(handler), seen

@@ -13,6 +13,7 @@ import pytest
 
 from knowledge.live.base import LiveCheckFailed, LiveCheckUnavailable, System
 from knowledge.live.dataverse import DataverseClient
+from tests.fakes import offline as offline_on
 
 HOST = "org0fadb1dd.api.crm.dynamics.com"
 BASE = f"https://{HOST}/api/data/v9.2"
@@ -26,18 +27,8 @@ Routes = dict[tuple[str, str], Sequence[httpx.Response]]
 
 
 def offline(routes: Routes) -> tuple[httpx.MockTransport, list[httpx.Request]]:
-    """Answers each (method, path) with its responses in turn; any other call fails the test."""
-    queues = {key: list(replies) for key, replies in routes.items()}
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        key = (request.method, request.url.path)
-        if request.url.host != HOST or not queues.get(key):
-            pytest.fail(f"unexpected outbound call: {request.url.host} {key}")
-        return queues[key].pop(0)
-
-    return httpx.MockTransport(handler), seen
+    """Fail-on-unexpected transport for this client's host."""
+    return offline_on(routes, HOST)
 
 
 async def run(routes: Routes, call: Any, **client: Any) -> tuple[Any, list[httpx.Request]]:

@@ -12,6 +12,7 @@ import pytest
 
 from knowledge.live.base import LiveCheckFailed, LiveCheckUnavailable, System
 from knowledge.live.flows import Flow, FlowClient
+from tests.fakes import offline as offline_on
 
 BASE = "https://api.flow.microsoft.com"
 ENV = "Default-72f988bf"
@@ -24,18 +25,8 @@ Routes = dict[tuple[str, str], Sequence[httpx.Response]]
 
 
 def offline(routes: Routes) -> tuple[httpx.MockTransport, list[httpx.Request]]:
-    """Answers each (method, path) with its responses in turn; any other call fails the test."""
-    queues = {key: list(replies) for key, replies in routes.items()}
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        key = (request.method, request.url.path)
-        if request.url.host != "api.flow.microsoft.com" or not queues.get(key):
-            pytest.fail(f"unexpected outbound call: {request.url.host} {key}")
-        return queues[key].pop(0)
-
-    return httpx.MockTransport(handler), seen
+    """Fail-on-unexpected transport for this client's host."""
+    return offline_on(routes, "api.flow.microsoft.com")
 
 
 async def run(routes: Routes, call: Any) -> tuple[Any, list[httpx.Request]]:

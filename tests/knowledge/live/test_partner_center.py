@@ -12,6 +12,7 @@ import pytest
 
 from knowledge.live.base import LiveCheckFailed, LiveCheckUnavailable, System
 from knowledge.live.partner_center import REQUIRED_EVENTS, PartnerCenterClient
+from tests.fakes import offline
 
 REFERRALS_BASE = "https://api.partner.microsoft.com"
 WEBHOOKS_BASE = "https://api.partnercenter.microsoft.com"
@@ -21,21 +22,6 @@ TOKEN = "eyJ-secret-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 
 Routes = dict[tuple[str, str], Sequence[httpx.Response]]
-
-
-def offline(routes: Routes, host: str) -> tuple[httpx.MockTransport, list[httpx.Request]]:
-    """Answers each (method, path) with its responses in turn; any other call, or another host, fails the test."""
-    queues = {key: list(replies) for key, replies in routes.items()}
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        key = (request.method, request.url.path)
-        if request.url.host != host or not queues.get(key):
-            pytest.fail(f"unexpected outbound call: {request.url.host} {key}")
-        return queues[key].pop(0)
-
-    return httpx.MockTransport(handler), seen
 
 
 def referral(ref_id: str = "c5fb7d4c", **over: Any) -> dict[str, Any]:
