@@ -3,7 +3,9 @@
 - POST bodies are validated here: a bad request gets a 4xx with a short JSON reason, never a 500.
 - expectReplies and invoke responses are serialised once (4.17.x serialises twice and answers 500), and
   a reply the transcript has already serialised is not serialised again (`serialized`), and serialising
-  goes through `bot/activity_json.py` (msrest's output, without msrest's per-call overhead).
+  goes through `bot/activity_json.py` (msrest's output, without msrest's per-call overhead), as does reading
+  the incoming activity.
+- Replies are copied by `bot/turn_context.py`'s tree copy rather than `copy.deepcopy` before they are sent.
 - Replies go out through one shared aiohttp session instead of a thread-pooled `requests` call.
 - ConnectorClients are cached per (app id, serviceUrl, audience), as the legacy BotFrameworkAdapter did,
   so a turn no longer builds one, and the credentials (and their MSAL token cache) live across turns.
@@ -37,7 +39,8 @@ from msrest.serialization import Model
 from msrest.universal_http.requests import ClientRetryPolicy
 from yarl import URL
 
-from bot.activity_json import serialize
+from bot.activity_json import deserialize, serialize
+from bot.turn_context import FastCopyTurnContext
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +234,7 @@ class FixedCloudAdapter(CloudAdapter):
         if problem:
             return _reject(400, problem)
         try:
-            return Activity().deserialize(body)
+            return deserialize(Activity, body)
         except ValueError:  # msrest's DeserializationError
             return _reject(400, "activity does not match the Bot Framework schema")
 
@@ -252,6 +255,13 @@ class FixedCloudAdapter(CloudAdapter):
                 response = await self._post(context, activity)
             responses.append(response or ResourceResponse(id=activity.id or ""))
         return responses
+
+    def _create_turn_context(self, activity: Activity, *args: Any, **kwargs: Any) -> TurnContext:
+        """botbuilder's turn context set-up, on a `FastCopyTurnContext` (same turn state)."""
+        base: TurnContext = super()._create_turn_context(activity, *args, **kwargs)
+        context = FastCopyTurnContext(self, activity)
+        context.turn_state.update(base.turn_state)
+        return context
 
     def _process_turn_results(self, context: TurnContext) -> InvokeResponse | None:
         """As botbuilder's, but expectReplies reuses the replies' serialisation (the transcript's, usually)."""

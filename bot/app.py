@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 
 import httpx
@@ -20,6 +21,17 @@ DIRECT_LINE = web.AppKey("direct_line", DirectLine)  # the embedded Direct Line 
 async def _messages(request: web.Request) -> web.StreamResponse:
     assistant = request.app[ASSISTANT]
     return await assistant.adapter.process(request, assistant.bot)
+
+
+def freeze_startup_heap() -> None:
+    """Move everything built so far (modules, the knowledge index: ~110,000 objects) out of the collector's reach.
+
+    They live as long as the process, yet every full collection traversed them (~50 ms each, about every 300
+    turns under load, as turns leave cyclic garbage behind). Frozen objects are still freed by reference
+    counting; only cycles among them would stay. Call once, in a server process, after `create_app`.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(settings: Settings, *, knowledge: Knowledge | None = None) -> web.Application:

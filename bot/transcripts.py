@@ -57,9 +57,16 @@ _PROSE = re.compile(rf"\b({_PROSE_KEY})(\s*:\s*|\s+(?:(?:is|was|è|e'|é|era)\s+
 _IDENTIFIER = re.compile(
     r"(?i:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|[A-Z]{2,}[0-9]{2,}|0x[0-9A-Fa-f]+"
 )
-# one literal every rule above needs (same case-insensitivity), so text without any of them skips all seven:
-# "://" (URL userinfo), eyJ (JWT), authorization, bearer, and the credential words of _KEY and _PROSE_KEY
-_TRIGGER = re.compile(r"://|eyj|authorization|bearer|secret|segreto|chiave|pass|pwd|key|token|sig", re.I)
+# what every rule above needs (same case-insensitivity), so text without any of it skips all seven: userinfo
+# after "://", eyJ (JWT), authorization, bearer, and the credential words of _KEY and _PROSE_KEY ("sig" unless it
+# starts "sign" but not "signature": "sign in" is no key). Every secret key name (_is_secret_key) matches it once
+# casefolded and stripped of "_" and "-", as _is_secret_key does. Escaping text as JSON keeps every match (it
+# only adds backslashes), so searching an activity's JSON tells whether any key or string needs a look.
+_TRIGGER = re.compile(
+    r"://[^\s/?#@:]+:[^\s/?#@]+@|eyj|authorization|bearer|secret|segreto|chiave|pass(?:word|wd|phrase)|pwd|key"
+    r"|token|sig(?!n(?!ature))",
+    re.I,
+)
 _SECRET_KEY_NAMES = frozenset({"authorization", "apikey", "xapikey", "passwd", "pwd", "sig"})
 _SECRET_KEY_SUFFIXES = ("token", "password", "secret")  # accessToken, client_secret, ...
 
@@ -153,8 +160,36 @@ def _row(raw: dict[str, Any], direction: str) -> tuple[Any, ...]:
         raw.get("type"),
         # msrest's timestamp shape, so TEXT ordering stays chronological
         raw.get("timestamp") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        json.dumps(redact_activity(raw), ensure_ascii=False),
+        _redacted_json(raw),
     )
+
+
+# _TRIGGER's alternatives as plain substrings of casefolded text ("ı" aside, casefold maps every letter that
+# re.I matches to these ASCII ones): `in` scans a whole activity's JSON far faster than an alternation does
+_TRIGGER_WORDS = (
+    "eyj", "authorization", "bearer", "secret", "segreto", "chiave", "password", "passwd", "passphrase", "pwd",
+    "key", "token",
+)  # fmt: skip
+_SIG = re.compile(r"sig(?!n(?!ature))")
+_USERINFO = re.compile(r"://[^\s/?#@:]+:[^\s/?#@]+@")
+
+
+def _may_hold_secret(text: str) -> bool:
+    """True if `_TRIGGER` matches `text`, or any key in it that `_is_secret_key` would drop (`text` being the
+    JSON of an activity, or any text); false positives are allowed, misses are not."""
+    folded = text.casefold().replace("ı", "i")
+    stripped = folded.replace("_", "").replace("-", "")  # only ever adds matches of the plain words
+    return (
+        any(word in stripped for word in _TRIGGER_WORDS)
+        or ("sig" in stripped and bool(_SIG.search(folded) or _SIG.search(stripped)))
+        or ("://" in text and bool(_USERINFO.search(text)))
+    )
+
+
+def _redacted_json(raw: dict[str, Any]) -> str:
+    """`json.dumps(redact_activity(raw))`, skipping the walk when no key or string could hold a secret."""
+    text = json.dumps(raw, ensure_ascii=False)
+    return json.dumps(redact_activity(raw), ensure_ascii=False) if _may_hold_secret(text) else text
 
 
 class SqliteTranscriptStore:

@@ -22,9 +22,13 @@ from bot.adapter import FixedCloudAdapter
 from bot.storage import SqliteStorage
 from bot.transcripts import (
     _RULES,
+    _TRIGGER,
     MASK,
     SqliteTranscriptStore,
     TranscriptMiddleware,
+    _is_secret_key,
+    _may_hold_secret,
+    _redacted_json,
     as_logged,
     redact,
     redact_activity,
@@ -282,6 +286,60 @@ def test_redaction_skips_only_text_that_no_rule_could_change() -> None:
 
     assert len(corpus) > 500
     assert [redact(text) for text in corpus] == [_every_rule(text) for text in corpus]
+
+
+KEY_SPELLINGS = [
+    "client_secret",
+    "Pass-Word",
+    "pa\u00dfword",
+    "X-API-Key",
+    "s_i_g",
+    "S-I-G",
+    "accessToken",
+    "p_w_d",
+    "AUTHORI\u017eATION",
+    "authorization",
+    "refresh_tok_en",
+    "sigma",
+    "signal",
+    "design",
+    "keyword",
+]
+TRICKY = [
+    "sig\n= abc",
+    'sig"=x',
+    "s\u0131g= x",
+    'x://a"b:c@d',
+    "\u017fecret: Abc123!",
+    "Authorı-zation: x",
+    "\u212aey=abc123",
+    "TOKEN\t=\tabc123",
+    "sign in, then signature=AbC123",
+    "paſsword is Hunter2!",
+]
+
+
+def test_the_json_precheck_misses_no_string_a_rule_could_change() -> None:
+    texts = [t for t in _corpus() + TRICKY + [w + ": Xy7#abcd" for w in KEY_SPELLINGS] if _TRIGGER.search(t)]
+
+    assert len(texts) > 50
+    missed = [t for t in texts if not _may_hold_secret(json.dumps({"text": t}, ensure_ascii=False))]
+    assert missed == []  # dumped as _redacted_json dumps
+
+
+@pytest.mark.parametrize("key", KEY_SPELLINGS)
+def test_the_json_precheck_misses_no_secret_key(key: str) -> None:
+    if _is_secret_key(key):
+        assert _may_hold_secret(json.dumps({"channelData": {key: 1}}, ensure_ascii=False))
+
+
+def test_redacted_json_is_the_redacted_activity_either_way() -> None:
+    raws = [{"type": "message", "text": text, "channelData": {"note": text, "x_api-key": "v"}} for text in _corpus()]
+    raws += [{"type": "message", "text": "How do I turn on the flows?", "value": {"a": [1, 2.5, None, True]}}]
+
+    for raw in raws:
+        assert json.loads(_redacted_json(raw)) == redact_activity(raw)
+    assert not _may_hold_secret(json.dumps(raws[-1]))  # the common case skips the walk
 
 
 class SpyStore(SqliteTranscriptStore):
