@@ -204,6 +204,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.sandbox import HOST, UnknownScenario, base_urls, create_sandbox_app, load_scenario, scenario_names
+    from bot.sandbox.salesforce import SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET
 
     try:
         scenario = load_scenario(args.scenario)
@@ -214,6 +215,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     print(f"sandbox (simulated tenant, test and demo only) scenario {scenario.name}: {scenario.description}")
     for system, url in base_urls(args.port).items():
         print(f"  {system}: {url}")
+    print(
+        f"  salesforce OAuth (client credentials): {base_urls(args.port)['salesforce']}/services/oauth2/token "
+        f"client_id={SANDBOX_SF_CLIENT_ID} client_secret={SANDBOX_SF_CLIENT_SECRET}"
+    )
     print("any non-empty 'Authorization: Bearer x' is accepted; Ctrl-C to stop", flush=True)
     web.run_app(create_sandbox_app(scenario), host=HOST, port=args.port, print=None)
     return 0

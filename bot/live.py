@@ -2,7 +2,8 @@
 
 The only place that turns settings (URLs, tokens) into concrete clients; dialogs and the CLI get a
 `LiveChecks` and run sweeps through it. Static tokens are used as given (SecretStr, never logged); without one,
-msal acquires them when an Entra app registration is configured (bot/auth.py).
+msal acquires them when an Entra app registration is configured (bot/auth.py). Salesforce is not an Entra resource:
+its connected app's OAuth flows (bot/salesforce_auth.py) come before its static token.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import SecretStr
 
 from bot.auth import MsalApps, MsalTokenProvider, msal_configured, resource_scope
 from bot.quota import SqliteCallCounter
+from bot.salesforce_auth import PENDING_INSTANCE_URL, SalesforceAuth, salesforce_token_provider
 from bot.settings import Settings
 from bot.storage import SqliteDatabase
 from knowledge.live.base import System
@@ -86,8 +88,24 @@ class LiveChecks:
             await http.aclose()
 
 
-def _salesforce(settings: Settings, http: Callable[[str, SecretStr], httpx.AsyncClient]) -> dict[System, Any]:
-    """The Salesforce client when both the instance URL and a token are set (not an Entra resource: no msal)."""
+def _salesforce(
+    settings: Settings,
+    http: Callable[[str, SecretStr | TokenProvider], httpx.AsyncClient],
+    transport: httpx.AsyncBaseTransport | None,
+    owned: list[httpx.AsyncClient],
+) -> dict[System, Any]:
+    """The Salesforce client (not an Entra resource: no msal).
+
+    OAuth (JWT bearer or client credentials against the org's connected app, bot/salesforce_auth.py) when configured:
+    the instance URL is the setting, else the token response's `instance_url`; a 401 signs in again once. Else the
+    static token, which needs the instance URL. Else none.
+    """
+    provider = salesforce_token_provider(settings, transport=transport)
+    if provider is not None:
+        owned.append(provider.http)
+        rest = http(settings.live_salesforce_url or PENDING_INSTANCE_URL, provider)
+        rest.auth = SalesforceAuth(provider)  # bearer from the provider, plus 401 → sign in again, instance URL
+        return {System.salesforce: SalesforceClient(rest)}
     token = settings.live_salesforce_token
     if not (token.get_secret_value() and settings.live_salesforce_url):
         return {}
@@ -148,7 +166,7 @@ def build_live_checks(
     graph_token = token(settings.live_graph_token, System.graph)
     if graph_token:
         clients[System.graph] = GraphClient(http(settings.live_graph_url, graph_token))
-    clients.update(_salesforce(settings, http))  # a static token only: Salesforce OAuth is not built yet
+    clients.update(_salesforce(settings, http, transport, owned))  # OAuth (connected app), else the static token
     credentials = frozenset(system.value for system in clients)
     checks = all_checks()
     by_entry: dict[str, list[str]] = {}

@@ -92,10 +92,36 @@ class Settings(BaseSettings):
     live_power_platform_token: SecretStr = SecretStr("")
     live_graph_url: str = "https://graph.microsoft.com"
     live_graph_token: SecretStr = SecretStr("")
-    # Salesforce REST API: the org's instance URL and an access token taken as given. OAuth (client credentials or
-    # JWT bearer against the org's connected app) is not built yet; empty URL or token = Salesforce checks skipped.
+    # Salesforce REST API. Credentials, first match wins (bot/salesforce_auth.py): a private key + username = OAuth JWT
+    # bearer; else client id + secret = OAuth client credentials; else the static access token as given; else the
+    # Salesforce checks are skipped. OAuth takes the instance URL from the token response when the URL is empty; the
+    # static token needs the URL. An inconsistent combination (e.g. a key without a username) stops start-up.
     live_salesforce_url: str = Field("", description="Salesforce instance URL, e.g. https://yourorg.my.salesforce.com")
     live_salesforce_token: SecretStr = SecretStr("")
+    live_salesforce_client_id: str = Field("", description="Consumer key of the org's connected app (OAuth)")
+    live_salesforce_client_secret: SecretStr = Field(
+        SecretStr(""), description="Consumer secret of the connected app: the client credentials flow"
+    )
+    live_salesforce_username: str = Field("", description="Salesforce user the JWT bearer flow signs in as")
+    live_salesforce_private_key: SecretStr = Field(
+        SecretStr(""), description="PEM text of the RSA private key of the connected app's certificate (JWT bearer)"
+    )
+    live_salesforce_private_key_file: str = Field(
+        "", description="Path of a PEM file holding that private key (instead of the PEM text)"
+    )
+    live_salesforce_token_url: str = Field(
+        "https://login.salesforce.com/services/oauth2/token",
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="OAuth token endpoint: login. or test.salesforce.com, or the org's My Domain (client credentials)",
+    )
+    live_salesforce_audience: str = Field(
+        "",
+        pattern=r"^(https?://[^/?#\s]+/?)?$",
+        description="JWT bearer `aud`; empty = scheme://host of the token URL",
+    )
+    live_salesforce_token_ttl: int = Field(
+        900, ge=60, le=86400, description="Seconds an OAuth access token is reused (at most the org's session timeout)"
+    )
     # Entra ID (msal): authority host (sovereign clouds: login.microsoftonline.us, login.chinacloudapi.cn), the app
     # registration, and the key of the encrypted token cache. App-only (client credentials) where the API allows it
     # and a secret is set; delegated device-code sign-in (`cosell-bot login SYSTEM`) otherwise.
@@ -164,6 +190,9 @@ class Settings(BaseSettings):
             raise ValueError("match_suggest_at must not exceed match_answer_at")
         if self.app_type == "SingleTenant" and self.app_id and not self.app_tenant_id:
             raise ValueError("MicrosoftAppTenantId is required when MicrosoftAppType is SingleTenant")
+        problem = _salesforce_jwt_problem(self) or _salesforce_client_problem(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
@@ -183,6 +212,32 @@ class Settings(BaseSettings):
         """Web Chat goes through Azure's Direct Line (a secret is set) rather than the embedded endpoint."""
         return bool(self.directline_secret.get_secret_value())
 
+    @property
+    def live_salesforce_auth(self) -> Literal["jwt_bearer", "client_credentials", "token"] | None:
+        """How the Salesforce checks sign in: OAuth JWT bearer, OAuth client credentials, a static token, or not."""
+        if self.live_salesforce_username and (
+            self.live_salesforce_private_key.get_secret_value() or self.live_salesforce_private_key_file
+        ):
+            return "jwt_bearer"
+        if self.live_salesforce_client_id and self.live_salesforce_client_secret.get_secret_value():
+            return "client_credentials"
+        return "token" if self.live_salesforce_token.get_secret_value() else None
+
+    def live_salesforce_private_key_pem(self) -> str:
+        """The PEM text of the JWT bearer private key: the setting, or the file it names ('' when neither is set).
+
+        A key pasted on one line with literal `\\n` escapes (as some secret stores hold it) gets its line breaks back.
+
+        Raises:
+            OSError: the file cannot be read.
+        """
+        text = self.live_salesforce_private_key.get_secret_value()
+        if not text and self.live_salesforce_private_key_file:
+            text = Path(self.live_salesforce_private_key_file).expanduser().read_text(encoding="utf-8")
+        if "\n" not in text and "\\n" in text:
+            text = text.replace("\\n", "\n")
+        return text.strip()
+
     def bot_auth_config(self) -> BotAuthConfig:
         """Configuration object for botbuilder's `ConfigurationBotFrameworkAuthentication`."""
         return BotAuthConfig(
@@ -200,6 +255,73 @@ def _origin(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query or parts.fragment:
         raise ValueError("each entry must be an origin: scheme://host[:port], no path")
     return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+_SF = "COSELL_LIVE_SALESFORCE_"
+_SF_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def _salesforce_jwt_problem(settings: Settings) -> str | None:
+    """What is missing or wrong for the JWT bearer flow, when a private key is set (None: fine or not chosen)."""
+    key, key_file = settings.live_salesforce_private_key.get_secret_value(), settings.live_salesforce_private_key_file
+    if key and key_file:
+        return f"set {_SF}PRIVATE_KEY or {_SF}PRIVATE_KEY_FILE, not both"
+    if not (key or key_file):
+        if settings.live_salesforce_username:
+            return f"{_SF}USERNAME is only used by the JWT bearer flow: set {_SF}PRIVATE_KEY (or _FILE) too"
+        return None
+    if not settings.live_salesforce_username:
+        return f"{_SF}USERNAME is required with a private key (JWT bearer flow: the user to sign in as)"
+    if not settings.live_salesforce_client_id:
+        return f"{_SF}CLIENT_ID (the connected app's consumer key) is required with a private key (JWT bearer flow)"
+    return _salesforce_token_url_problem(settings) or _private_key_problem(settings)
+
+
+def _salesforce_client_problem(settings: Settings) -> str | None:
+    """What is missing or wrong for the client credentials flow (None: fine, JWT bearer chosen, or no OAuth)."""
+    client_id, secret = settings.live_salesforce_client_id, settings.live_salesforce_client_secret.get_secret_value()
+    if settings.live_salesforce_auth == "jwt_bearer" or not (client_id or secret):
+        return None
+    if not client_id:
+        return f"{_SF}CLIENT_SECRET needs {_SF}CLIENT_ID (the connected app's consumer key)"
+    if not secret:
+        return (
+            f"{_SF}CLIENT_ID needs {_SF}CLIENT_SECRET (client credentials flow) "
+            f"or {_SF}PRIVATE_KEY and {_SF}USERNAME (JWT bearer flow)"
+        )
+    if urlsplit(settings.live_salesforce_token_url).hostname in _SF_LOGIN_HOSTS:
+        return (
+            f"{_SF}TOKEN_URL must be the org's My Domain token endpoint for the client credentials flow "
+            "(https://<MyDomain>.my.salesforce.com/services/oauth2/token), not login. or test.salesforce.com"
+        )
+    return _salesforce_token_url_problem(settings)
+
+
+def _salesforce_token_url_problem(settings: Settings) -> str | None:
+    parts = urlsplit(settings.live_salesforce_token_url)
+    if parts.scheme != "https" and parts.hostname not in _LOOPBACK:
+        return f"{_SF}TOKEN_URL must use https (credentials are sent to it)"
+    return None
+
+
+def _private_key_problem(settings: Settings) -> str | None:
+    """Whether the JWT bearer key loads: an unencrypted RSA private key in PEM form (never echoes the key)."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    name = f"{_SF}PRIVATE_KEY_FILE" if settings.live_salesforce_private_key_file else f"{_SF}PRIVATE_KEY"
+    try:
+        pem = settings.live_salesforce_private_key_pem()
+    except OSError:
+        return f"{name}: the file cannot be read"
+    try:
+        key = load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        return f"{name} must be an unencrypted RSA private key in PEM form (-----BEGIN PRIVATE KEY-----)"
+    if not isinstance(key, RSAPrivateKey):
+        return f"{name} must be an RSA private key (the JWT bearer flow signs with RS256)"
+    return None
 
 
 def describe_error(exc: ValidationError) -> str:

@@ -128,8 +128,8 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "**esecuzione/manutenzione**.",
     },
     "live_heading": {
-        "en": "**Live checks on your tenant** (check names in English):",
-        "it": "**Verifiche in tempo reale sul tuo tenant** (nomi delle verifiche in inglese):",
+        "en": "**Live checks on your tenant**:",
+        "it": "**Verifiche in tempo reale sul tuo tenant**:",
     },
     "live_unavailable": {
         "en": "I couldn't check your tenant right now ({reason}), so here is the general answer.",

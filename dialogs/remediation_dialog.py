@@ -67,10 +67,11 @@ class RemediationDialog(ComponentDialog):
         step.values["options"] = opts.model_dump()
         step.values["fixed"] = list((step.options or {}).get("fixed", []))
         finding = CheckResult.model_validate(opts.findings[0])
+        title, summary = finding.text(turn_lang(step.context))
         spec = PromptSpec(
             kind="fix_offer",
             action=finding.fix.action if finding.fix else None,
-            finding=f"{finding.title}: {finding.summary}",
+            finding=f"{title}: {summary}",
         )
         return await step.prompt(SpecPrompt.__name__, spec_options(spec))
 

@@ -232,13 +232,19 @@ _MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skipped": "⏭️", "
 
 
 def findings_markdown(results: list[CheckResult], lang: Lang) -> str:
-    """Live-check findings as a short list; when nothing could be checked, one honest line instead."""
+    """Live-check findings as a short list in the turn's language; when nothing could be checked, one honest line
+    instead."""
     checked = [r for r in results if r.status.value in ("pass", "warn", "fail")]
     if not checked:
-        reasons = "; ".join(dict.fromkeys(r.summary for r in results)) or "-"
+        reasons = "; ".join(dict.fromkeys(r.text(lang)[1] for r in results)) or "-"
         return messages.text("live_unavailable", lang, reason=reasons)
-    lines = [f"- {_MARKS[r.status.value]} **{r.title}**: {r.summary}" for r in results]
+    lines = [_finding_line(r, lang) for r in results]
     return messages.text("live_heading", lang) + "\n\n" + "\n".join(lines)
+
+
+def _finding_line(result: CheckResult, lang: Lang) -> str:
+    title, summary = result.text(lang)
+    return f"- {_MARKS[result.status.value]} **{title}**: {summary}"
 
 
 # --- remediation -------------------------------------------------------------------------------------------------

@@ -130,3 +130,12 @@ def offline(routes: dict[tuple[str, str], Any], host: str) -> tuple[httpx.MockTr
         return queues[key].pop(0)
 
     return httpx.MockTransport(handler), seen
+
+
+def assert_bilingual(result: Any) -> None:
+    """A live-check result (`CheckResult`) carries its title and summary in Italian too; what a check found
+    (pass, warn, fail) is really translated, so the Italian differs from the English."""
+    assert result.title_it and result.summary_it, f"{result.id} ({result.status}): no Italian for {result.summary!r}"
+    if result.status.value in ("pass", "warn", "fail"):
+        assert result.title_it != result.title, f"{result.id}: title not translated: {result.title!r}"
+        assert result.summary_it != result.summary, f"{result.id}: summary not translated: {result.summary!r}"

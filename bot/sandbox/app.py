@@ -3,7 +3,8 @@
 A test and demo tool, not a product feature. Prefixes: `/partner-center` (Referrals API), `/pc-webhooks` (Webhooks
 API), `/flow` (Power Automate flow API), `/dataverse` (Dataverse Web API), `/bap` (Power Platform admin, BAP),
 `/ppapi` (Power Platform API: tenant capacity), `/graph` (Microsoft Graph licence details), `/salesforce` (a
-Salesforce org's instance root: REST API under `/services/data/v59.0`). Every request needs a
+Salesforce org's instance root: REST API under `/services/data/v59.0`, OAuth token endpoint at
+`/services/oauth2/token`). Every request but the token endpoint's POST needs a
 non-empty `Authorization: Bearer …` (else 401); scenario latency and faults apply before any route; a path or method
 the sandbox does not serve answers 404/405 with a body naming it, so a client calling something unexpected fails
 clearly.
@@ -38,6 +39,8 @@ PREFIXES: dict[str, SystemKey] = {
     "/salesforce": "salesforce",
 }
 _SF = "/salesforce/services/data/v59.0"
+_SF_TOKEN = "/salesforce/services/oauth2/token"
+_ANONYMOUS = frozenset({("POST", _SF_TOKEN)})  # the OAuth token endpoint authenticates with its form, not a bearer
 _DV = "/dataverse/api/data/v9.2"
 _FLOWS = "/flow/providers/Microsoft.ProcessSimple/environments/(?P<env>[^/]+)/flows"
 _REG = "/pc-webhooks/webhooks/v1/registration"
@@ -98,6 +101,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", f"{_SF}/sobjects/(?P<sobject>[A-Za-z0-9_]+)/describe", SimulatedTenant.sf_describe),
         ("GET", f"{_SF}/limits", SimulatedTenant.sf_limits),
         ("GET", "/salesforce/services/oauth2/userinfo", SimulatedTenant.sf_userinfo),
+        ("POST", _SF_TOKEN, SimulatedTenant.sf_token),
     ]
 ]
 
@@ -164,7 +168,8 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     if scenario.latency_s:
         await asyncio.sleep(scenario.latency_s)
     auth = request.headers.get("Authorization", "")
-    if not auth.startswith("Bearer ") or not auth[len("Bearer ") :].strip():
+    bearer = auth.startswith("Bearer ") and auth[len("Bearer ") :].strip()
+    if not bearer and (request.method, path) not in _ANONYMOUS:
         return _unauthenticated(system)
     matches = [(method, pattern.fullmatch(path), handler) for method, pattern, handler in _ROUTES]
     found = [(method, m, handler) for method, m, handler in matches if m is not None]
@@ -182,10 +187,15 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     return await handler(request.app[STATE], request, {k: v for k, v in match.groupdict().items() if v is not None})
 
 
-def create_sandbox_app(scenario: Scenario) -> web.Application:
-    """The sandbox app serving `scenario`'s simulated tenant (state changes such as start/stop live per app)."""
+def create_sandbox_app(scenario: Scenario, *, salesforce_jwt_public_key: str | None = None) -> web.Application:
+    """The sandbox app serving `scenario`'s simulated tenant (state changes such as start/stop live per app).
+
+    `salesforce_jwt_public_key` (PEM) verifies Salesforce JWT bearer assertions; without it that grant is refused.
+    """
     app = web.Application()
     app[SCENARIO] = scenario
-    app[STATE] = SimulatedTenant(Tenant.model_validate(scenario.tenant.model_dump()))
+    state = SimulatedTenant(Tenant.model_validate(scenario.tenant.model_dump()))
+    state.sf_jwt_public_key = salesforce_jwt_public_key
+    app[STATE] = state
     app.router.add_route("*", "/{tail:.*}", _dispatch)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -147,6 +147,7 @@ class SimulatedTenant(TenantRoutes, SalesforceRoutes):
                         "workflowname": flow.display_name,
                     }
                 )
+            rows.extend(_succeeded_runs(fid, flow.display_name, flow.runs_per_day, flow.run_days))
         return sorted(rows, key=lambda r: str(r["starttime"]), reverse=True)
 
     def _page_size(self, request: web.Request) -> int:
@@ -298,3 +299,18 @@ class SimulatedTenant(TenantRoutes, SalesforceRoutes):
         else:
             props["databaseType"] = "None"
         return {"name": t.environment_id, "location": "europe", "properties": props}
+
+
+def _succeeded_runs(flow_id: str, name: str, per_day: int, days: int) -> list[dict[str, Any]]:
+    """`per_day` successful runs on each of the last `days` days, evenly spread, newest a minute ago."""
+    now, step = datetime.now(UTC) - timedelta(minutes=1), timedelta(days=1) / max(per_day, 1)
+    return [
+        {
+            "name": f"{flow_id[-4:]}-ok-{n}",
+            "status": "Succeeded",
+            "starttime": _iso(now - n * step),
+            "workflowid": flow_id,
+            "workflowname": name,
+        }
+        for n in range(per_day * days)
+    ]

@@ -51,6 +51,8 @@ class SandboxFlow(_Model):
     children: tuple[str, ...] = ()  # flow ids that must be Started before this one can start
     is_managed: bool = True
     failed_runs: tuple[SandboxRun, ...] = ()
+    runs_per_day: int = 0  # successful runs on each of the last `run_days` days (run history, API forecast)
+    run_days: int = 7
 
 
 class SandboxConnectionReference(_Model):

@@ -44,7 +44,10 @@ class Fix(BaseModel):
 
 
 class CheckResult(BaseModel):
-    """What one check found. `evidence` holds ids, names and values found — never secrets."""
+    """What one check found. `evidence` holds ids, names and values found — never secrets.
+
+    `title_it` and `summary_it` are the Italian title and summary; `text(lang)` picks the pair to show.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -57,24 +60,42 @@ class CheckResult(BaseModel):
     entries: tuple[str, ...] = ()
     fix: Fix | None = None
     elapsed_ms: float = 0.0
+    title_it: str = ""
+    summary_it: str = ""
+
+    def text(self, lang: str) -> tuple[str, str]:
+        """(title, summary) in Italian when `lang` is "it" and the Italian one is there, else in English."""
+        if lang == "it":
+            return self.title_it or self.title, self.summary_it or self.summary
+        return self.title, self.summary
 
 
 class LiveCheckError(Exception):
-    """Base of the errors a client raises; messages are plain sentences, never secrets or bodies."""
+    """Base of the errors a client raises; messages are plain sentences, never secrets or bodies.
 
-    def __init__(self, system: System, message: str, *, status: int | None = None) -> None:
+    `message_it` is the same sentence in Italian where the raiser gives one (empty otherwise).
+    """
+
+    def __init__(self, system: System, message: str, *, status: int | None = None, message_it: str = "") -> None:
         super().__init__(message)
         self.system = system
         self.status = status
+        self.message_it = message_it
 
 
 class LiveCheckUnavailable(LiveCheckError):
     """The system could not answer now: timeout, connection error, 429/5xx after the allowed retries."""
 
     def __init__(
-        self, system: System, message: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        system: System,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        message_it: str = "",
     ) -> None:
-        super().__init__(system, message, status=status)
+        super().__init__(system, message, status=status, message_it=message_it)
         self.retry_after = retry_after
 
 
@@ -106,6 +127,7 @@ class Check(BaseModel):
 
     id: str
     title: str
+    title_it: str = ""  # the title in Italian
     systems: tuple[System, ...]
     needs: tuple[str, ...] = ()  # credential names, e.g. ("partner_center",)
     entries: tuple[str, ...] = ()

@@ -9,9 +9,11 @@ from __future__ import annotations
 from knowledge.live.base import Check
 from knowledge.live.checks_crm import crm_checks
 from knowledge.live.checks_flows import entry_for_code, flow_checks
+from knowledge.live.checks_opportunity import opportunity_checks
 from knowledge.live.checks_platform import platform_checks
 from knowledge.live.checks_referral import referral_checks, suggest_country_code
 from knowledge.live.checks_salesforce import salesforce_checks
+from knowledge.live.checks_usage import usage_checks
 
 __all__ = ["all_checks", "entry_for_code", "suggest_country_code"]
 
@@ -19,7 +21,7 @@ __all__ = ["all_checks", "entry_for_code", "suggest_country_code"]
 def all_checks() -> list[Check]:
     """Every live check, prerequisites first, in the order a sweep shows them."""
     crm, flows, sf = crm_checks(), flow_checks(), salesforce_checks()
-    prerequisites = [c for c in (*crm, *sf) if c.area == "prerequisites"]
+    prerequisites = [c for c in (*crm, *sf, *usage_checks()) if c.area == "prerequisites"]
     configuration = [c for c in crm if c.area == "configuration"]
     maintenance = [c for c in sf if c.area == "maintenance"]
     return [
@@ -30,4 +32,5 @@ def all_checks() -> list[Check]:
         *flows[2:],
         *maintenance,
         *referral_checks(),
+        *opportunity_checks(),
     ]

@@ -14,7 +14,11 @@ def client(ctx: CheckContext, system: System) -> Any:
     """The ready client for `system`; a missing one skips the check (no credential, nothing to call)."""
     found = ctx.clients.get(system)
     if found is None:
-        raise CredentialMissing(system, f"No client configured for {system.value}: check skipped.")
+        raise CredentialMissing(
+            system,
+            f"No client configured for {system.value}: check skipped.",
+            message_it=f"Nessun client configurato per {system.value}: verifica saltata.",
+        )
     return found
 
 
@@ -25,17 +29,22 @@ def finding(
     status: Status,
     summary: str,
     *,
+    summary_it: str = "",
+    title_it: str = "",
     evidence: dict[str, Any] | None = None,
     entries: tuple[str, ...] | list[str] = (),
     fix: Fix | None = None,
 ) -> CheckResult:
-    """One check's result; `entries` keep their order without duplicates."""
+    """One check's result, with its title and summary in Italian too; `entries` keep their order without
+    duplicates."""
     return CheckResult(
         id=check_id,
         title=title,
+        title_it=title_it,
         system=system,
         status=status,
         summary=summary,
+        summary_it=summary_it,
         evidence=evidence or {},
         entries=tuple(dict.fromkeys(entries)),
         fix=fix,

@@ -9,18 +9,42 @@ from knowledge.live.partner_center import PartnerCenterClient
 
 PC, DV = System.partner_center, System.dataverse
 _ADMIN_ROLES = ("system administrator", "system customizer")
+# (English, Italian) title per check id
+_TITLES = {
+    "pc-referrals-role": (
+        "Partner Center Referrals admin role",
+        "Ruolo Amministratore delle segnalazioni (Referrals admin) in Partner Center",
+    ),
+    "crm-roles": ("CRM security roles", "Ruoli di sicurezza del CRM"),
+    "crm-currency": ("CRM currency", "Valuta del CRM"),
+    "crm-sales-users": ("Sales team as CRM users", "Team di vendita come utenti del CRM"),
+    "connection-references": (
+        "Connection references bound to connections",
+        "Riferimenti di connessione associati alle connessioni",
+    ),
+}
 
 
 async def _pc_referrals_role(ctx: CheckContext) -> CheckResult:
     pc: PartnerCenterClient = client(ctx, PC)
     entries = ("pre-pc-role", "run-access-denied")
-    args = ("pc-referrals-role", "Partner Center Referrals admin role", PC)
+    title, title_it = _TITLES["pc-referrals-role"]
+    args = ("pc-referrals-role", title, PC)
     if await pc.probe_referrals_access():
-        return finding(*args, Status.passed, "The signed-in user can read referrals.", evidence={"access": True})
+        return finding(
+            *args,
+            Status.passed,
+            "The signed-in user can read referrals.",
+            summary_it="L'utente connesso può leggere le segnalazioni.",
+            title_it=title_it,
+            evidence={"access": True},
+        )
     return finding(
         *args,
         Status.fail,
         "The signed-in user lacks the Referrals admin role.",
+        summary_it="All'utente connesso manca il ruolo Amministratore delle segnalazioni (Referrals admin).",
+        title_it=title_it,
         evidence={"access": False},
         entries=entries,
         fix=Fix(entry="pre-pc-role"),
@@ -31,16 +55,28 @@ async def _crm_roles(ctx: CheckContext) -> CheckResult:
     dv: DataverseClient = client(ctx, DV)
     me = await dv.who_am_i()
     roles = await dv.user_role_names(me.user_id)
-    args = ("crm-roles", "CRM security roles", DV)
+    title, title_it = _TITLES["crm-roles"]
+    args = ("crm-roles", title, DV)
     evidence = {"user_id": me.user_id, "roles": sorted(roles)}
     admin = sorted({r for r in roles if r.strip().casefold() in _ADMIN_ROLES})
     if admin:
-        return finding(*args, Status.passed, f"The user has {', '.join(admin)}.", evidence=evidence)
-    found = ", ".join(sorted(roles)) or "none"
+        summary_it = f"L'utente ha {'il ruolo' if len(admin) == 1 else 'i ruoli'} {', '.join(admin)}."
+        return finding(
+            *args,
+            Status.passed,
+            f"The user has {', '.join(admin)}.",
+            summary_it=summary_it,
+            title_it=title_it,
+            evidence=evidence,
+        )
+    found = ", ".join(sorted(roles))
     return finding(
         *args,
         Status.fail,
-        f"The user has neither System Administrator nor System Customizer (roles found: {found}).",
+        f"The user has neither System Administrator nor System Customizer (roles found: {found or 'none'}).",
+        summary_it="L'utente non ha né il ruolo Amministratore di sistema (System Administrator) né il ruolo "
+        f"Personalizzatore di sistema (System Customizer); ruoli trovati: {found or 'nessuno'}.",
+        title_it=title_it,
         evidence=evidence,
         entries=("pre-crm-role", "run-access-denied"),
         fix=Fix(entry="pre-crm-role"),
@@ -51,7 +87,8 @@ async def _crm_currency(ctx: CheckContext) -> CheckResult:
     dv: DataverseClient = client(ctx, DV)
     base = await dv.base_currency()
     active = [c for c in await dv.transaction_currencies() if c.statecode in (None, 0)]
-    args = ("crm-currency", "CRM currency", DV)
+    title, title_it = _TITLES["crm-currency"]
+    args = ("crm-currency", title, DV)
     codes = sorted({c.iso_code for c in active if c.iso_code})
     evidence = {"base_currency": base.iso_code, "active_currencies": len(active), "codes": codes}
     if not active:
@@ -59,6 +96,8 @@ async def _crm_currency(ctx: CheckContext) -> CheckResult:
             *args,
             Status.fail,
             "No active currency is set up in the CRM.",
+            summary_it="Nel CRM non è configurata alcuna valuta attiva.",
+            title_it=title_it,
             evidence=evidence,
             entries=("pre-crm-fields",),
             fix=Fix(entry="pre-crm-fields"),
@@ -66,22 +105,37 @@ async def _crm_currency(ctx: CheckContext) -> CheckResult:
     summary = (
         f"Base currency {base.iso_code or 'unknown'}, {len(active)} active currenc{'y' if len(active) == 1 else 'ies'}."
     )
-    return finding(*args, Status.passed, summary, evidence=evidence)
+    summary_it = (
+        f"Valuta di base {base.iso_code or 'sconosciuta'}, {len(active)} "
+        f"{'valuta attiva' if len(active) == 1 else 'valute attive'}."
+    )
+    return finding(*args, Status.passed, summary, summary_it=summary_it, title_it=title_it, evidence=evidence)
 
 
 async def _crm_sales_users(ctx: CheckContext) -> CheckResult:
     dv: DataverseClient = client(ctx, DV)
     users = await dv.enabled_users()
-    args = ("crm-sales-users", "Sales team as CRM users", DV)
+    title, title_it = _TITLES["crm-sales-users"]
+    args = ("crm-sales-users", title, DV)
     evidence: dict[str, object] = {"enabled_users": len(users)}
     if len(users) > 1:
-        return finding(*args, Status.passed, f"{len(users)} enabled users in the CRM.", evidence=evidence)
+        return finding(
+            *args,
+            Status.passed,
+            f"{len(users)} enabled users in the CRM.",
+            summary_it=f"{len(users)} utenti abilitati nel CRM.",
+            title_it=title_it,
+            evidence=evidence,
+        )
     if users:
         evidence["user"] = users[0].full_name or users[0].id
     return finding(
         *args,
         Status.warn,
         f"Only {len(users)} enabled user in the CRM: add the sales team as CRM users.",
+        summary_it=f"{'Un solo utente abilitato' if users else 'Nessun utente abilitato'} nel CRM: aggiungere il "
+        "team di vendita come utenti del CRM.",
+        title_it=title_it,
         evidence=evidence,
         entries=("pre-crm-fields",),
         fix=Fix(entry="pre-crm-fields"),
@@ -91,23 +145,47 @@ async def _crm_sales_users(ctx: CheckContext) -> CheckResult:
 async def _connection_references(ctx: CheckContext) -> CheckResult:
     dv: DataverseClient = client(ctx, DV)
     refs = [r for r in await dv.connection_references() if r.statecode != 1]
-    args = ("connection-references", "Connection references bound to connections", DV)
+    title, title_it = _TITLES["connection-references"]
+    args = ("connection-references", title, DV)
     entries = ("cfg-add-connections", "cfg-flows-wont-turn-on", "cfg-signin-error")
     unbound = sorted(r.display_name or r.logical_name for r in refs if not (r.connection_id or "").strip())
     evidence: dict[str, object] = {"references": len(refs), "unbound": unbound}
     if not refs:
         summary = "No active connection references found: is the connector solution installed?"
-        return finding(*args, Status.warn, summary, evidence=evidence, entries=entries[:2])
+        summary_it = "Nessun riferimento di connessione attivo trovato: la soluzione del connettore è installata?"
+        return finding(
+            *args,
+            Status.warn,
+            summary,
+            summary_it=summary_it,
+            title_it=title_it,
+            evidence=evidence,
+            entries=entries[:2],
+        )
     if unbound:
+        some = (
+            "1 riferimento di connessione non ha"
+            if len(unbound) == 1
+            else f"{len(unbound)} riferimenti di connessione non hanno"
+        )
         return finding(
             *args,
             Status.fail,
             f"{len(unbound)} connection reference(s) have no connection: {', '.join(unbound)}.",
+            summary_it=f"{some} una connessione: {', '.join(unbound)}.",
+            title_it=title_it,
             evidence=evidence,
             entries=entries,
             fix=Fix(entry="cfg-add-connections"),
         )
-    return finding(*args, Status.passed, f"All {len(refs)} connection references have a connection.", evidence=evidence)
+    return finding(
+        *args,
+        Status.passed,
+        f"All {len(refs)} connection references have a connection.",
+        summary_it=f"Tutti i riferimenti di connessione ({len(refs)}) hanno una connessione.",
+        title_it=title_it,
+        evidence=evidence,
+    )
 
 
 def crm_checks() -> list[Check]:
@@ -115,7 +193,8 @@ def crm_checks() -> list[Check]:
     return [
         Check(
             id="pc-referrals-role",
-            title="Partner Center Referrals admin role",
+            title=_TITLES["pc-referrals-role"][0],
+            title_it=_TITLES["pc-referrals-role"][1],
             systems=(PC,),
             needs=(PC.value,),
             entries=("pre-pc-role", "run-access-denied"),
@@ -125,7 +204,8 @@ def crm_checks() -> list[Check]:
         ),
         Check(
             id="crm-roles",
-            title="CRM security roles",
+            title=_TITLES["crm-roles"][0],
+            title_it=_TITLES["crm-roles"][1],
             systems=(DV,),
             needs=(DV.value,),
             entries=("pre-crm-role", "run-access-denied"),
@@ -135,7 +215,8 @@ def crm_checks() -> list[Check]:
         ),
         Check(
             id="crm-currency",
-            title="CRM currency",
+            title=_TITLES["crm-currency"][0],
+            title_it=_TITLES["crm-currency"][1],
             systems=(DV,),
             needs=(DV.value,),
             entries=("pre-crm-fields",),
@@ -145,7 +226,8 @@ def crm_checks() -> list[Check]:
         ),
         Check(
             id="crm-sales-users",
-            title="Sales team as CRM users",
+            title=_TITLES["crm-sales-users"][0],
+            title_it=_TITLES["crm-sales-users"][1],
             systems=(DV,),
             needs=(DV.value,),
             entries=("pre-crm-fields",),
@@ -155,7 +237,8 @@ def crm_checks() -> list[Check]:
         ),
         Check(
             id="connection-references",
-            title="Connection references bound to connections",
+            title=_TITLES["connection-references"][0],
+            title_it=_TITLES["connection-references"][1],
             systems=(DV,),
             needs=(DV.value,),
             entries=("cfg-add-connections", "cfg-flows-wont-turn-on", "cfg-signin-error"),

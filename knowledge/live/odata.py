@@ -47,7 +47,10 @@ def read_json(resp: httpx.Response, system: System) -> Any:
         return resp.json()
     except ValueError as exc:
         raise LiveCheckFailed(
-            system, f"{system_name(system)} answered with a body that is not JSON.", status=resp.status_code
+            system,
+            f"{system_name(system)} answered with a body that is not JSON.",
+            status=resp.status_code,
+            message_it=f"{system_name(system)} ha risposto con un contenuto che non è JSON.",
         ) from exc
 
 
@@ -57,7 +60,9 @@ def parse_as(model: type[M], data: object, system: System) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise LiveCheckFailed(
-            system, f"{system_name(system)} returned a {model.__name__} in an unexpected shape."
+            system,
+            f"{system_name(system)} returned a {model.__name__} in an unexpected shape.",
+            message_it=f"{system_name(system)} ha restituito un {model.__name__} in un formato imprevisto.",
         ) from exc
 
 
@@ -81,12 +86,20 @@ async def collect_pages(
         resp = await send(http, system, "GET", url, params=params if page == 0 else None, headers=headers)
         body = read_json(resp, system)
         if not isinstance(body, dict) or not isinstance(body.get("value", []), list):
-            raise LiveCheckFailed(system, f"{system_name(system)} returned a list in an unexpected shape.")
+            raise LiveCheckFailed(
+                system,
+                f"{system_name(system)} returned a list in an unexpected shape.",
+                message_it=f"{system_name(system)} ha restituito un elenco in un formato imprevisto.",
+            )
         items.extend(item for item in body.get("value", []) if isinstance(item, dict))
         url = body.get(next_key) if isinstance(body.get(next_key), str) else None
         if url is not None and httpx.URL(url).is_absolute_url and httpx.URL(url).host != http.base_url.host:
             # the client's Authorization header must never follow a link to another host
-            raise LiveCheckFailed(system, f"{system_name(system)} returned a next-page link to another host.")
+            raise LiveCheckFailed(
+                system,
+                f"{system_name(system)} returned a next-page link to another host.",
+                message_it=f"{system_name(system)} ha restituito un link alla pagina successiva verso un altro host.",
+            )
     else:
         if url is not None:
             log.info("%s: stopped paging %s after %d pages", system.value, path, max_pages)

@@ -148,8 +148,10 @@ class CheckRunner:
         for check in selected:
             hit = None if refresh else self._cache_get((scope[0], check.id, scope[1]))
             if missing := [name for name in check.needs if name not in self._credentials]:
-                reason = f"No credential configured for {', '.join(missing)}: check skipped."
-                results[check.id] = _result(check, Status.skipped, reason)
+                names = ", ".join(missing)
+                reason = f"No credential configured for {names}: check skipped."
+                reason_it = f"Nessuna credenziale configurata per {names}: verifica saltata."
+                results[check.id] = _result(check, Status.skipped, reason, reason_it)
             elif hit is not None:
                 results[check.id] = hit
                 cached.append(check.id)
@@ -164,8 +166,10 @@ class CheckRunner:
         for system in check.systems:
             remaining = self._open_for(system)
             if remaining is not None:
-                summary = f"{system_name(system)} is not answering; not retried for {math.ceil(remaining)} s."
-                return _result(check, Status.error, summary, system=system)
+                name, wait = system_name(system), math.ceil(remaining)
+                summary = f"{name} is not answering; not retried for {wait} s."
+                summary_it = f"{name} non risponde; nessun nuovo tentativo per {wait} s."
+                return _result(check, Status.error, summary, summary_it, system=system)
         return None
 
     def _apply_budget(self, checks: list[Check]) -> tuple[list[Check], dict[str, CheckResult], list[str]]:
@@ -189,7 +193,8 @@ class CheckRunner:
                 continue
             names = ", ".join(system_name(s) for s in blocked)
             reason = f"Skipped to stay within today's budget of {budget} API calls for {names}."
-            skipped[check.id] = _result(check, Status.skipped, reason, system=blocked[0])
+            reason_it = f"Verifica saltata per restare entro il budget odierno di {budget} chiamate API per {names}."
+            skipped[check.id] = _result(check, Status.skipped, reason, reason_it, system=blocked[0])
             for system in blocked:
                 over.setdefault(system, []).append(check.id)
         warnings = [
@@ -244,19 +249,23 @@ class CheckRunner:
         except Exception:
             # the check id only: the exception text may carry data from the tenant
             log.exception("unexpected error in check %s", check.id)
-            result = _result(check, Status.error, f"unexpected error in check {check.id}")
+            summary, summary_it = (
+                f"unexpected error in check {check.id}",
+                f"errore imprevisto nella verifica {check.id}",
+            )
+            result = _result(check, Status.error, summary, summary_it)
         elapsed_ms = (self._clock() - started) * 1000
         return result.model_copy(update={"elapsed_ms": elapsed_ms}), cacheable
 
     def _from_error(self, check: Check, exc: LiveCheckError) -> CheckResult:
         if isinstance(exc, CredentialMissing):
-            return _result(check, Status.skipped, str(exc), system=exc.system)
+            return _result(check, Status.skipped, str(exc), _error_it(exc), system=exc.system)
         if isinstance(exc, LiveCheckUnavailable):
             self._failed(exc.system)
         elif isinstance(exc, LiveCheckFailed):
             self._succeeded(exc.system)  # it answered: a refusal is a finding, not an outage
         log.info("check %s: %s error, status %s", check.id, exc.system, exc.status)
-        return _result(check, Status.error, str(exc), system=exc.system)
+        return _result(check, Status.error, str(exc), _error_it(exc), system=exc.system)
 
     def _open_for(self, system: System) -> float | None:
         """Seconds left before `system`'s open circuit lets calls through again (None: closed or half-open)."""
@@ -290,17 +299,31 @@ class CheckRunner:
             del self._cache[key]
 
 
-def _result(check: Check, status: Status, summary: str, *, system: System | None = None) -> CheckResult:
+def _result(
+    check: Check, status: Status, summary: str, summary_it: str, *, system: System | None = None
+) -> CheckResult:
+    """A result the runner writes itself (skipped, error), in English and Italian."""
     return CheckResult(
         id=check.id,
         title=check.title,
+        title_it=check.title_it,
         system=system or check.systems[0],
         status=status,
         summary=summary,
+        summary_it=summary_it,
         entries=check.entries,
     )
 
 
+def _error_it(exc: LiveCheckError) -> str:
+    """The error in Italian: the raiser's own Italian message, else an Italian lead before the English one."""
+    if exc.message_it:
+        return exc.message_it
+    if isinstance(exc, CredentialMissing):
+        return f"Verifica saltata ({system_name(exc.system)}): {exc}"
+    return f"Errore da {system_name(exc.system)}: {exc}"
+
+
 def _timed_out(check: Check, seconds: float) -> CheckResult:
-    result = _result(check, Status.error, f"timed out after {seconds:g} s")
+    result = _result(check, Status.error, f"timed out after {seconds:g} s", f"nessuna risposta entro {seconds:g} s")
     return result.model_copy(update={"elapsed_ms": seconds * 1000})

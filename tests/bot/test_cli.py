@@ -50,7 +50,10 @@ def test_chat_in_terminal(tmp_path: Path) -> None:
     assert "prerequisiti" in result.stdout and "passo 2 di" in result.stdout
 
 
-@pytest.mark.parametrize(("var", "value"), [("COSELL_PORT", "eighty"), ("MicrosoftAppType", "Nope")])
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [("COSELL_PORT", "eighty"), ("MicrosoftAppType", "Nope"), ("COSELL_LIVE_SALESFORCE_CLIENT_ID", "3MVG9key")],
+)
 def test_invalid_setting_stops_with_its_name(tmp_path: Path, var: str, value: str) -> None:
     result = _run(["ask", "hi"], tmp_path, **{var: value})
     assert result.returncode == 2 and "invalid setting" in result.stderr and var in result.stderr

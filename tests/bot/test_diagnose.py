@@ -22,8 +22,13 @@ def _by_status(report: dict, status: str) -> dict[str, dict]:
     return {c["id"]: c for c in report["checks"] if c["status"] == status}
 
 
+OPPORTUNITY = "44444444-0000-4000-8000-000000000001"
+
+
 def test_healthy_tenant_passes(capsys, monkeypatch, tmp_path) -> None:
-    code, report = _diagnose(capsys, monkeypatch, tmp_path, "--demo", "healthy", "--referral", HEALTHY_REFERRAL)
+    code, report = _diagnose(
+        capsys, monkeypatch, tmp_path, "--demo", "healthy", "--referral", HEALTHY_REFERRAL, "--opportunity", OPPORTUNITY
+    )
     assert code == 0, report
     assert set(_by_status(report, "pass")) == {c["id"] for c in report["checks"]}
     assert report["api_calls"] > 0 and report["elapsed_ms"] > 0
@@ -52,6 +57,8 @@ def test_healthy_tenant_passes(capsys, monkeypatch, tmp_path) -> None:
         ("low-storage", (), "storage-capacity", "pre-power-automate"),
         ("no-license", (), "power-automate-license", "pre-power-automate"),
         ("sf-quota-low", (), "sf-api-quota", "run-disconnected"),
+        ("opportunity-not-synced", ("--opportunity", OPPORTUNITY), "crm-opportunity-sync", "run-country-code"),
+        ("opportunity-not-synced", ("--opportunity", OPPORTUNITY), "crm-opportunity-sync", "run-not-synced"),
     ],
 )
 def test_scenario_fails_the_right_check(capsys, monkeypatch, tmp_path, scenario, extra, check, entry) -> None:
@@ -60,6 +67,18 @@ def test_scenario_fails_the_right_check(capsys, monkeypatch, tmp_path, scenario,
     assert code == 1 and check in failed, report
     assert entry in failed[check]["entries"], failed[check]
     assert "sandbox-demo-token" not in json.dumps(report)  # secrets never reach the output
+
+
+def test_api_call_forecast_from_run_history(capsys, monkeypatch, tmp_path) -> None:
+    _, healthy = _diagnose(capsys, monkeypatch, tmp_path, "--demo", "healthy")
+    _, busy = _diagnose(capsys, monkeypatch, tmp_path, "--demo", "api-quota-high")
+    calm, near = ({c["id"]: c for c in r["checks"]}["api-quota-forecast"] for r in (healthy, busy))
+
+    assert calm["status"] == "pass" and 60 <= calm["evidence"]["forecast_calls_per_day"] <= 70  # 40 + 25 runs a day
+    assert near["status"] == "warn" and near["entries"] == ["pre-trial"]
+    assert 8_900 <= near["evidence"]["forecast_calls_per_day"] < 10_000
+    assert near["evidence"]["by_flow"]["Dynamics 365 to Partner Center (Insider Preview)"] == 9_000
+    assert "10,000" in near["summary"] and "lower bound" in near["summary"]
 
 
 @pytest.mark.parametrize("scenario", ["throttled", "server-errors", "no-dataverse"])

@@ -23,7 +23,8 @@ from knowledge.live.salesforce import SalesforceClient
 SCENARIOS = {
     "healthy", "flows-off", "child-flows-off", "trigger-not-found", "connection-unauthenticated",
     "webhook-missing-events", "webhook-wrong-url", "referral-missing-fields", "referral-closed", "missing-roles",
-    "no-dataverse", "low-storage", "no-license", "throttled", "server-errors", "slow", "sf-quota-low",
+    "no-dataverse", "low-storage", "no-license", "throttled", "server-errors", "slow", "sf-quota-low", "api-quota-high",
+    "opportunity-not-synced",
 }  # fmt: skip
 PARENT = "aaaaaaaa-0000-4000-8000-000000000002"
 HELPER = "aaaaaaaa-0000-4000-8000-000000000003"

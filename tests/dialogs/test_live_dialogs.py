@@ -9,7 +9,9 @@ from tests.fakes import FakeLiveFindings
 from tests.harness import DialogHarness
 
 
-def _result(check_id: str, status: Status, summary: str, entries: tuple[str, ...], area: str) -> CheckResult:
+def _result(
+    check_id: str, status: Status, summary: str, entries: tuple[str, ...], area: str, **italian: str
+) -> CheckResult:
     return CheckResult(
         id=check_id,
         title=check_id.replace("-", " ").title(),
@@ -18,6 +20,7 @@ def _result(check_id: str, status: Status, summary: str, entries: tuple[str, ...
         summary=summary,
         entries=entries,
         evidence={"area": area},
+        **italian,
     )
 
 
@@ -88,3 +91,52 @@ async def test_diagnose_everything_runs_the_full_sweep(knowledge) -> None:
 async def test_diagnose_without_live_checks_says_how(knowledge) -> None:
     [reply] = await DialogHarness(knowledge).send("verifica tutto", locale="it-IT")
     assert "non sono configurate" in reply
+
+
+CHILD_FLOWS_OFF = _result(
+    "flow-activation-order",
+    Status.fail,
+    "Child flows are off; turn them on before the parent.",
+    ("cfg-activate-pc-to-crm",),
+    "configuration",
+    title_it='Flussi figlio attivi prima di "Partner Center to CRM"',
+    summary_it="Alcuni flussi figlio sono disattivati: attivarli prima del flusso padre.",
+)
+
+
+async def test_italian_conversation_shows_the_italian_findings(knowledge) -> None:
+    h = DialogHarness(knowledge, live=_live(CHILD_FLOWS_OFF), locale="it-IT")
+    findings, answer = await h.send("Quali flussi figlio vanno attivati prima del flusso Partner Center to CRM?")
+    assert findings.startswith("**Verifiche in tempo reale sul tuo tenant**")
+    assert (
+        '❌ **Flussi figlio attivi prima di "Partner Center to CRM"**: Alcuni flussi figlio sono disattivati'
+        in findings
+    )
+    assert "Child flows" not in findings and "turn them on" not in findings
+    assert "Ti è stato utile?" in answer
+
+
+async def test_english_conversation_shows_the_english_findings(knowledge) -> None:
+    h = DialogHarness(knowledge, live=_live(CHILD_FLOWS_OFF))
+    findings, _answer = await h.send("which child flows must be on before the partner center to crm flow?")
+    assert "❌ **Flow Activation Order**: Child flows are off; turn them on before the parent." in findings
+    assert "Alcuni" not in findings and "Verifiche" not in findings
+
+
+async def test_unreachable_tenant_in_italian_gives_the_italian_reason(knowledge) -> None:
+    down = _result(
+        "pc-referrals-role",
+        Status.error,
+        "Partner Center answered 503: Partner Center is not available right now.",
+        ("pre-pc-role",),
+        "prerequisites",
+        title_it="Ruolo Amministratore delle segnalazioni (Referrals admin) in Partner Center",
+        summary_it="Partner Center ha risposto 503: Partner Center al momento non è disponibile.",
+    )
+    h = DialogHarness(knowledge, live=_live(down), locale="it-IT")
+    notice, _answer = await h.send("Quale ruolo serve ai venditori partner in Partner Center?")
+    assert notice.startswith(
+        "Non sono riuscito a verificare il tuo tenant in questo momento (Partner Center ha risposto 503: Partner "
+        "Center al momento non è disponibile.)"
+    )
+    assert "answered" not in notice

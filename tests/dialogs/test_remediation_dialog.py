@@ -17,9 +17,11 @@ def _finding(area: str = "configuration") -> CheckResult:
     return CheckResult(
         id="flow-activation-order",
         title="Child flows on before Partner Center to CRM",
+        title_it='Flussi figlio attivi prima di "Partner Center to CRM"',
         system=System.power_automate,
         status=Status.fail,
         summary="Child flows are off.",
+        summary_it="Alcuni flussi figlio sono disattivati.",
         entries=("cfg-activate-pc-to-crm",),
         evidence={"area": area, "start_order": ["Partner Center to CRM - Helper", "Partner Center to Dynamics 365"]},
         fix=Fix(entry="cfg-activate-pc-to-crm", action="start-flows-in-order"),
@@ -132,6 +134,15 @@ async def test_italian_offer_and_preview(knowledge) -> None:
     assert "Cambierà esattamente questo" in preview and "Accendere" in preview
     report, _answer = await h.send("conferma")
     assert "Fatto." in report
+
+
+async def test_the_offer_names_the_finding_in_the_conversation_language(knowledge) -> None:
+    _findings, offer = await _harness(knowledge, FakeRemediation(), locale="it-IT").send(
+        "quali flussi figli devono essere attivi prima di partner center to crm?"
+    )
+    assert '(Flussi figlio attivi prima di "Partner Center to CRM": Alcuni flussi figlio sono disattivati.)' in offer
+    _findings, offer = await _harness(knowledge, FakeRemediation()).send(QUESTION)
+    assert "(Child flows on before Partner Center to CRM: Child flows are off.)" in offer
 
 
 async def test_checklist_marks_a_fixed_finding_as_fixed(knowledge) -> None:

@@ -14,6 +14,7 @@ from knowledge.live.dataverse import ConnectionReference, Currency, SystemUser, 
 from knowledge.live.flows import Flow, FlowRun
 from knowledge.live.partner_center import REQUIRED_EVENTS, Referral, WebhookRegistration
 from knowledge.live.runner import CheckRunner
+from tests.fakes import assert_bilingual
 
 PC, PA, DV = System.partner_center, System.power_automate, System.dataverse
 USER_ID = "5d3c1a2b-7e8f-4a90-b1c2-d3e4f5a6b7c8"
@@ -231,6 +232,7 @@ async def run_check(check_id: str, inputs: dict[str, str] | None = None, **clien
     runner = CheckRunner(all_checks(), clients=present, credentials={s.value for s in present}, counter=None)
     sweep = await runner.run(ids=[check_id], inputs=inputs)
     assert [r.id for r in sweep.results] == [check_id]
+    assert_bilingual(sweep.results[0])  # every result a check can give, in Italian too
     return sweep.results[0]
 
 
@@ -249,6 +251,7 @@ def test_checks_are_declared_with_stable_ids_areas_and_needs() -> None:
         "crm-sales-users",
         "sf-customize-application",
         "sf-currency",
+        "api-quota-forecast",
         "connector-flows",
         "flow-activation-order",
         "connection-references",
@@ -256,6 +259,7 @@ def test_checks_are_declared_with_stable_ids_areas_and_needs() -> None:
         "failed-runs",
         "sf-api-quota",
         "referral-sync",
+        "crm-opportunity-sync",
     ]
     for check in checks.values():
         assert check.area in {"prerequisites", "configuration", "maintenance"}

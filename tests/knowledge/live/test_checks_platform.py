@@ -9,6 +9,7 @@ from knowledge.live.base import CheckResult, LiveCheckFailed, Status, System
 from knowledge.live.checks import all_checks
 from knowledge.live.power_platform import Environment, TenantCapacity
 from knowledge.live.runner import CheckRunner
+from tests.fakes import assert_bilingual
 
 PP, GRAPH = System.power_platform, System.graph
 ENV = "Default-72f988bf"
@@ -72,6 +73,7 @@ async def run_check(check_id: str, inputs: dict[str, str] | None = None, **clien
     runner = CheckRunner(all_checks(), clients=present, credentials={s.value for s in present}, counter=None)
     sweep = await runner.run(ids=[check_id], inputs=inputs)
     assert [r.id for r in sweep.results] == [check_id]
+    assert_bilingual(sweep.results[0])  # every result a check can give, in Italian too
     return sweep.results[0]
 
 

@@ -10,6 +10,7 @@ from knowledge.live.base import CheckResult, LiveCheckUnavailable, Status, Syste
 from knowledge.live.checks import all_checks
 from knowledge.live.runner import CheckRunner
 from knowledge.live.salesforce import ApiLimits, CurrencyType, SObjectDescribe, SObjectField
+from tests.fakes import assert_bilingual
 
 SF = System.salesforce
 
@@ -59,6 +60,7 @@ async def run(check_id: str, sf: FakeSalesforce | None, inputs: dict[str, str] |
     clients = {SF: sf} if sf is not None else {}
     runner = CheckRunner(all_checks(), clients=clients, credentials={s.value for s in clients}, counter=None)
     sweep = await runner.run(ids=[check_id], inputs=inputs)
+    assert_bilingual(sweep.results[0])  # every result a check can give, in Italian too
     return sweep.results[0]
 
 

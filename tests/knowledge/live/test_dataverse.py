@@ -238,6 +238,30 @@ async def test_flow_runs_fall_back_to_a_status_filter_when_starttime_is_refused(
     assert [r.name for r in found] == ["new"]
 
 
+async def test_run_history_reads_every_status_newest_first_in_big_pages() -> None:
+    since = datetime(2024, 5, 1, tzinfo=UTC)
+    page = rows(flow_run("r2", "2024-05-02T09:00:00Z"), next_link=f"{BASE}/flowruns?$skiptoken=2")
+    routes = {("GET", f"{API}/flowruns"): [page, rows(flow_run("r1", "2024-05-01T10:00:00Z"))]}
+
+    (found, capped), seen = await run(routes, lambda dv: dv.run_history(since))
+
+    assert [r.name for r in found] == ["r2", "r1"] and not capped
+    first = seen[0]
+    assert first.url.params["$filter"] == "starttime ge 2024-05-01T00:00:00Z"  # no status: successes count too
+    assert first.url.params["$orderby"] == "starttime desc"
+    assert first.headers["Prefer"] == "odata.maxpagesize=5000"
+
+
+async def test_run_history_says_when_the_cap_cut_it_short() -> None:
+    many = rows(*(flow_run(f"r{n}", "2024-05-02T09:00:00Z") for n in range(3)))
+
+    (found, capped), _ = await run(
+        {("GET", f"{API}/flowruns"): [many]}, lambda dv: dv.run_history(datetime(2024, 5, 1, tzinfo=UTC), max_rows=2)
+    )
+
+    assert len(found) == 2 and capped
+
+
 async def test_get_account_and_opportunity_with_extra_fields() -> None:
     account = {"accountid": ACCOUNT, "name": "Fabrikam", "address1_country": "IT", "address1_postalcode": "20121"}
     opportunity = {

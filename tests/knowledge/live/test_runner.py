@@ -343,3 +343,49 @@ async def test_api_calls_counts_this_sweeps_attempts_into_the_counter() -> None:
 def test_duplicate_ids_are_rejected() -> None:
     with pytest.raises(ValueError, match="duplicate"):
         runner([make_check("a", Probe()), make_check("a", Probe())])
+
+
+async def test_runner_results_are_in_italian_too() -> None:
+    """What the runner writes itself (skipped, timed out, unexpected error) carries Italian, under the check's
+    Italian title; client errors keep their own Italian, else get an Italian lead before the English reason."""
+    failed = LiveCheckFailed(PC, "Partner Center answered 403.")
+    down = LiveCheckUnavailable(
+        DV, "Dataverse did not answer in time.", message_it="Dataverse non ha risposto in tempo."
+    )
+    missing = CredentialMissing(SF, "no signed-in Salesforce account: run `cosell-bot login salesforce`.")
+    checks = [
+        make_check("sf", Probe(), systems=(SF,), needs=("salesforce",), title_it="Verifica sf"),
+        make_check("slow", Probe(sleeping(30)), title_it="Verifica lenta"),
+        make_check("boom", Probe(raising(ValueError("x"))), title_it="Verifica boom"),
+        make_check("refused", Probe(raising(failed)), title_it="Verifica rifiutata"),
+        make_check("down", Probe(raising(down)), systems=(DV,), title_it="Verifica giù"),
+        make_check("login", Probe(raising(missing)), systems=(SF,), title_it="Verifica login"),
+    ]
+    sweep = await runner(checks, credentials={"partner_center", "dataverse"}, per_check_timeout=0.05).run()
+    results = by_id(sweep.results)
+    italian = {i: r.text("it") for i, r in results.items()}
+    assert italian == {
+        "sf": ("Verifica sf", "Nessuna credenziale configurata per salesforce: verifica saltata."),
+        "slow": ("Verifica lenta", "nessuna risposta entro 0.05 s"),
+        "boom": ("Verifica boom", "errore imprevisto nella verifica boom"),
+        "refused": ("Verifica rifiutata", "Errore da Partner Center: Partner Center answered 403."),
+        "down": ("Verifica giù", "Dataverse non ha risposto in tempo."),
+        "login": ("Verifica login", f"Verifica saltata (Salesforce): {missing}"),
+    }
+    assert results["refused"].text("en") == ("Check refused", "Partner Center answered 403.")
+
+
+async def test_open_circuit_and_budget_skips_are_in_italian_too() -> None:
+    clock = FakeClock()
+    down = Probe(raising(LiveCheckUnavailable(PC, "Partner Center did not answer in time.")))
+    run = runner([make_check("pc", down)], clock=clock, breaker_threshold=1, breaker_cooldown=60.0)
+    await run.run()
+    clock.now += 10
+    [short] = (await run.run(refresh=True)).results
+    assert short.summary_it == "Partner Center non risponde; nessun nuovo tentativo per 50 s."
+
+    counter = FakeCounter({PC: 9_990})
+    sweep = await runner([make_check("big", Probe(), estimated_calls=20)], counter=counter, daily_budget=10_000).run()
+    assert sweep.results[0].summary_it == (
+        "Verifica saltata per restare entro il budget odierno di 10000 chiamate API per Partner Center."
+    )

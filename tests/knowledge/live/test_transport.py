@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from knowledge.live.base import LiveCheckFailed, LiveCheckUnavailable, System
+from knowledge.live.base import LiveCheckError, LiveCheckFailed, LiveCheckUnavailable, System
 from knowledge.live.transport import count_calls, make_http_client, send
 
 BASE = "https://api.partner.microsoft.com"
@@ -274,3 +274,29 @@ async def test_count_calls_scope_tallies_and_forwards_to_its_counter() -> None:
 
 def _ok() -> httpx.Response:
     return httpx.Response(200)
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (
+            httpx.Response(403, json={"error": {"code": "Forbidden"}}),
+            "Partner Center ha risposto 403 (Forbidden): all'account connesso manca l'autorizzazione o il ruolo "
+            "richiesto da questa chiamata.",
+        ),
+        (httpx.Response(404), "Partner Center ha risposto 404: l'elemento non è stato trovato."),
+        (
+            httpx.Response(429, headers={"Retry-After": "120"}),
+            "Partner Center ha risposto 429: Partner Center sta limitando le richieste; riprovare tra 120 s.",
+        ),
+        (httpx.Response(500), "Partner Center ha risposto 500: Partner Center al momento non è disponibile."),
+        (httpx.ConnectError("refused"), "Partner Center non è raggiungibile."),
+    ],
+    ids=["403", "404", "429", "500", "unreachable"],
+)
+async def test_errors_carry_an_italian_message(reply: Reply, expected: str) -> None:
+    transport, _ = offline({("GET", PATH): [reply]})
+    async with client(transport) as http:
+        with pytest.raises(LiveCheckError) as info:
+            await send(http, System.partner_center, "GET", PATH, sleep=FakeSleep(), max_retry_after=5.0)
+    assert info.value.message_it == expected
