@@ -1,7 +1,7 @@
 """The live checks the assistant runs, one per FAQ item with an API behind it (external-apis.md §0).
 
-Titles are English; the dialogs translate them. Evidence holds ids, names and values, never secrets: signed URLs
-are compared and reported only as "matches"/"differs" plus their host.
+Every title and summary comes in English and Italian (`CheckResult.text(lang)`). Evidence holds ids, names and
+values, never secrets: signed URLs are compared and reported only as "matches"/"differs" plus their host.
 """
 
 from __future__ import annotations

@@ -74,6 +74,7 @@ async def _api_quota_forecast(ctx: CheckContext) -> CheckResult:
         "flows_from": source,
     }
     pct = f"{forecast / QUOTA_PER_DAY:.0%}"
+    quota_it, daily_it, forecast_it = (f"{n:,}".replace(",", ".") for n in (QUOTA_PER_DAY, round(daily), forecast))
     at_least = "at least " if capped else ""
     almeno = "almeno " if capped else ""
     if forecast >= WARN_RATIO * QUOTA_PER_DAY:
@@ -83,8 +84,8 @@ async def _api_quota_forecast(ctx: CheckContext) -> CheckResult:
             f"{pct} of the paid connector's {QUOTA_PER_DAY:,} a day (a lower bound; no API reads the quota)."
         )
         summary_it = (
-            f"I flussi del connettore sono stati eseguiti {almeno}{round(daily):,} volte al giorno: circa {forecast:,} "
-            f"chiamate a Partner Center, il {pct} delle {QUOTA_PER_DAY:,} al giorno del connettore a pagamento "
+            f"I flussi del connettore sono stati eseguiti {almeno}{daily_it} volte al giorno: circa {forecast_it} "
+            f"chiamate a Partner Center, {pct} della quota di {quota_it} al giorno del connettore a pagamento "
             "(una stima per difetto; nessuna API legge la quota)."
         )
         fix = Fix(entry="pre-trial", detail="Reduce sync volume or plan for the quota before runs start failing.")
@@ -97,8 +98,8 @@ async def _api_quota_forecast(ctx: CheckContext) -> CheckResult:
         f"({pct} of the {QUOTA_PER_DAY:,} a day of the paid connector; a lower bound, the quota is not readable)."
     )
     summary_it = (
-        f"Circa {forecast:,} chiamate a Partner Center nelle 24 ore di punta degli ultimi {WINDOW_DAYS} giorni "
-        f"(il {pct} delle {QUOTA_PER_DAY:,} al giorno del connettore a pagamento; stima per difetto, la quota non è "
+        f"Circa {forecast_it} chiamate a Partner Center nelle 24 ore di punta degli ultimi {WINDOW_DAYS} giorni "
+        f"({pct} della quota di {quota_it} al giorno del connettore a pagamento; stima per difetto, la quota non è "
         "leggibile)."
     )
     return finding(*args, Status.passed, summary, summary_it=summary_it, title_it=_TITLE_IT, evidence=evidence)
