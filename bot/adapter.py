@@ -39,13 +39,12 @@ from msrest.serialization import Model
 from msrest.universal_http.requests import ClientRetryPolicy
 from yarl import URL
 
-from bot.activity_json import deserialize, serialize
-from bot.turn_context import FastCopyTurnContext
+from bot.activity_json import deserialize
+from bot.turn_context import FastCopyTurnContext, serialized, snapshot
 
 log = logging.getLogger(__name__)
 
 _TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
-_SERIALIZED = "cosell.serialized"  # turn_state: id(activity) → (activity, activity.serialize())
 _MAX_CONNECTORS = 32  # distinct serviceUrls are few; the bound only matters when auth is off
 
 
@@ -286,8 +285,7 @@ class FixedCloudAdapter(CloudAdapter):
             self._session = aiohttp.ClientSession(timeout=_TIMEOUT)
         base = URL(activity.service_url)  # encoded=True keeps ":;@=" escaped, as msrest sends them
         url = base.with_path(base.raw_path.rstrip("/") + path, encoded=True)
-        body = serialize(activity)  # always afresh: what goes out is the activity as it is now
-        context.turn_state.setdefault(_SERIALIZED, {})[id(activity)] = (activity, body)
+        body = snapshot(context, activity)  # always afresh: what goes out is the activity as it is now
         try:
             async with self._session.post(url, data=json.dumps(body), headers=headers) as resp:
                 if not 200 <= resp.status < 300:
@@ -300,21 +298,6 @@ class FixedCloudAdapter(CloudAdapter):
         except ValueError:
             data = {}  # only the id is read; a garbled answer to a 2xx is not worth failing the turn
         return ResourceResponse(id=data.get("id") if isinstance(data, dict) else None)
-
-
-def serialized(context: TurnContext, activity: Activity) -> dict[str, Any]:
-    """`activity.serialize()`, reusing what this turn already serialised for that very object.
-
-    For replies, which do not change once sent: the send hooks (the transcript) and the adapter get the
-    same deep copies from `TurnContext.send_activities`. A reply is then serialised once, whether it is
-    POSTed, returned with expectReplies, logged, or several of these. Treat the result as read-only.
-    """
-    cache = context.turn_state.setdefault(_SERIALIZED, {})
-    entry = cache.get(id(activity))
-    if entry is None or entry[0] is not activity:
-        entry = cache[id(activity)] = (activity, serialize(activity))
-    body: dict[str, Any] = entry[1]
-    return body
 
 
 async def _bearer_token(connector: Any) -> str | None:

@@ -285,10 +285,10 @@ def serve(kind: str, settings: Settings, port: int) -> None:
             return web.json_response({"cpu_s": usage.ru_utime + usage.ru_stime})
 
         if kind == "faq":
-            from bot.app import create_app, freeze_startup_heap
+            from bot.app import create_app, tune_gc_for_serving
 
             app = create_app(settings)
-            freeze_startup_heap()  # as `cosell-bot serve` does
+            tune_gc_for_serving()  # as `cosell-bot serve` does
         else:
             host, app = build_host(kind, settings), web.Application()
             app.router.add_post("/api/messages", lambda request: host.adapter.process(request, host.bot))

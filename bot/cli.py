@@ -45,7 +45,7 @@ def _demo_scenario(name: str | None) -> Any:
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from bot.app import create_app, freeze_startup_heap
+    from bot.app import create_app, tune_gc_for_serving
 
     settings = _settings(host=args.host, port=args.port)
     configure_logging(settings.log_level)
@@ -66,7 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if demo is not None:
         attach_demo(app, demo, sandbox_port)
         logging.getLogger("bot").info("demo: live checks use the simulated tenant %r (test/demo tool)", demo.name)
-    freeze_startup_heap()
+    tune_gc_for_serving()
     web.run_app(app, host=settings.bind_host, port=settings.port, print=None)
     return 0
 

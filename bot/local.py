@@ -16,6 +16,7 @@ from typing import Any
 from botbuilder.core import Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, DeliveryModes
 
+from bot.activity_json import deserialize
 from bot.wiring import Assistant
 from dialogs.state import ANSWER_KEY, MATCH_KEY
 from knowledge.models import Match
@@ -86,7 +87,7 @@ class LocalConversation:
             _CAPTURE.reset(token)
         body = response.body if response is not None else None
         raw = body.get("activities", []) if isinstance(body, dict) else []
-        replies = [Activity().deserialize(a) if isinstance(a, dict) else a for a in raw]
+        replies = [deserialize(Activity, a) if isinstance(a, dict) else a for a in raw]
         replies = [a for a in replies if a.type != ActivityTypes.trace]
         return TurnOutcome(replies=replies, match=sink.get("match"))
 

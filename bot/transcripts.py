@@ -22,8 +22,8 @@ from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes, Chann
 from msrest.serialization import Serializer
 
 from bot.activity_json import serialize
-from bot.adapter import serialized
 from bot.storage import SqliteDatabase, SqliteStorage
+from bot.turn_context import serialized
 
 log = logging.getLogger(__name__)
 
@@ -295,15 +295,15 @@ class TranscriptMiddleware(Middleware):
 
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[Any]]) -> None:
         """Record the incoming activity, hook the outgoing ones, run the rest of the pipeline, then write."""
-        turn = _TurnLog(self._store, context)
+        turn = _TurnLog(self._store)  # holds no reference to the context: no cycle through its hooks
         if _should_log(context.activity):  # serialised now: the handler goes on to normalise its text
-            await turn.add(_with_defaults(context.activity, "user"), "in")
+            await turn.add(context, _with_defaults(context.activity, "user"), "in")
         context.on_send_activities(turn.on_send)
         context.on_update_activity(turn.on_update)
         try:
             await logic()
         finally:
-            await turn.flush()
+            await turn.flush(context)
 
 
 @dataclass
@@ -325,60 +325,56 @@ class _TurnLog:
     nothing changes after the hooks ran.
     """
 
-    def __init__(self, store: TranscriptSink, context: TurnContext) -> None:
+    def __init__(self, store: TranscriptSink) -> None:
         self._store = store
-        self._context = context
         self._pending: list[_Entry] | None = []
 
-    async def on_send(self, _: TurnContext, activities: list[Activity], next_send: Callable[[], Awaitable[Any]]) -> Any:
+    async def on_send(
+        self, context: TurnContext, activities: list[Activity], next_send: Callable[[], Awaitable[Any]]
+    ) -> Any:
         responses = await next_send()  # always None: botbuilder's _emit drops what the next hook returns
         for activity in activities:
             if _should_log(activity):
-                await self._add(_Entry("out", reply=activity, timestamp=_default_timestamp(activity)))
+                await self._add(context, _Entry("out", reply=activity, timestamp=_default_timestamp(activity)))
         return responses
 
-    async def on_update(self, _: TurnContext, activity: Activity, next_update: Callable[[], Awaitable[Any]]) -> Any:
+    async def on_update(
+        self, context: TurnContext, activity: Activity, next_update: Callable[[], Awaitable[Any]]
+    ) -> Any:
         response = await next_update()
         updated = _with_defaults(activity, "bot")
         updated.type = ActivityTypes.message_update
-        await self.add(updated, "out")
+        await self.add(context, updated, "out")
         return response
 
-    async def add(self, activity: Activity, direction: str) -> None:
+    async def add(self, context: TurnContext, activity: Activity, direction: str) -> None:
         """Log `activity` as it is now: serialised at once, written at `flush` (or now, if that is past)."""
         try:
             raw = serialize(activity)
         except Exception:
             _log_failure(direction, activity.conversation.id if activity.conversation else None, activity.id)
             return
-        await self._add(_Entry(direction, raw=raw))
+        await self._add(context, _Entry(direction, raw=raw))
 
-    async def _add(self, entry: _Entry) -> None:
+    async def _add(self, context: TurnContext, entry: _Entry) -> None:
         if self._pending is None:
-            await self._write([entry])
+            await self._write(context, [entry])
         else:
             self._pending.append(entry)
 
-    async def flush(self) -> None:
+    async def flush(self, context: TurnContext) -> None:
         """Write what the turn logged so far; later entries are written as they come."""
         pending, self._pending = self._pending, None
         if pending:
-            await self._write(pending)
+            await self._write(context, pending)
 
-    async def _write(self, entries: list[_Entry]) -> None:
+    async def _write(self, context: TurnContext, entries: list[_Entry]) -> None:
         rows = []
         for entry in entries:
-            raw = entry.raw if entry.reply is None else self._serialize_reply(entry.reply, entry.timestamp)
+            raw = entry.raw if entry.reply is None else _serialize_reply(context, entry.reply, entry.timestamp)
             if raw is not None:
                 rows.append((raw, entry.direction))
         await self._store_rows(rows)
-
-    def _serialize_reply(self, reply: Activity, timestamp: datetime | None) -> dict[str, Any] | None:
-        try:
-            return as_logged(serialized(self._context, reply), "bot", timestamp)
-        except Exception:
-            _log_failure("out", reply.conversation.id if reply.conversation else None, reply.id)
-            return None
 
     async def _store_rows(self, rows: list[tuple[dict[str, Any], str]]) -> None:
         try:
@@ -391,6 +387,14 @@ class _TurnLog:
                 return
         for row in rows:  # one bad row must not cost the others theirs
             await self._store_rows([row])
+
+
+def _serialize_reply(context: TurnContext, reply: Activity, timestamp: datetime | None) -> dict[str, Any] | None:
+    try:
+        return as_logged(serialized(context, reply), "bot", timestamp)
+    except Exception:
+        _log_failure("out", reply.conversation.id if reply.conversation else None, reply.id)
+        return None
 
 
 def _log_failure(direction: str, conversation: str | None, activity_id: str | None) -> None:

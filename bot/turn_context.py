@@ -1,10 +1,16 @@
-"""`TurnContext` whose replies are copied by a model-aware tree copy instead of `copy.deepcopy`.
+"""`TurnContext` that snapshots each reply as JSON when it goes out, instead of deep-copying it first.
 
 botbuilder 4.17's `TurnContext.send_activities` deep-copies every reply before addressing it, so that what the
-bot goes on to do with its own object cannot change what was sent. `copy.deepcopy` gets there through
-`__reduce_ex__`, a memo and a dispatch per node: about a tenth of a millisecond for a reply with an Adaptive Card,
-the largest single cost of sending. `copy_tree` makes the same independent copy of the shapes replies are made of
-(msrest models, dicts, lists, immutable atoms) directly, and hands anything else to `copy.deepcopy`.
+bot goes on to do with its own object cannot change what was sent. `copy.deepcopy` costs about a tenth of a
+millisecond for a reply with an Adaptive Card, and a turn also rebuilds its conversation reference (three model
+copies and a msrest model) on every send.
+
+Here a reply is copied shallowly (addressing only assigns top-level fields, so the bot's own object is never
+touched) and the protection deepcopy gave comes from serialising: what leaves the bot is the reply's JSON taken
+at the moment it is sent, after the send hooks ran: by the adapter when it POSTs it, by `send_activities` when it
+buffers it for expectReplies. `serialized()` hands that same snapshot to the transcript and to the expectReplies
+response, so a reply is serialised once and a later change to a nested part of the bot's object (a card, a list)
+changes nothing that was sent or logged. The conversation reference is built once per turn.
 
 `send_activities` below is botbuilder's, step for step (address, validate, buffer for expectReplies or send
 through the adapter, run the send hooks); only the copy differs. The adapter creates this class for every turn.
@@ -12,46 +18,78 @@ through the adapter, run the send hooks); only the copy differs. The adapter cre
 
 from __future__ import annotations
 
-import copy
 import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ActivityTypes, DeliveryModes, ResourceResponse
-from msrest.serialization import Model
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference, DeliveryModes, ResourceResponse
 
-_ATOMS = frozenset({str, int, float, bool, type(None)})
+from bot.activity_json import serialize
 
-
-def copy_tree(value: Any) -> Any:
-    """A copy of `value` sharing nothing mutable with it, as `copy.deepcopy` would make (aliases aside:
-    a node reachable twice is copied twice, which replies never rely on)."""
-    kind: Any = type(value)
-    if kind in _ATOMS:
-        return value
-    if kind is dict:
-        return {key: copy_tree(item) for key, item in value.items()}
-    if kind is list:
-        return [copy_tree(item) for item in value]
-    if _plain_model(kind):
-        clone = kind.__new__(kind)
-        clone.__dict__.update({name: copy_tree(item) for name, item in vars(value).items()})
-        return clone
-    return copy.deepcopy(value)
+_SERIALIZED = "cosell.serialized"  # turn_state: id(activity) → (activity, its JSON as sent)
+_REFERENCE = "cosell.reference"  # turn_state: (incoming activity, its conversation reference)
 
 
-@functools.cache
-def _plain_model(kind: type) -> bool:
-    """A msrest model that `copy.deepcopy` copies attribute by attribute (no hooks of its own)."""
-    return issubclass(kind, Model) and not hasattr(kind, "__deepcopy__") and not hasattr(kind, "__setstate__")
+def snapshot(context: TurnContext, activity: Activity) -> dict[str, Any]:
+    """Serialise `activity` now and remember it as this turn's JSON for that very object."""
+    body = serialize(activity)
+    context.turn_state.setdefault(_SERIALIZED, {})[id(activity)] = (activity, body)
+    return body
+
+
+def serialized(context: TurnContext, activity: Activity) -> dict[str, Any]:
+    """`activity.serialize()`, reusing the snapshot this turn took of that very object when it was sent.
+
+    The send hooks (the transcript), the adapter and the expectReplies response all get the same reply objects
+    from `FastCopyTurnContext.send_activities`, so a reply is serialised once. Treat the result as read-only.
+    """
+    entry = context.turn_state.get(_SERIALIZED, {}).get(id(activity))
+    if entry is None or entry[0] is not activity:
+        return snapshot(context, activity)
+    body: dict[str, Any] = entry[1]
+    return body
+
+
+def _shallow_copy(activity: Activity) -> Activity:
+    clone: Activity = activity.__class__.__new__(activity.__class__)
+    clone.__dict__.update(activity.__dict__)
+    return clone
+
+
+class _HookChain:
+    """Runs send/update/delete hooks as botbuilder's `_emit` does: each hook's `next` runs the hooks after it."""
+
+    __slots__ = ("_arg", "_context", "_hooks")
+
+    def __init__(self, context: TurnContext, hooks: list[Callable[..., Awaitable[Any]]], arg: Any) -> None:
+        self._context, self._hooks, self._arg = context, hooks, arg
+
+    async def run(self, i: int) -> None:
+        if i < len(self._hooks):
+            await self._hooks[i](self._context, self._arg, functools.partial(self.run, i + 1))
 
 
 class FastCopyTurnContext(TurnContext):
-    """botbuilder's `TurnContext` with `copy_tree` in place of `copy.deepcopy` when sending."""
+    """botbuilder's `TurnContext`, with a shallow copy and a JSON snapshot in place of `copy.deepcopy`."""
+
+    async def _emit(self, plugins: list[Callable[..., Awaitable[Any]]], arg: Any, logic: Awaitable[Any]) -> Any:
+        """botbuilder's `_emit` (the hooks, in order, then `logic`), without its self-referencing closure: that
+        cycle held each turn's context, and everything in its turn state, until the cycle collector ran."""
+        await _HookChain(self, list(plugins), arg).run(0)
+        return await logic
+
+    def _reference(self) -> ConversationReference:
+        cached = self.turn_state.get(_REFERENCE)
+        if cached is None or cached[0] is not self.activity:
+            cached = (self.activity, TurnContext.get_conversation_reference(self.activity))
+            self.turn_state[_REFERENCE] = cached
+        reference: ConversationReference = cached[1]
+        return reference
 
     async def send_activities(self, activities: list[Activity]) -> list[ResourceResponse]:
-        reference = TurnContext.get_conversation_reference(self.activity)
-        output = [TurnContext.apply_conversation_reference(copy_tree(act), reference) for act in activities]
+        reference = self._reference()
+        output = [TurnContext.apply_conversation_reference(_shallow_copy(act), reference) for act in activities]
         sent_non_trace = False
         for activity in output:  # botbuilder's validator
             if not getattr(activity, "type", None):
@@ -66,6 +104,7 @@ class FastCopyTurnContext(TurnContext):
             if self.activity.delivery_mode == DeliveryModes.expect_replies:
                 responses = []
                 for activity in output:
+                    snapshot(self, activity)  # what the expectReplies response will carry
                     self.buffered_reply_activities.append(activity)
                     # the invoke response is not sent through the adapter, which would record it
                     if activity.type == ActivityTypes.invoke_response:

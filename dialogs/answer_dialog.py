@@ -10,6 +10,7 @@ from dialogs import messages
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.remediation_dialog import RemediationDialog, remediation_options
 from dialogs.render import FEEDBACK_CHOICES, findings_markdown, recognize
+from dialogs.runtime import Waterfall
 from dialogs.state import (
     ANSWER_KEY,
     AnswerOptions,
@@ -44,7 +45,7 @@ class AnswerDialog(ComponentDialog):
         if remediation is not None:
             self.add_dialog(RemediationDialog(remediation, journal))
         self.add_dialog(
-            WaterfallDialog(WaterfallDialog.__name__, [self._findings_step, self._show_step, self._feedback_step])
+            Waterfall(WaterfallDialog.__name__, [self._findings_step, self._show_step, self._feedback_step])
         )
         self.initial_dialog_id = WaterfallDialog.__name__
 

@@ -8,6 +8,7 @@ from botbuilder.schema import Activity, ActivityTypes
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.remediation_dialog import RemediationDialog, remediation_options
 from dialogs.render import ITEM_CHOICES, findings_markdown, recognize
+from dialogs.runtime import Waterfall
 from dialogs.state import (
     ChecklistOptions,
     DialogEnd,
@@ -51,7 +52,7 @@ class ChecklistDialog(ComponentDialog):
         if remediation is not None:
             self.add_dialog(RemediationDialog(remediation, journal))
         steps = [self._sweep_step, self._item_step, self._record_step]
-        self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, steps))
+        self.add_dialog(Waterfall(WaterfallDialog.__name__, steps))
         self.initial_dialog_id = WaterfallDialog.__name__
 
     async def _sweep_step(self, step: WaterfallStepContext) -> DialogTurnResult:

@@ -8,6 +8,7 @@ from dialogs import messages
 from dialogs.answer_dialog import AnswerDialog
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.render import recognize
+from dialogs.runtime import Waterfall
 from dialogs.state import AnswerOptions, ClarifyOptions, DialogEnd, PromptSpec, turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import LANGS
@@ -21,7 +22,7 @@ class ClarifyDialog(ComponentDialog):
         self._kb = kb
         self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
         self.add_dialog(answer)
-        self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self._ask_step, self._choose_step, self._done_step]))
+        self.add_dialog(Waterfall(WaterfallDialog.__name__, [self._ask_step, self._choose_step, self._done_step]))
         self.initial_dialog_id = WaterfallDialog.__name__
 
     async def _ask_step(self, step: WaterfallStepContext) -> DialogTurnResult:

@@ -35,6 +35,7 @@ from dialogs.base import (
 from dialogs.checklist_dialog import AREA_DIALOGS
 from dialogs.clarify_dialog import ClarifyDialog
 from dialogs.render import findings_markdown
+from dialogs.runtime import Waterfall, patch_dialog_context
 from dialogs.state import (
     LANG_CHANGED_KEY,
     LANG_KEY,
@@ -67,6 +68,7 @@ class MainDialog(ComponentDialog):
         live: LiveFindings | None = None,
         remediation: Remediation | None = None,
     ) -> None:
+        patch_dialog_context()  # contexts build their DialogStateManager on demand (dialogs/runtime.py)
         super().__init__(MainDialog.__name__)
         self._kb = kb
         self._match = match
@@ -78,7 +80,7 @@ class MainDialog(ComponentDialog):
         for dialog_cls in AREA_DIALOGS.values():
             self.add_dialog(dialog_cls(kb, journal, render, live, remediation))
         self.add_dialog(TextPrompt(_WAIT, self._any_message))
-        self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self._wait_step, self._route_step, self._loop_step]))
+        self.add_dialog(Waterfall(WaterfallDialog.__name__, [self._wait_step, self._route_step, self._loop_step]))
         self.initial_dialog_id = WaterfallDialog.__name__
 
     @staticmethod

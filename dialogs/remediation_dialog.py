@@ -11,6 +11,7 @@ from botbuilder.schema import Activity, ActivityTypes
 from dialogs import messages
 from dialogs.base import SpecPrompt, spec_options
 from dialogs.render import CONFIRM_CHOICES, FIX_CHOICES, outcome_markdown, recognize, render_remediation
+from dialogs.runtime import Waterfall
 from dialogs.state import (
     DialogEnd,
     Journal,
@@ -57,9 +58,7 @@ class RemediationDialog(ComponentDialog):
         self._remediation = remediation
         self._journal = journal
         self.add_dialog(SpecPrompt(SpecPrompt.__name__, render_remediation))
-        self.add_dialog(
-            WaterfallDialog(WaterfallDialog.__name__, [self._offer_step, self._preview_step, self._execute_step])
-        )
+        self.add_dialog(Waterfall(WaterfallDialog.__name__, [self._offer_step, self._preview_step, self._execute_step]))
         self.initial_dialog_id = WaterfallDialog.__name__
 
     async def _offer_step(self, step: WaterfallStepContext) -> DialogTurnResult:

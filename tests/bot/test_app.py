@@ -3,9 +3,10 @@ auth, bad input, transcripts with redaction, and a restart over the same databas
 
 from __future__ import annotations
 
+import gc
 import uuid
 
-from bot.app import ASSISTANT, create_app
+from bot.app import ASSISTANT, create_app, tune_gc_for_serving
 
 
 def _shown(activity: dict) -> str:
@@ -97,3 +98,14 @@ async def test_conversation_survives_restart(aiohttp_client, settings, knowledge
     second = await aiohttp_client(create_app(settings, knowledge=knowledge))
     await second.post("/api/messages", json=_message("done", fake_connector.url, conversation="c-restart"))
     assert "step 3 of" in _shown(fake_connector.calls[-1].activity)
+
+
+def test_serving_freezes_the_start_up_heap_and_makes_young_collections_rare() -> None:
+    threshold = gc.get_threshold()
+    try:
+        tune_gc_for_serving()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (20_000, threshold[1], threshold[2])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
