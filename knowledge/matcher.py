@@ -62,6 +62,7 @@ class Index:
     idf: dict[str, float]
     fingerprints: list[tuple[re.Pattern[str], int]]
     smalltalk: dict[str, str]
+    fingerprint_any: re.Pattern[str] | None = None  # every fingerprint in one alternation: most texts hit none
     smalltalk_re: re.Pattern[str] | None = None
     anchors: frozenset[str] = frozenset()
     unit_postings: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # term → entry → phrasings
@@ -113,6 +114,13 @@ def _add_units(index: Index, docs: Sequence[Doc]) -> None:
                     index.unit_postings.setdefault(t, {}).setdefault(i, []).append(unit)
 
 
+def _fingerprint_re(pattern: str) -> re.Pattern[str]:
+    """Fingerprints see case-folded text (`fingerprint_text`), so a pattern without capitals needs no IGNORECASE,
+    which makes Python's regex engine 2-3 times slower; any capital (a literal, or an escape such as \\S or \\B)
+    keeps it, since lowering those would change the pattern's meaning."""
+    return re.compile(pattern) if pattern == pattern.lower() else re.compile(pattern, re.IGNORECASE)
+
+
 def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
     """Build the index for `docs` (entries) with `lexicon`."""
     vocabulary = [t for d in docs for lang in LANGS for t in (*d.question_texts[lang], *d.answer_texts[lang])]
@@ -133,7 +141,7 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
         ids=[d.id for d in docs],
         postings=postings,
         idf=idf,
-        fingerprints=[(re.compile(p, re.IGNORECASE), i) for i, d in enumerate(docs) for p in d.fingerprints],
+        fingerprints=[(_fingerprint_re(p), i) for i, d in enumerate(docs) for p in d.fingerprints],
         smalltalk={
             fold(form): kind
             for kind, by_lang in lexicon.smalltalk.items()
@@ -142,6 +150,8 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
         },
         max_idf=math.log((n + 1) / 1.5),
     )
+    if index.fingerprints:
+        index.fingerprint_any = _fingerprint_re("|".join(f"(?:{p.pattern})" for p, _ in index.fingerprints))
     index.anchors = frozenset(
         stem(w, lang) for a in lexicon.anchors for w in lexer.content(a) for lang in LANGS if stem(w, lang) in idf
     )
@@ -184,6 +194,8 @@ def _smalltalk(index: Index, text: str) -> str | None:
 
 def _fingerprint(index: Index, text: str) -> str | None:
     fp = fingerprint_text(text)
+    if index.fingerprint_any is None or not index.fingerprint_any.search(fp):
+        return None  # one search instead of one per fingerprint; a hit is then ranked below
     best: tuple[int, int] | None = None
     for pattern, i in index.fingerprints:
         m = pattern.search(fp)
@@ -218,16 +230,19 @@ def _closest(index: Index, terms: list[tuple[str, float]], entries: Iterable[int
     """Per entry, the Dice similarity of its closest single phrasing to the query."""
     wanted = set(entries)
     shared: dict[int, float] = {}
+    shared_get, unit_postings = shared.get, index.unit_postings
     for term, qw in terms:
-        by_entry = index.unit_postings.get(term, {})
-        for i in wanted & by_entry.keys():
-            for u in by_entry[i]:
-                shared[u] = shared.get(u, 0.0) + qw
+        by_entry = unit_postings.get(term)
+        if by_entry:
+            for i in wanted & by_entry.keys():
+                for u in by_entry[i]:
+                    shared[u] = shared_get(u, 0.0) + qw
     closest: dict[int, float] = {}
+    closest_get, unit_mass, unit_entry = closest.get, index.unit_mass, index.unit_entry
     for u, mass in shared.items():
-        dice = 2 * mass / (total + index.unit_mass[u])
-        i = index.unit_entry[u]
-        if dice > closest.get(i, 0.0):
+        dice = 2 * mass / (total + unit_mass[u])
+        i = unit_entry[u]
+        if dice > closest_get(i, 0.0):
             closest[i] = dice
     return closest
 

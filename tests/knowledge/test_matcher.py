@@ -137,3 +137,22 @@ def test_typo_repair_is_bounded(knowledge) -> None:
     words = knowledge.index.lexer.words("conettori subscripton capire")
     assert words[:2] == ["connettori", "subscription"]
     assert words[2] == "capire"  # a real word two edits from anything known stays itself
+
+
+def test_fingerprints_match_whatever_the_case_and_the_longest_wins() -> None:
+    lex = Lexicon(stopwords={"en": frozenset(), "it": frozenset()}, synonyms=(), smalltalk={})
+
+    def doc(i: str, *fingerprints: str) -> Doc:
+        texts = (f"entry {i} words",)
+        return Doc(id=i, question_texts={"en": texts, "it": ()}, answer_texts={"en": (), "it": ()},
+                   phrasings={"en": texts, "it": ()}, fingerprints=fingerprints)  # fmt: skip
+
+    # "\S" must keep its meaning (lowering the pattern would turn it into "\s"); "Quota" has a capital
+    index = build_index([doc("a", r"access\s*denied"), doc("b", r"access\s*denied\s*\S+ed"), doc("c", "Quota")], lex)
+    th = Thresholds()
+
+    assert match(index, "ACCESS DENIED here", th).entry == "a"
+    assert match(index, "Access Denied Forwarded by proxy", th).entry == "b"  # the longer hit wins
+    assert match(index, "daily QUOTA exceeded", th).entry == "c"
+    assert match(index, "access is fine", th).via != "fingerprint"
+    assert [bool(p.flags & 2) for p, _ in index.fingerprints] == [False, True, True]  # re.IGNORECASE only if needed
