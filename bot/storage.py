@@ -10,6 +10,7 @@ import logging
 import sqlite3
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ _UPSERT = (
     " etag = excluded.etag, data = excluded.data, updated_at = excluded.updated_at"
 )
 _INSERT_NEW = "INSERT INTO state (key, etag, data, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING"
+_WRITTEN_KEYS = 4096  # conversations whose last write this process remembers (see SqliteStorage._written)
 _UPDATE_IF_MATCH = "UPDATE state SET etag = ?, data = ?, updated_at = ? WHERE key = ? AND etag = ?"
 
 
@@ -125,6 +127,9 @@ class SqliteStorage(Storage):
         self.database = SqliteDatabase(path)
         with self.database.transaction() as conn:
             conn.execute(_SCHEMA)
+        # key → e-tag of the row this process last wrote there, whose text is therefore `encode_item`'s own;
+        # a row still carrying that e-tag needs no exactness check when read back (most recent keys only)
+        self._written: OrderedDict[str, str] = OrderedDict()
 
     async def read(self, keys: Iterable[str]) -> dict[str, Any]:
         """Load the stored items for `keys`; missing keys are absent from the result."""
@@ -139,7 +144,7 @@ class SqliteStorage(Storage):
         """As `read`, with each item's `encode_item` text: the stored one unless that is in an older form."""
         items: dict[str, tuple[Any, str]] = {}
         for key, etag, data in self._select(keys):
-            item, exact = decode_item(data)
+            item, exact = decode_item(data, ours=self._written.get(key) == etag)
             encoded = data if exact else encode_item(item)
             _set_etag(item, etag)
             items[key] = (item, encoded)
@@ -166,8 +171,12 @@ class SqliteStorage(Storage):
                 if cursor.rowcount != 1:
                     raise StorageConflictError(key)
         # only after COMMIT, so a failed call leaves every item untouched
-        for _key, item, _expected, _data, new_etag in planned:
+        for key, item, _expected, _data, new_etag in planned:
             _set_etag(item, new_etag)
+            self._written[key] = new_etag
+            self._written.move_to_end(key)
+        while len(self._written) > _WRITTEN_KEYS:
+            self._written.popitem(last=False)
 
     def _select(self, keys: Iterable[str]) -> list[tuple[Any, ...]]:
         wanted = list(dict.fromkeys(keys))

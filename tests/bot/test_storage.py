@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botbuilder.core import ConversationState, StoreItem, TurnContext
@@ -256,3 +257,33 @@ def test_ping_and_idempotent_close(tmp_path: Path) -> None:
     store.close()
 
     assert store.ping() is False
+
+
+async def test_rows_this_process_wrote_skip_the_exactness_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.storage as module
+
+    seen: list[bool] = []
+    original = module.decode_item
+
+    def recording(data: str, *, ours: bool = False) -> Any:
+        seen.append(ours)
+        return original(data, ours=ours)
+
+    monkeypatch.setattr(module, "decode_item", recording)
+    mine, other = SqliteStorage(tmp_path / "bot.db"), SqliteStorage(tmp_path / "bot.db")
+    try:
+        await mine.write({"a": {"n": 1}, "b": {"n": 2}})
+        await other.write({"b": {"n": 3, "e_tag": "*"}})  # another process rewrote "b"
+        read = await mine.read_encoded(["a", "b"])
+
+        assert seen == [True, False]  # "a" still carries this process's e-tag, "b" does not
+        assert read["a"][1] == '{"n": 1}' and read["b"][1] == '{"n": 3}'
+        # an older row form (other spacing) under a foreign e-tag is re-encoded, not trusted
+        with mine.database.transaction() as conn:
+            conn.execute("UPDATE state SET data = ?, etag = 'old' WHERE key = 'a'", ('{"n":  1}',))
+        assert (await mine.read_encoded(["a"]))["a"][1] == '{"n": 1}' and seen[-1] is False
+    finally:
+        mine.close()
+        other.close()
