@@ -319,10 +319,9 @@ class _Entry:
 class _TurnLog:
     """One turn's transcript entries, held until `flush` and written directly after it.
 
-    Replies are serialised when written rather than when sent, through `serialized`: by then the adapter
-    has usually serialised them to POST them, and with expectReplies it reuses ours. The result is the same:
-    the send hooks and the adapter get the very deep copies `TurnContext.send_activities` makes, which
-    nothing changes after the hooks ran.
+    A reply is logged as the JSON snapshot `FastCopyTurnContext` took when it went out (the adapter's POST body,
+    or the expectReplies buffer), fetched through `serialized` when the rows are written: serialised once, and
+    exactly what was sent. The context is passed in, never kept, so the hooks make no reference cycle.
     """
 
     def __init__(self, store: TranscriptSink) -> None:
