@@ -1,11 +1,11 @@
 """CloudAdapter for botbuilder 4.17.1 with its HTTP edge fixed and its reply path made cheap.
 
 - POST bodies are validated here: a bad request gets a 4xx with a short JSON reason, never a 500.
-- expectReplies and invoke responses are serialised once (4.17.x serialises twice and answers 500), and
-  a reply the transcript has already serialised is not serialised again (`serialized`), and serialising
-  goes through `bot/activity_json.py` (msrest's output, without msrest's per-call overhead), as does reading
-  the incoming activity.
-- Replies are copied by `bot/turn_context.py`'s tree copy rather than `copy.deepcopy` before they are sent.
+- expectReplies and invoke responses are serialised once (4.17.x serialises twice and answers 500): a reply
+  is serialised when it goes out and that snapshot serves the POST, the expectReplies response and the
+  transcript (`bot/turn_context.py`); serialising goes through `bot/activity_json.py` (msrest's output, without
+  msrest's per-call overhead), as does reading the incoming activity.
+- Replies are copied shallowly by `bot/turn_context.py` rather than with `copy.deepcopy` before they are sent.
 - Replies go out through one shared aiohttp session instead of a thread-pooled `requests` call.
 - ConnectorClients are cached per (app id, serviceUrl, audience), as the legacy BotFrameworkAdapter did,
   so a turn no longer builds one, and the credentials (and their MSAL token cache) live across turns.
