@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from knowledge.live.base import CheckContext, CheckResult, CredentialMissing, Fix, Status, System
+from knowledge.live.base import Check, CheckContext, CheckResult, CredentialMissing, Fix, Status, System
 
 
 def client(ctx: CheckContext, system: System) -> Any:
@@ -20,6 +21,12 @@ def client(ctx: CheckContext, system: System) -> Any:
             message_it=f"Nessun client configurato per {system.value}: verifica saltata.",
         )
     return found
+
+
+def declare(titles: Mapping[str, tuple[str, str]], check_id: str, **fields: Any) -> Check:
+    """A `Check` whose English and Italian titles come from its module's title table."""
+    title, title_it = titles[check_id]
+    return Check(id=check_id, title=title, title_it=title_it, **fields)
 
 
 def finding(

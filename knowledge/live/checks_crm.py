@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from knowledge.live.base import Check, CheckContext, CheckResult, Fix, Status, System
-from knowledge.live.checks_common import client, finding
+from knowledge.live.checks_common import client, declare, finding
 from knowledge.live.dataverse import DataverseClient
 from knowledge.live.partner_center import PartnerCenterClient
 
@@ -191,10 +191,9 @@ async def _connection_references(ctx: CheckContext) -> CheckResult:
 def crm_checks() -> list[Check]:
     """The prerequisite checks plus the connection-reference check."""
     return [
-        Check(
-            id="pc-referrals-role",
-            title=_TITLES["pc-referrals-role"][0],
-            title_it=_TITLES["pc-referrals-role"][1],
+        declare(
+            _TITLES,
+            "pc-referrals-role",
             systems=(PC,),
             needs=(PC.value,),
             entries=("pre-pc-role", "run-access-denied"),
@@ -202,10 +201,9 @@ def crm_checks() -> list[Check]:
             estimated_calls=1,
             run=_pc_referrals_role,
         ),
-        Check(
-            id="crm-roles",
-            title=_TITLES["crm-roles"][0],
-            title_it=_TITLES["crm-roles"][1],
+        declare(
+            _TITLES,
+            "crm-roles",
             systems=(DV,),
             needs=(DV.value,),
             entries=("pre-crm-role", "run-access-denied"),
@@ -213,10 +211,9 @@ def crm_checks() -> list[Check]:
             estimated_calls=2,
             run=_crm_roles,
         ),
-        Check(
-            id="crm-currency",
-            title=_TITLES["crm-currency"][0],
-            title_it=_TITLES["crm-currency"][1],
+        declare(
+            _TITLES,
+            "crm-currency",
             systems=(DV,),
             needs=(DV.value,),
             entries=("pre-crm-fields",),
@@ -224,10 +221,9 @@ def crm_checks() -> list[Check]:
             estimated_calls=2,
             run=_crm_currency,
         ),
-        Check(
-            id="crm-sales-users",
-            title=_TITLES["crm-sales-users"][0],
-            title_it=_TITLES["crm-sales-users"][1],
+        declare(
+            _TITLES,
+            "crm-sales-users",
             systems=(DV,),
             needs=(DV.value,),
             entries=("pre-crm-fields",),
@@ -235,10 +231,9 @@ def crm_checks() -> list[Check]:
             estimated_calls=1,
             run=_crm_sales_users,
         ),
-        Check(
-            id="connection-references",
-            title=_TITLES["connection-references"][0],
-            title_it=_TITLES["connection-references"][1],
+        declare(
+            _TITLES,
+            "connection-references",
             systems=(DV,),
             needs=(DV.value,),
             entries=("cfg-add-connections", "cfg-flows-wont-turn-on", "cfg-signin-error"),

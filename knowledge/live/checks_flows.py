@@ -17,7 +17,16 @@ from knowledge.live.base import (
     Status,
     System,
 )
-from knowledge.live.checks_common import ConnectorFlow, client, connector_flow, finding, host, same_url, start_order
+from knowledge.live.checks_common import (
+    ConnectorFlow,
+    client,
+    connector_flow,
+    declare,
+    finding,
+    host,
+    same_url,
+    start_order,
+)
 from knowledge.live.dataverse import DataverseClient
 from knowledge.live.flows import FlowClient, FlowRun
 from knowledge.live.partner_center import PartnerCenterClient
@@ -344,30 +353,27 @@ def flow_checks() -> list[Check]:
     # connector-flows and flow-activation-order accept either client, so they declare no credential the runner
     # could require; connector_flows() skips them when neither client is there.
     return [
-        Check(
-            id="connector-flows",
-            title=_TITLES["connector-flows"][0],
-            title_it=_TITLES["connector-flows"][1],
+        declare(
+            _TITLES,
+            "connector-flows",
             systems=(PA, DV),
             entries=("cfg-flows-wont-turn-on",),
             area="configuration",
             estimated_calls=1,
             run=_connector_flows,
         ),
-        Check(
-            id="flow-activation-order",
-            title=_TITLES["flow-activation-order"][0],
-            title_it=_TITLES["flow-activation-order"][1],
+        declare(
+            _TITLES,
+            "flow-activation-order",
             systems=(PA, DV),
             entries=("cfg-activate-pc-to-crm",),
             area="configuration",
             estimated_calls=1,
             run=_flow_activation_order,
         ),
-        Check(
-            id="webhook-registration",
-            title=_TITLES["webhook-registration"][0],
-            title_it=_TITLES["webhook-registration"][1],
+        declare(
+            _TITLES,
+            "webhook-registration",
             systems=(PC, PA),
             needs=(PC.value, PA.value),
             entries=("cfg-flows-wont-turn-on",),
@@ -375,10 +381,9 @@ def flow_checks() -> list[Check]:
             estimated_calls=3,
             run=_webhook_registration,
         ),
-        Check(
-            id="failed-runs",
-            title=_TITLES["failed-runs"][0],
-            title_it=_TITLES["failed-runs"][1],
+        declare(
+            _TITLES,
+            "failed-runs",
             systems=(PA,),
             needs=(PA.value,),
             entries=("run-flow-failures", "run-disconnected", "run-access-denied", "cfg-workflow-trigger-not-found"),

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from knowledge.live.base import Check, CheckContext, CheckResult, Fix, LiveCheckFailed, Status, System
-from knowledge.live.checks_common import client, finding
+from knowledge.live.checks_common import client, declare, finding
 from knowledge.live.graph import GraphClient
 from knowledge.live.power_platform import Environment, PowerPlatformClient
 
@@ -241,10 +241,9 @@ async def _power_automate_license(ctx: CheckContext) -> CheckResult:
 def platform_checks() -> list[Check]:
     """Dataverse present, storage capacity, Power Automate licence (all prerequisites)."""
     return [
-        Check(
-            id="dataverse-present",
-            title=_TITLES["dataverse-present"][0],
-            title_it=_TITLES["dataverse-present"][1],
+        declare(
+            _TITLES,
+            "dataverse-present",
             systems=(PP,),
             needs=(PP.value,),
             entries=_ENV_ENTRIES,
@@ -252,10 +251,9 @@ def platform_checks() -> list[Check]:
             estimated_calls=1,
             run=_dataverse_present,
         ),
-        Check(
-            id="storage-capacity",
-            title=_TITLES["storage-capacity"][0],
-            title_it=_TITLES["storage-capacity"][1],
+        declare(
+            _TITLES,
+            "storage-capacity",
             systems=(PP,),
             needs=(PP.value,),
             entries=("pre-power-automate",),
@@ -263,10 +261,9 @@ def platform_checks() -> list[Check]:
             estimated_calls=1,
             run=_storage_capacity,
         ),
-        Check(
-            id="power-automate-license",
-            title=_TITLES["power-automate-license"][0],
-            title_it=_TITLES["power-automate-license"][1],
+        declare(
+            _TITLES,
+            "power-automate-license",
             systems=(GRAPH,),
             needs=(GRAPH.value,),
             entries=("pre-power-automate",),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from knowledge.live.base import Check, CheckContext, CheckResult, Fix, Status, System
-from knowledge.live.checks_common import client, finding
+from knowledge.live.checks_common import client, declare, finding
 from knowledge.live.salesforce import SalesforceClient
 
 SF = System.salesforce
@@ -169,10 +169,9 @@ async def _api_quota(ctx: CheckContext) -> CheckResult:
 def salesforce_checks() -> list[Check]:
     """The Salesforce prerequisite and maintenance checks."""
     return [
-        Check(
-            id="sf-customize-application",
-            title=_TITLES["sf-customize-application"][0],
-            title_it=_TITLES["sf-customize-application"][1],
+        declare(
+            _TITLES,
+            "sf-customize-application",
             systems=(SF,),
             needs=(SF.value,),
             entries=("pre-crm-role",),
@@ -180,10 +179,9 @@ def salesforce_checks() -> list[Check]:
             estimated_calls=3,
             run=_customize_application,
         ),
-        Check(
-            id="sf-currency",
-            title=_TITLES["sf-currency"][0],
-            title_it=_TITLES["sf-currency"][1],
+        declare(
+            _TITLES,
+            "sf-currency",
             systems=(SF,),
             needs=(SF.value,),
             entries=_CURRENCY_ENTRIES,
@@ -191,10 +189,9 @@ def salesforce_checks() -> list[Check]:
             estimated_calls=2,
             run=_currency,
         ),
-        Check(
-            id="sf-api-quota",
-            title=_TITLES["sf-api-quota"][0],
-            title_it=_TITLES["sf-api-quota"][1],
+        declare(
+            _TITLES,
+            "sf-api-quota",
             systems=(SF,),
             needs=(SF.value,),
             entries=_QUOTA_ENTRIES,
