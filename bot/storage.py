@@ -7,9 +7,9 @@ Owns the single SQLite connection of the process (`SqliteDatabase`), which the t
 from __future__ import annotations
 
 import logging
+import random
 import sqlite3
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -118,8 +118,10 @@ class SqliteStorage(Storage):
       `bot/state.py`'s codec writes and reads dialog state without going through jsonpickle.
     - `read_encoded`/`write_encoded` let `bot/state.py`'s BotState reuse the stored text to detect changes.
 
-    E-tags are random uuid4 hex strings rather than counters: a per-key counter restarts when a key
+    E-tags are 128 random bits in hex rather than counters: a per-key counter restarts when a key
     is deleted and re-created, so a stale writer could match the new row (ABA); a random tag cannot.
+    They come from `random` (seeded from the OS, reseeded in forked children), not `uuid4`: a tag must be
+    unique, not unpredictable, and `os.urandom` is a system call per write.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -159,7 +161,10 @@ class SqliteStorage(Storage):
         if not changes:
             return
         now = datetime.now(UTC).isoformat()
-        planned = [(key, item, _get_etag(item), data, uuid.uuid4().hex) for key, (item, data) in changes.items()]
+        planned = [
+            (key, item, _get_etag(item), data, f"{random.getrandbits(128):032x}")
+            for key, (item, data) in changes.items()
+        ]
         with self.database.transaction() as conn:
             for key, _item, expected, data, new_etag in planned:
                 if expected == "*":

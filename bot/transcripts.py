@@ -137,8 +137,12 @@ def redact_activity(activity_dict: dict[str, Any]) -> dict[str, Any]:
     return scrubbed
 
 
+# `id` is the rowid: always past the largest one in the table, so it orders a conversation's rows. No
+# AUTOINCREMENT (which also never reuses the id of a deleted last row): that costs a sqlite_sequence write on
+# every insert, and a deleted transcript's ids have nothing left to collide with. Databases created with it
+# keep it and work the same.
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS transcript (id INTEGER PRIMARY KEY AUTOINCREMENT, channel_id TEXT NOT NULL,"
+    "CREATE TABLE IF NOT EXISTS transcript (id INTEGER PRIMARY KEY, channel_id TEXT NOT NULL,"
     " conversation_id TEXT NOT NULL, activity_id TEXT, type TEXT, timestamp TEXT, data TEXT NOT NULL,"
     " direction TEXT NOT NULL CHECK (direction IN ('in', 'out')))",
     "CREATE INDEX IF NOT EXISTS transcript_conversation ON transcript (channel_id, conversation_id, id)",

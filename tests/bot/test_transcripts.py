@@ -263,6 +263,35 @@ async def test_store_on_a_path_owns_its_connection(tmp_path: Path) -> None:
     storage.close()
 
 
+@pytest.mark.parametrize("autoincrement", [False, True], ids=["new-schema", "database-created-with-autoincrement"])
+async def test_rows_keep_their_order_without_a_sequence_table(tmp_path: Path, autoincrement: bool) -> None:
+    path = tmp_path / "bot.db"
+    if autoincrement:  # the schema before AUTOINCREMENT was dropped: still read and written the same
+        old = SqliteStorage(path)
+        with old.database.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE transcript (id INTEGER PRIMARY KEY AUTOINCREMENT, channel_id TEXT NOT NULL,"
+                " conversation_id TEXT NOT NULL, activity_id TEXT, type TEXT, timestamp TEXT, data TEXT NOT NULL,"
+                " direction TEXT NOT NULL CHECK (direction IN ('in', 'out')))"
+            )
+        old.close()
+    store = SqliteTranscriptStore(path)
+    for text in ("one", "two"):
+        await store.log_activity(_activity("a", text), "in")
+    await store.delete_transcript("msteams", "a")
+    for text in ("three", "four", "five"):
+        await store.log_activity(_activity("b", text), "in")
+    await store.log_activity(_activity("c", "six"), "out")
+
+    rows = await store.get_transcript("msteams", "b")
+    sequences = store._db.query("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")
+    store.close()
+
+    assert [r["activity"]["text"] for r in rows] == ["three", "four", "five"]
+    assert rows[0]["seq"] < rows[1]["seq"] < rows[2]["seq"]
+    assert bool(sequences) == autoincrement  # no per-insert sequence bookkeeping in a new database
+
+
 # --- cheap redaction, batching, and replies logged from the body the adapter sent ----------------
 
 

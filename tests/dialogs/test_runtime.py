@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -73,7 +72,7 @@ async def test_a_whole_conversation_builds_no_state_manager(knowledge: Any) -> N
     assert built == []
 
 
-async def test_waterfall_runs_its_steps_with_a_uuid4_instance_id() -> None:
+async def test_waterfall_runs_its_steps_with_a_fresh_random_instance_id() -> None:
     seen: list[str] = []
 
     async def first(step: Any) -> Any:
@@ -89,6 +88,8 @@ async def test_waterfall_runs_its_steps_with_a_uuid4_instance_id() -> None:
     dc = await dialogs.create_context(_context())
 
     result = await dc.begin_dialog("w", {"x": 1})
+    await dc.begin_dialog("w", {"x": 2})
 
     assert result.status == DialogTurnStatus.Complete and result.result == "done"
-    assert uuid.UUID(seen[0]).version == 4
+    assert len(seen) == 2 and seen[0] != seen[1]
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in seen)  # 128 bits in hex
