@@ -16,7 +16,7 @@ import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from knowledge.models import Lang, Lexicon
+from knowledge.models import LANGS, Lang, Lexicon
 
 _GUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00b4": "'", "`": "'"})
@@ -25,6 +25,8 @@ _CANT = {"can't": "can not", "won't": "will not", "cannot": "can not"}
 _CANT_RE = re.compile(r"\b(?:can't|won't|cannot)\b")
 _NON_WORD = re.compile(r"[^a-z0-9_]+")
 _IT_HINTS = re.compile(r"[àèéìòù]|zion[ei]\b|\b(?:il|gli|della|delle|nel|sono|perch[eé]|cosa|devo|non)\b")
+
+_MIN_STEM = 5  # shorter stems are shared by unrelated words
 
 CANON = "_"  # prefix of canonical synonym tokens; they bypass stopwords and stemming
 
@@ -76,6 +78,20 @@ def light(word: str) -> str:
     return word
 
 
+def _stem_forms(lexicon: Lexicon) -> dict[str, str]:
+    """Snowball stem → canonical token, for the one-word synonym forms whose stem is long enough and belongs to
+    one group only: inflections the lexicon does not list ("attivando", "recreating") reach their group."""
+    by_stem: dict[str, set[str]] = {}
+    for group in lexicon.synonyms:
+        canon = CANON + fold(group[0]).replace(" ", "_")
+        for form in group:
+            if len(words := fold(form).split()) == 1:
+                for lang in LANGS:
+                    if len(root := stem(words[0], lang)) >= _MIN_STEM:
+                        by_stem.setdefault(root, set()).add(canon)
+    return {root: next(iter(canons)) for root, canons in by_stem.items() if len(canons) == 1}
+
+
 class Lexer:
     """Turns text into content terms: typo repair, synonym canonicalisation, stopword removal.
 
@@ -110,6 +126,7 @@ class Lexer:
                 self._forms.setdefault(key[0], []).append((key, canon))
         for forms in self._forms.values():
             forms.sort(key=lambda f: -len(f[0]))
+        self._stem_forms = _stem_forms(lexicon)
         freq: dict[str, int] = {}
         for text in vocabulary:
             for w in fold(text).split():
@@ -126,15 +143,21 @@ class Lexer:
         self._repair = lru_cache(maxsize=65536)(self._repair_uncached)
 
     def _repair_uncached(self, word: str) -> str:
-        """The known word one edit away from an unknown `word` (two for long words, same first letter), else `word`.
+        """For a `word` the knowledge base never uses: the canonical token of a synonym group it inflects
+        ("attivando" → the group of "attivare"), else the known word one edit away (two for long words, same
+        first letter), else `word`.
 
         Real words the knowledge base never uses ("capire", "record") are usually two or more edits from
         any known word, while typos ("conettore", "subscripton") are one; so a tight edit budget repairs
-        typos without dragging ordinary words onto domain terms.
+        typos without dragging ordinary words onto domain terms. Inflections come first: "attivando" is
+        also one edit from "attivano", a word that is no synonym.
         """
         n = len(word)
         if n < 5 or word.isdigit():
             return word
+        for lang in LANGS:
+            if canon := self._stem_forms.get(stem(word, lang)):
+                return canon
         budget = 1 if n < 9 else 2
         hits = [
             (int(dist), -self._freq.get(cand, 0), cand)

@@ -46,6 +46,8 @@ from knowledge.models import Lexicon
             "le trattative create su partner center non arivano al crm ma i flussi non danno errori",
             "run-pc-not-synced-to-crm",
         ),
+        # inflections the lexicon does not list
+        ("errore attivando il flusso partner center to crm", "cfg-activate-pc-to-crm"),
     ],
 )
 def test_answers(knowledge, text: str, entry: str) -> None:
@@ -137,6 +139,14 @@ def test_typo_repair_is_bounded(knowledge) -> None:
     words = knowledge.index.lexer.words("conettori subscripton capire")
     assert words[:2] == ["connettori", "subscription"]
     assert words[2] == "capire"  # a real word two edits from anything known stays itself
+
+
+def test_an_unlisted_inflection_of_a_synonym_joins_its_group(knowledge) -> None:
+    lexer = knowledge.index.lexer
+    # "attivando" is one edit from "attivano", a word of the knowledge base but no synonym
+    assert lexer.content("attivando") == lexer.content("attivare") == ["_activate"]
+    # a word the knowledge base uses keeps its own meaning, even when its stem is a synonym's ("execute")
+    assert lexer.content("executives") == ["executives"]
 
 
 def test_fingerprints_match_whatever_the_case_and_the_longest_wins() -> None:
