@@ -166,3 +166,15 @@ def test_fingerprints_match_whatever_the_case_and_the_longest_wins() -> None:
     assert match(index, "daily QUOTA exceeded", th).entry == "c"
     assert match(index, "access is fine", th).via != "fingerprint"
     assert [bool(p.flags & 2) for p, _ in index.fingerprints] == [False, True, True]  # re.IGNORECASE only if needed
+
+
+@pytest.mark.parametrize(
+    ("chatty", "plain"),
+    [
+        ("can you help me understand why the flow failed", "why the flow failed"),
+        ("come faccio a capire perché il flusso è fallito", "perché il flusso è fallito"),
+    ],
+)
+def test_conversational_filler_carries_no_weight(knowledge, chatty: str, plain: str) -> None:
+    lexer = knowledge.index.lexer
+    assert lexer.content(chatty) == lexer.content(plain)
