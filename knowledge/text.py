@@ -147,7 +147,7 @@ class Lexer:
         ("attivando" → the group of "attivare"), else the known word one edit away (two for long words, same
         first letter), else `word`.
 
-        Real words the knowledge base never uses ("capire", "record") are usually two or more edits from
+        Real words the knowledge base never uses ("imparare", "record") are usually two or more edits from
         any known word, while typos ("conettore", "subscripton") are one; so a tight edit budget repairs
         typos without dragging ordinary words onto domain terms. Inflections come first: "attivando" is
         also one edit from "attivano", a word that is no synonym.
@@ -173,7 +173,8 @@ class Lexer:
         return min(hits)[2] if hits else word
 
     def words(self, text: str) -> list[str]:
-        """Folded words with typos repaired towards the knowledge base's vocabulary."""
+        """Folded words, each unknown one repaired: to the canonical token of the synonym group it inflects, or
+        towards the knowledge base's vocabulary (typos)."""
         return [w if w in self.known else self._repair(w) for w in fold(text).split()]
 
     def canonical(self, words: list[str]) -> list[str]:
