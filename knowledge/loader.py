@@ -58,7 +58,7 @@ def load_entry(path: Path) -> Entry:
         entry = Entry.model_validate(raw)
     except ValidationError as exc:
         raise KnowledgeError(f"{path.name} (entry {entry_id}): {_describe(exc)}") from exc
-    for pattern in entry.fingerprints:
+    for pattern in (*entry.fingerprints, *entry.generic_fingerprints):
         try:
             re.compile(pattern)
         except re.error as exc:

@@ -44,6 +44,7 @@ class Doc:
     answer_texts: dict[Lang, tuple[str, ...]]
     phrasings: dict[Lang, tuple[str, ...]]
     fingerprints: tuple[str, ...] = ()
+    generic_fingerprints: tuple[str, ...] = ()  # consulted only when no entry's own fingerprint matches
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Index:
     fingerprints: list[tuple[re.Pattern[str], int]]
     smalltalk: dict[str, str]
     fingerprint_any: re.Pattern[str] | None = None  # every fingerprint in one alternation: most texts hit none
+    generic_fingerprints: list[tuple[re.Pattern[str], int]] = field(default_factory=list)
     smalltalk_re: re.Pattern[str] | None = None
     anchors: frozenset[str] = frozenset()
     unit_postings: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # term → entry → phrasings
@@ -142,6 +144,7 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
         postings=postings,
         idf=idf,
         fingerprints=[(_fingerprint_re(p), i) for i, d in enumerate(docs) for p in d.fingerprints],
+        generic_fingerprints=[(_fingerprint_re(p), i) for i, d in enumerate(docs) for p in d.generic_fingerprints],
         smalltalk={
             fold(form): kind
             for kind, by_lang in lexicon.smalltalk.items()
@@ -150,8 +153,8 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
         },
         max_idf=math.log((n + 1) / 1.5),
     )
-    if index.fingerprints:
-        index.fingerprint_any = _fingerprint_re("|".join(f"(?:{p.pattern})" for p, _ in index.fingerprints))
+    if every := index.fingerprints + index.generic_fingerprints:
+        index.fingerprint_any = _fingerprint_re("|".join(f"(?:{p.pattern})" for p, _ in every))
     index.anchors = frozenset(
         stem(w, lang) for a in lexicon.anchors for w in lexer.content(a) for lang in LANGS if stem(w, lang) in idf
     )
@@ -174,7 +177,10 @@ def index_kb(kb: KnowledgeBase) -> Index:
             steps = tuple(s.text for s in c.steps) + tuple(x for s in c.steps for x in s.substeps)
             a[lang] = (c.lead, *steps, c.note or "")
         p = {lang: (e.content(lang).title, *e.content(lang).phrasings) for lang in LANGS}
-        docs.append(Doc(id=e.id, question_texts=q, answer_texts=a, phrasings=p, fingerprints=e.fingerprints))
+        docs.append(
+            Doc(id=e.id, question_texts=q, answer_texts=a, phrasings=p, fingerprints=e.fingerprints,
+                generic_fingerprints=e.generic_fingerprints)
+        )  # fmt: skip
     return build_index(docs, kb.lexicon)
 
 
@@ -196,8 +202,13 @@ def _fingerprint(index: Index, text: str) -> str | None:
     fp = fingerprint_text(text)
     if index.fingerprint_any is None or not index.fingerprint_any.search(fp):
         return None  # one search instead of one per fingerprint; a hit is then ranked below
+    return _longest(index, index.fingerprints, fp) or _longest(index, index.generic_fingerprints, fp)
+
+
+def _longest(index: Index, fingerprints: list[tuple[re.Pattern[str], int]], fp: str) -> str | None:
+    """The entry of the fingerprint with the longest match in `fp`, if any matches."""
     best: tuple[int, int] | None = None
-    for pattern, i in index.fingerprints:
+    for pattern, i in fingerprints:
         m = pattern.search(fp)
         if m and (best is None or len(m.group(0)) > best[0]):
             best = (len(m.group(0)), i)

@@ -64,6 +64,9 @@ class Entry(_Frozen):
     area: Area
     order: int = Field(ge=1)
     fingerprints: tuple[str, ...] = ()
+    #: patterns of messages that only say that something failed ("ActionFailed"): they answer with this entry
+    #: when no entry's own fingerprint matches, so a pasted run error that also names its cause gets the cause
+    generic_fingerprints: tuple[str, ...] = ()
     en: Content
     it: Content
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.matcher import Doc, Thresholds, build_index, match
-from knowledge.models import Lexicon
+from knowledge.models import Lang, Lexicon
 
 
 @pytest.mark.parametrize(
@@ -48,6 +48,9 @@ from knowledge.models import Lexicon
         ),
         # inflections the lexicon does not list
         ("errore attivando il flusso partner center to crm", "cfg-activate-pc-to-crm"),
+        # a run error that names no cause
+        ("The execution of template action 'Apply_to_each' failed", "run-flow-failures"),
+        ('{"code":"ActionFailed","message":"An action failed. No dependent actions succeeded."}', "run-flow-failures"),
     ],
 )
 def test_answers(knowledge, text: str, entry: str) -> None:
@@ -166,6 +169,26 @@ def test_fingerprints_match_whatever_the_case_and_the_longest_wins() -> None:
     assert match(index, "daily QUOTA exceeded", th).entry == "c"
     assert match(index, "access is fine", th).via != "fingerprint"
     assert [bool(p.flags & 2) for p, _ in index.fingerprints] == [False, True, True]  # re.IGNORECASE only if needed
+
+
+def test_a_generic_fingerprint_answers_only_when_no_specific_one_matches() -> None:
+    lex = Lexicon(stopwords={"en": frozenset(), "it": frozenset()}, synonyms=(), smalltalk={})
+    texts = ("entry words",)
+    no_text: dict[Lang, tuple[str, ...]] = {"en": (), "it": ()}
+    failed = Doc(
+        id="failed",
+        question_texts={"en": texts, "it": ()},
+        answer_texts=no_text,
+        phrasings={"en": texts, "it": ()},
+        generic_fingerprints=(r"\baction\s+'[^']+'\s+failed\b",),
+    )
+    cause = Doc(id="cause", question_texts={"en": texts, "it": ()}, answer_texts=no_text,
+                phrasings={"en": texts, "it": ()}, fingerprints=("solution id is required",))  # fmt: skip
+    index = build_index([failed, cause], lex)
+
+    assert match(index, "Action 'Create_a_new_record' failed", Thresholds()).entry == "failed"
+    # the generic hit is longer, yet the cause answers
+    assert match(index, "Action 'Create_a_new_record' failed: Solution ID is required", Thresholds()).entry == "cause"
 
 
 @pytest.mark.parametrize(
