@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from botbuilder.core import ActivityHandler, ConversationState, TurnContext, UserState
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.dialogs import Dialog, DialogSet, DialogTurnStatus
+from botbuilder.dialogs import ComponentDialog, Dialog, DialogInstance, DialogSet, DialogState, DialogTurnStatus
 from botbuilder.schema import ActivityTypes, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, ChannelAccount
 
 from bot.channels.cards import CONTENT_TYPE
@@ -33,6 +33,21 @@ def locale_lang(locale: str | None) -> Lang | None:
         return None
     head = locale.split("-")[0].casefold()
     return "it" if head == "it" else "en" if head == "en" else None
+
+
+def stack_is_known(stack: list[DialogInstance], sets: list[DialogSet]) -> bool:
+    """True when every dialog on `stack`, and on the inner stacks of its components, can be found as botbuilder
+    would look it up (in the component's own set, then in the sets around it). A component keeps its set in
+    `_dialogs`; botbuilder 4.17 offers no public accessor but the async `find_dialog`."""
+    for instance in stack:
+        dialog = next((found for s in reversed(sets) if (found := s.find_dialog(instance.id)) is not None), None)
+        if dialog is None:
+            return False
+        if isinstance(dialog, ComponentDialog):
+            inner = instance.state.get(ComponentDialog.persisted_dialog_state)
+            if not isinstance(inner, DialogState) or not stack_is_known(inner.dialog_stack, [*sets, dialog._dialogs]):
+                return False
+    return True
 
 
 class TroubleshootBot(TeamsActivityHandler):
@@ -104,6 +119,10 @@ class TroubleshootBot(TeamsActivityHandler):
         dialogs = DialogSet(self._dialog_state)
         dialogs.add(self._dialog)
         dc = await dialogs.create_context(ctx)
+        if not stack_is_known(dc.stack, [dialogs]):
+            # stored by a build whose dialogs were laid out differently: start over rather than fail every turn
+            log.info("dialog stack names dialogs this build lacks; starting the conversation's dialogs afresh")
+            dc.stack.clear()
         result = await dc.continue_dialog()
         if result.status == DialogTurnStatus.Empty:
             await dc.begin_dialog(self._dialog.id, begin_options)

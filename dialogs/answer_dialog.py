@@ -1,16 +1,22 @@
 """AnswerDialog: live findings first (with an offer to fix what can be fixed), then one entry's answer; ask whether
-it helped, record the vote."""
+it helped, record the vote.
+
+A plain `Dialog` rather than a component holding a waterfall and a prompt: it has one question to ask, and every
+FAQ turn ends the previous answer and begins the next one, so the three extra dialogs on the stack (their
+contexts, step bookkeeping and persisted state) were most of a turn's dialog cost. The fix offer, when there is
+one, is a `RemediationDialog` pushed on the same stack; the dialog set this one is added to must also hold that.
+"""
 
 from __future__ import annotations
 
-from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.core import TurnContext
+from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogReason, DialogTurnResult
 from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import messages
-from dialogs.base import Renderer, SpecPrompt, spec_options
+from dialogs.base import Renderer
 from dialogs.remediation_dialog import RemediationDialog, remediation_options
 from dialogs.render import FEEDBACK_CHOICES, findings_markdown, recognize
-from dialogs.runtime import Waterfall
 from dialogs.state import (
     ANSWER_KEY,
     AnswerOptions,
@@ -24,8 +30,11 @@ from dialogs.state import (
 from knowledge.live.base import CheckResult
 from knowledge.loader import KnowledgeBase
 
+_ENTRY = "entry_id"  # persisted in the dialog instance's state: the entry shown
+_ASKED = "asked"  # persisted: True once the answer and its "did this help?" are out
 
-class AnswerDialog(ComponentDialog):
+
+class AnswerDialog(Dialog):
     """Presents an entry with a "did this help?" question; free text instead of a vote is a new question."""
 
     def __init__(
@@ -39,53 +48,75 @@ class AnswerDialog(ComponentDialog):
         super().__init__(AnswerDialog.__name__)
         self._kb = kb
         self._journal = journal
+        self._render = render
         self._live = live
         self._remediation = remediation
-        self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
-        if remediation is not None:
-            self.add_dialog(RemediationDialog(remediation, journal))
-        self.add_dialog(
-            Waterfall(WaterfallDialog.__name__, [self._findings_step, self._show_step, self._feedback_step])
-        )
-        self.initial_dialog_id = WaterfallDialog.__name__
 
-    async def _findings_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        opts = AnswerOptions.model_validate(step.options)
-        step.values["entry_id"] = opts.entry_id
-        results = await self._live_findings(step, opts.entry_id)
+    def companions(self) -> list[Dialog]:
+        """The dialogs this one begins, to add to the same dialog set."""
+        return [RemediationDialog(self._remediation, self._journal)] if self._remediation is not None else []
+
+    async def begin_dialog(self, dialog_context: DialogContext, options: object = None) -> DialogTurnResult:
+        opts = AnswerOptions.model_validate(options)
+        state = dialog_context.active_dialog.state
+        state[_ENTRY] = opts.entry_id
+        results = await self._live_findings(dialog_context.context, opts.entry_id)
         fixes = remediation_options(results) if self._remediation is not None else None
         if fixes is not None:
-            return await step.begin_dialog(RemediationDialog.__name__, fixes)
-        return await step.next(None)
+            return await dialog_context.begin_dialog(RemediationDialog.__name__, fixes)
+        return await self._ask(dialog_context)
 
-    async def _show_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        ended = DialogEnd.model_validate(step.result) if isinstance(step.result, dict) else DialogEnd()
-        if ended.redirect:  # free text during the fix offer: a new question
-            return await step.end_dialog(ended.model_dump())
-        spec = PromptSpec(kind="answer", entry_id=step.values["entry_id"])
-        step.context.turn_state[ANSWER_KEY] = spec
-        return await step.prompt(SpecPrompt.__name__, spec_options(spec))
+    async def resume_dialog(
+        self, dialog_context: DialogContext, reason: DialogReason, result: object = None
+    ) -> DialogTurnResult:
+        """Back from the fix offer: free text there is a new question, otherwise show the answer."""
+        ended = DialogEnd.model_validate(result) if isinstance(result, dict) else DialogEnd()
+        if ended.redirect:
+            return await dialog_context.end_dialog(ended.model_dump())
+        return await self._ask(dialog_context)
 
-    async def _live_findings(self, step: WaterfallStepContext, entry_id: str) -> list[CheckResult]:
+    async def continue_dialog(self, dialog_context: DialogContext) -> DialogTurnResult:
+        """The reply to "did this help?": a vote is recorded, anything else goes back as a new question."""
+        ctx = dialog_context.context
+        activity = ctx.activity
+        if activity.type != ActivityTypes.message:
+            return Dialog.end_of_turn  # as a prompt does: only messages answer it
+        state = dialog_context.active_dialog.state
+        vote = recognize(activity.text, activity.value, FEEDBACK_CHOICES) if state.get(_ASKED) else None
+        if vote is None:  # also a stack stored by an older build, whose state has another shape
+            return await dialog_context.end_dialog(DialogEnd(redirect=activity.text).model_dump())
+        lang = turn_lang(ctx)
+        entry = self._kb.get(state[_ENTRY])
+        await self._journal.record_feedback(activity.conversation.id, entry.id, vote == "yes", lang)
+        if vote == "yes":
+            await ctx.send_activity(messages.text("helped_thanks", lang))
+        else:
+            area = messages.area_name(entry.area, lang)
+            await ctx.send_activity(messages.text("helped_sorry", lang, area=area))
+        return await dialog_context.end_dialog(DialogEnd().model_dump())
+
+    async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:
+        """Show the answer again, in the turn's language (after help, or a language switch)."""
+        if instance.state.get(_ASKED):
+            await context.send_activity(self._render(self._spec(instance.state), context))
+
+    async def _ask(self, dialog_context: DialogContext) -> DialogTurnResult:
+        state = dialog_context.active_dialog.state
+        spec = self._spec(state)
+        dialog_context.context.turn_state[ANSWER_KEY] = spec
+        await dialog_context.context.send_activity(self._render(spec, dialog_context.context))
+        state[_ASKED] = True
+        return Dialog.end_of_turn
+
+    @staticmethod
+    def _spec(state: dict[str, object]) -> PromptSpec:
+        return PromptSpec(kind="answer", entry_id=str(state[_ENTRY]))
+
+    async def _live_findings(self, ctx: TurnContext, entry_id: str) -> list[CheckResult]:
         """With credentials, run the checks that diagnose this entry and show what they found first."""
         if self._live is None or not self._live.configured or not (ids := self._live.ids_for(entry_id)):
             return []
-        await step.context.send_activity(Activity(type=ActivityTypes.typing))  # checks take a moment
+        await ctx.send_activity(Activity(type=ActivityTypes.typing))  # checks take a moment
         sweep = await self._live.sweep(ids=ids)
-        await step.context.send_activity(findings_markdown(sweep.results, turn_lang(step.context)))
+        await ctx.send_activity(findings_markdown(sweep.results, turn_lang(ctx)))
         return list(sweep.results)
-
-    async def _feedback_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        activity = step.context.activity
-        vote = recognize(activity.text, activity.value, FEEDBACK_CHOICES)
-        if vote is None:
-            return await step.end_dialog(DialogEnd(redirect=activity.text).model_dump())
-        lang = turn_lang(step.context)
-        entry = self._kb.get(step.values["entry_id"])
-        await self._journal.record_feedback(activity.conversation.id, entry.id, vote == "yes", lang)
-        if vote == "yes":
-            await step.context.send_activity(messages.text("helped_thanks", lang))
-        else:
-            area = messages.area_name(entry.area, lang)
-            await step.context.send_activity(messages.text("helped_sorry", lang, area=area))
-        return await step.end_dialog(DialogEnd().model_dump())

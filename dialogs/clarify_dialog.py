@@ -21,7 +21,8 @@ class ClarifyDialog(ComponentDialog):
         super().__init__(ClarifyDialog.__name__)
         self._kb = kb
         self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
-        self.add_dialog(answer)
+        for dialog in (answer, *answer.companions()):
+            self.add_dialog(dialog)
         self.add_dialog(Waterfall(WaterfallDialog.__name__, [self._ask_step, self._choose_step, self._done_step]))
         self.initial_dialog_id = WaterfallDialog.__name__
 

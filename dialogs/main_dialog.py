@@ -1,20 +1,18 @@
 """MainDialog: the root. Welcome, global commands at every step, free text routed to an answer, a clarifying
-question, an area checklist, small talk or an honest "I don't know"; then wait for the next message."""
+question, an area checklist, small talk or an honest "I don't know"; then wait for the next message.
+
+Inside the component, a `Router` dialog sits at the bottom of the stack: it routes each message it receives and
+each redirect a child hands back (free text typed where the child expected a vote or a choice), then waits. It
+replaces a waterfall that re-started itself every turn behind a catch-all text prompt: same conversation, two
+dialogs fewer on the stack and no restart per turn.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from botbuilder.core import TurnContext
-from botbuilder.dialogs import (
-    ComponentDialog,
-    DialogContext,
-    DialogTurnResult,
-    DialogTurnStatus,
-    WaterfallDialog,
-    WaterfallStepContext,
-)
-from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
+from botbuilder.dialogs import ComponentDialog, Dialog, DialogContext, DialogReason, DialogTurnResult, DialogTurnStatus
 from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import messages
@@ -35,7 +33,7 @@ from dialogs.base import (
 from dialogs.checklist_dialog import AREA_DIALOGS
 from dialogs.clarify_dialog import ClarifyDialog
 from dialogs.render import findings_markdown
-from dialogs.runtime import Waterfall, patch_dialog_context
+from dialogs.runtime import patch_dialog_context
 from dialogs.state import (
     LANG_CHANGED_KEY,
     LANG_KEY,
@@ -52,8 +50,41 @@ from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Lang, Match
 
 Matcher = Callable[[str, Lang], Match]
+RouteFn = Callable[[DialogContext, str | None], Awaitable[DialogTurnResult]]
 
-_WAIT = "WaitPrompt"
+
+class Router(Dialog):
+    """The bottom of MainDialog's stack: routes what the user says, waits, and routes again.
+
+    Begun with `{"route": text}` it routes that text at once; with `{"menu": True}` it shows the welcome first.
+    """
+
+    def __init__(self, route: RouteFn, welcome: Callable[[TurnContext], Awaitable[None]]) -> None:
+        super().__init__(Router.__name__)
+        self._route = route
+        self._welcome = welcome
+
+    async def begin_dialog(self, dialog_context: DialogContext, options: object = None) -> DialogTurnResult:
+        opts = options if isinstance(options, dict) else {}
+        if opts.get("menu"):
+            await self._welcome(dialog_context.context)
+        if "route" in opts:
+            return await self._route(dialog_context, opts["route"])
+        return Dialog.end_of_turn
+
+    async def continue_dialog(self, dialog_context: DialogContext) -> DialogTurnResult:
+        if dialog_context.context.activity.type != ActivityTypes.message:
+            return Dialog.end_of_turn
+        return await self._route(dialog_context, dialog_context.context.activity.text)
+
+    async def resume_dialog(
+        self, dialog_context: DialogContext, reason: DialogReason, result: object = None
+    ) -> DialogTurnResult:
+        """A child ended: route the free text it handed back, or wait for the next message."""
+        ended = DialogEnd.model_validate(result) if isinstance(result, dict) else DialogEnd()
+        if ended.redirect and ended.redirect.strip():
+            return await self._route(dialog_context, ended.redirect)
+        return Dialog.end_of_turn
 
 
 class MainDialog(ComponentDialog):
@@ -74,23 +105,18 @@ class MainDialog(ComponentDialog):
         self._match = match
         self._journal = journal
         self._live = live
+        self.add_dialog(Router(self._route, self._welcome))
         answer = AnswerDialog(kb, journal, render, live, remediation)
-        self.add_dialog(answer)
-        self.add_dialog(ClarifyDialog(kb, answer, render))
+        for dialog in (answer, *answer.companions(), ClarifyDialog(kb, answer, render)):
+            self.add_dialog(dialog)
         for dialog_cls in AREA_DIALOGS.values():
             self.add_dialog(dialog_cls(kb, journal, render, live, remediation))
-        self.add_dialog(TextPrompt(_WAIT, self._any_message))
-        self.add_dialog(Waterfall(WaterfallDialog.__name__, [self._wait_step, self._route_step, self._loop_step]))
-        self.initial_dialog_id = WaterfallDialog.__name__
-
-    @staticmethod
-    async def _any_message(prompt_context: object) -> bool:
-        return True  # text or card submit: the route step decides
+        self.initial_dialog_id = Router.__name__
 
     # --- global commands, at every step -------------------------------------------------------------
 
     async def on_continue_dialog(self, inner_dc: DialogContext) -> DialogTurnResult:
-        if inner_dc.active_dialog is not None and inner_dc.active_dialog.id != _WAIT:
+        if inner_dc.active_dialog is not None and inner_dc.active_dialog.id != Router.__name__:
             handled = await self._command(inner_dc.context, inner_dc)
             if handled is not None:
                 return handled
@@ -110,7 +136,7 @@ class MainDialog(ComponentDialog):
             if word in CANCEL:
                 await ctx.send_activity(messages.text("cancelled", lang))
             await inner_dc.cancel_all_dialogs()
-            return await inner_dc.begin_dialog(WaterfallDialog.__name__, {"menu": True})
+            return await inner_dc.begin_dialog(Router.__name__, {"menu": True})
         if word in TO_ENGLISH or word in TO_ITALIAN:
             new: Lang = "en" if word in TO_ENGLISH else "it"
             ctx.turn_state[LANG_KEY] = new
@@ -130,36 +156,30 @@ class MainDialog(ComponentDialog):
         ref = await self._journal.record_handoff(ctx.activity.conversation.id, ctx.activity.channel_id, lang, summary)
         await ctx.send_activity(messages.text("handoff", lang, ref=ref))
 
-    # --- the loop ------------------------------------------------------------------------------------
+    # --- routing -------------------------------------------------------------------------------------
 
-    async def _wait_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        options = step.options or {}
-        if options.get("menu"):
-            await step.context.send_activity(messages.text("welcome", turn_lang(step.context)))
-        if "route" in options:
-            return await step.next(options["route"])
-        return await step.prompt(_WAIT, PromptOptions())
+    @staticmethod
+    async def _welcome(ctx: TurnContext) -> None:
+        await ctx.send_activity(messages.text("welcome", turn_lang(ctx)))
 
-    async def _route_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        ctx = step.context
-        routed = await self._command(ctx, step)
-        if routed is not None and routed.status != DialogTurnStatus.Waiting:
+    async def _route(self, dc: DialogContext, text: str | None) -> DialogTurnResult:
+        """Handle one message (or a child's redirect, `text`): a command, an area, a question; or nothing."""
+        ctx = dc.context
+        routed = await self._command(ctx, dc)
+        if routed is not None:  # help / language / agent wait for the next message; cancel / menu restarted
             return routed
-        if routed is not None:  # help / language / agent handled: wait for the next message
-            return await step.next(None)
-        text = step.result if isinstance(step.result, str) else ctx.activity.text
         if command_word(ctx) in DIAGNOSE:
             await self._diagnose(ctx)
-            return await step.next(None)
+            return Dialog.end_of_turn
         area = area_command(command_word(ctx)) or _submitted_area(ctx.activity.value)
         if area is not None:
-            return await step.begin_dialog(AREA_DIALOGS[Area(area)].__name__)
+            return await dc.begin_dialog(AREA_DIALOGS[Area(area)].__name__)
         if not text or not text.strip():
-            return await step.next(None)  # an empty message or an unknown card submit: nothing to answer
-        return await self._answer_text(step, text)
+            return Dialog.end_of_turn  # an empty message or an unknown card submit: nothing to answer
+        return await self._answer_text(dc, text)
 
-    async def _answer_text(self, step: WaterfallStepContext, text: str) -> DialogTurnResult:
-        ctx = step.context
+    async def _answer_text(self, dc: DialogContext, text: str) -> DialogTurnResult:
+        ctx = dc.context
         lang = turn_lang(ctx)
         verdict = self._match(text, lang)
         set_match(ctx, verdict)
@@ -168,13 +188,13 @@ class MainDialog(ComponentDialog):
             if data is not None:
                 data.last_entry = verdict.entry
             opts = AnswerOptions(entry_id=verdict.entry, confidence=verdict.confidence, via=verdict.via)
-            return await step.begin_dialog(AnswerDialog.__name__, opts.model_dump())
+            return await dc.begin_dialog(AnswerDialog.__name__, opts.model_dump())
         if verdict.kind == "clarify":
             opts_c = ClarifyOptions(alternatives=list(verdict.alternatives))
-            return await step.begin_dialog(ClarifyDialog.__name__, opts_c.model_dump())
+            return await dc.begin_dialog(ClarifyDialog.__name__, opts_c.model_dump())
         key = verdict.smalltalk if verdict.kind == "smalltalk" and verdict.smalltalk else "unknown"
         await ctx.send_activity(messages.text(key, lang))
-        return await step.next(None)
+        return Dialog.end_of_turn
 
     async def _diagnose(self, ctx: TurnContext) -> None:
         """ "Diagnose everything": the full sweep when live checks are configured, else say how to enable them."""
@@ -185,11 +205,6 @@ class MainDialog(ComponentDialog):
         await ctx.send_activity(Activity(type=ActivityTypes.typing))
         sweep = await self._live.sweep()
         await ctx.send_activity(findings_markdown(sweep.results, lang))
-
-    async def _loop_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        result = DialogEnd.model_validate(step.result) if isinstance(step.result, dict) else DialogEnd()
-        options = {"route": result.redirect} if result.redirect and result.redirect.strip() else {}
-        return await step.replace_dialog(WaterfallDialog.__name__, options)
 
 
 def _submitted_area(value: object) -> str | None:

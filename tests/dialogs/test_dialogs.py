@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from botbuilder.core import MemoryStorage
+from botbuilder.core import ConversationState, MemoryStorage
+from botbuilder.dialogs import DialogInstance, DialogSet, DialogState
+from botbuilder.dialogs.prompts import PromptOptions
 
+from bot.handler import stack_is_known
 from knowledge.models import Area
 from tests.harness import DialogHarness
 
@@ -167,3 +170,62 @@ async def test_plain_direct_line_gets_text_and_suggested_actions(knowledge) -> N
     [reply] = await h.send_activity(_message("Solution ID is required"))
     assert "co-sell ready" in reply.text and not reply.attachments
     assert [a.title for a in reply.suggested_actions.actions] == ["Yes, it helped", "No"]
+
+
+async def test_help_and_language_at_an_answer_show_it_again(harness: DialogHarness) -> None:
+    await harness.send("Solution ID is required")
+    help_text, again = await harness.send("help")
+    assert "Commands" in help_text and "co-sell ready" in again and "Did this help?" in again
+    switched, italian = await harness.send("italiano")
+    assert switched == "Va bene, continuo in italiano." and "Ti è stato utile?" in italian
+    [thanks] = await harness.send("sì")
+    assert harness.journal.feedback == [("convo-1", "run-solution-id", True, "it")] and thanks
+
+
+def _older_build_stack() -> DialogState:
+    """What the build before the Router stored while an answer waited for its vote (Main's loop at the bottom)."""
+    prompt = DialogInstance(
+        "SpecPrompt", {"options": PromptOptions(validations={"kind": "answer", "entry_id": "run-solution-id"})}
+    )
+    steps = DialogInstance(
+        "WaterfallDialog", {"options": {}, "values": {"entry_id": "run-solution-id"}, "stepIndex": 2}
+    )
+    answer = DialogInstance("AnswerDialog", {"dialogs": DialogState([prompt, steps])})
+    loop = DialogInstance("WaterfallDialog", {"options": {"route": "x"}, "values": {}, "stepIndex": 1})
+    return DialogState([DialogInstance("MainDialog", {"dialogs": DialogState([answer, loop])})])
+
+
+async def test_a_stack_stored_by_an_older_build_starts_afresh(knowledge) -> None:
+    storage = MemoryStorage()
+    await storage.write({"test/conversations/convo-1": {"DialogState": _older_build_stack()}})
+    harness = DialogHarness(knowledge, storage=storage)
+    [answer] = await harness.send("none of the co-sell flows turn on after importing the solution")
+    assert "Run only users" in answer  # routed as a question, not handed to a dialog this build lacks
+    [thanks] = await harness.send("yes")
+    assert "glad" in thanks.casefold() and harness.journal.feedback[-1][1] == "cfg-flows-wont-turn-on"
+
+
+async def test_an_answer_state_of_another_shape_routes_the_text(knowledge) -> None:
+    """An AnswerDialog instance whose state this build did not write (no entry shown): the text is a question."""
+    storage = MemoryStorage()
+    inner = DialogState([DialogInstance("AnswerDialog", {"dialogs": DialogState([])}), DialogInstance("Router", {})])
+    await storage.write(
+        {"test/conversations/convo-1": {"DialogState": DialogState([DialogInstance("MainDialog", {"dialogs": inner})])}}
+    )
+    harness = DialogHarness(knowledge, storage=storage)
+    [answer] = await harness.send("Solution ID is required")
+    assert "co-sell ready" in answer and harness.journal.feedback == []
+
+
+def test_stack_is_known(knowledge) -> None:
+    harness = DialogHarness(knowledge)
+    dialogs = DialogSet(ConversationState(harness.storage).create_property("DialogState"))
+    dialogs.add(harness.bot._dialog)
+    router = DialogInstance("Router", {})
+    assert stack_is_known([], [dialogs])
+    assert stack_is_known([DialogInstance("MainDialog", {"dialogs": DialogState([router])})], [dialogs])
+    answer = DialogInstance("AnswerDialog", {"entry_id": "pre-trial", "asked": True})
+    assert stack_is_known([DialogInstance("MainDialog", {"dialogs": DialogState([answer, router])})], [dialogs])
+    assert not stack_is_known(_older_build_stack().dialog_stack, [dialogs])
+    assert not stack_is_known([DialogInstance("Gone", {})], [dialogs])
+    assert not stack_is_known([DialogInstance("MainDialog", {})], [dialogs])  # a component without its stack
