@@ -223,43 +223,45 @@ CANDIDATES = 64
 DISTINCTIVE = 2
 
 
-def _entry_mass(index: Index, terms: list[tuple[str, float]]) -> dict[int, float]:
-    """Weighted shared mass per entry, rarest terms first."""
+def _entry_mass(index: Index, terms: list[tuple[str, float]]) -> tuple[dict[int, float], dict[int, float]]:
+    """Per entry, the weighted shared mass and the query weight it covers, rarest terms first."""
     acc: dict[int, float] = {}
+    cover: dict[int, float] = {}
     for term, qw in sorted(terms, key=lambda t: len(index.postings[t[0]])):
         posting = index.postings[term]
         if len(acc) < CANDIDATES:
             for i, w in posting.items():
                 acc[i] = acc.get(i, 0.0) + qw * w
+                cover[i] = cover.get(i, 0.0) + qw
         else:
             for i in acc.keys() & posting.keys():
                 acc[i] += qw * posting[i]
-    return acc
+                cover[i] += qw
+    return acc, cover
 
 
-def _closest(index: Index, terms: list[tuple[str, float]], entries: Iterable[int], total: float) -> dict[int, float]:
-    """Per entry, the Dice similarity of its closest single phrasing to the query."""
-    wanted = set(entries)
+def _closest_one(index: Index, terms: list[tuple[str, float]], i: int, total: float) -> float:
+    """The Dice similarity of entry `i`'s closest single phrasing to the query (0 when none shares a term)."""
     shared: dict[int, float] = {}
-    shared_get, unit_postings = shared.get, index.unit_postings
+    shared_get = shared.get
     for term, qw in terms:
-        by_entry = unit_postings.get(term)
-        if by_entry:
-            for i in wanted & by_entry.keys():
-                for u in by_entry[i]:
-                    shared[u] = shared_get(u, 0.0) + qw
-    closest: dict[int, float] = {}
-    closest_get, unit_mass, unit_entry = closest.get, index.unit_mass, index.unit_entry
-    for u, mass in shared.items():
-        dice = 2 * mass / (total + unit_mass[u])
-        i = unit_entry[u]
-        if dice > closest_get(i, 0.0):
-            closest[i] = dice
-    return closest
+        by_entry = index.unit_postings.get(term)
+        if by_entry and (units := by_entry.get(i)):
+            for u in units:
+                shared[u] = shared_get(u, 0.0) + qw
+    unit_mass = index.unit_mass
+    return max((2 * mass / (total + unit_mass[u]) for u, mass in shared.items()), default=0.0)
 
 
 def score(index: Index, text: str, lang: Lang, th: Thresholds, *, top: int = 5) -> list[_Scored]:
-    """The `top` entries sharing terms with `text`, best first, with their confidence."""
+    """The `top` entries sharing terms with `text`, best first, with their confidence.
+
+    An entry's confidence mixes its shared mass with the Dice similarity of its closest phrasing. The phrasing
+    part is the costly one, so entries are visited in order of an upper bound on their confidence and the walk
+    stops once `top` exact confidences beat every bound left: the result is the one scoring them all gives.
+    The bound: a phrasing shares at most the query weight `c` its entry covers, and its own mass is at least what
+    it shares, so its Dice is at most 2c / (total + c).
+    """
     terms = index.terms(text, lang, th.unknown)
     known = [(t, w) for t, w in terms if t is not None]
     if len(known) < 2 and len(known) < len(terms):
@@ -267,18 +269,28 @@ def score(index: Index, text: str, lang: Lang, th: Thresholds, *, top: int = 5) 
     total = sum(w for _, w in terms)
     if total <= 0 or not any(t in index.anchors or len(index.postings[t]) <= DISTINCTIVE for t, _ in known):
         return []  # nothing places the question in this domain ("reset a user's password in the admin center")
-    acc = _entry_mass(index, known)
+    acc, cover = _entry_mass(index, known)
     if len(acc) > CANDIDATES:
         acc = dict(heapq.nlargest(CANDIDATES, acc.items(), key=lambda kv: kv[1]))
-    closest = _closest(index, known, acc, total)
     a = th.phrasing_weight
     share, damping = (1 - a) / total, 1 / th.evidence
-    confidence = [
-        ((mass * share + a * closest.get(i, 0.0)) * (mass * damping if mass < th.evidence else 1.0), -i)
-        for i, mass in acc.items()
-    ]
-    best = heapq.nlargest(top, confidence)
-    return [_Scored(index.ids[-neg], conf) for conf, neg in best]
+
+    def confidence(mass: float, closest: float) -> float:
+        return (mass * share + a * closest) * (mass * damping if mass < th.evidence else 1.0)
+
+    def bound(i: int) -> float:
+        return confidence(acc[i], 2 * cover[i] / (total + cover[i]))
+
+    best: list[tuple[float, int]] = []  # min-heap of (confidence, -entry): the `top` best so far
+    for ub, i in sorted(((bound(i), i) for i in acc), reverse=True):
+        if len(best) == top and best[0][0] > ub + 1e-9:
+            break  # no entry left can reach the ones held
+        item = (confidence(acc[i], _closest_one(index, known, i, total)), -i)
+        if len(best) < top:
+            heapq.heappush(best, item)
+        elif item > best[0]:
+            heapq.heapreplace(best, item)
+    return [_Scored(index.ids[-neg], conf) for conf, neg in sorted(best, reverse=True)]
 
 
 def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None = None) -> Match:
@@ -288,7 +300,7 @@ def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None =
         return Match(kind="answer", lang=lang, entry=entry, confidence=1.0, via="fingerprint")
     if kind := _smalltalk(index, text):
         return Match(kind="smalltalk", lang=lang, smalltalk=kind, via="smalltalk")
-    ranked = score(index, text, lang, th)
+    ranked = score(index, text, lang, th, top=3)  # the best, and the two that may be close to it
     if not ranked or ranked[0].confidence < th.suggest_at:
         top = ranked[0].confidence if ranked else 0.0
         return Match(kind="none", lang=lang, confidence=round(top, 3))

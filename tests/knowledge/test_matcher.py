@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
+
 import pytest
 
-from knowledge.matcher import Doc, Thresholds, build_index, match
+from knowledge.matcher import CANDIDATES, Doc, Index, Thresholds, _entry_mass, build_index, match, score
 from knowledge.models import Lang, Lexicon
+from tests.devset import load_cases
 
 
 @pytest.mark.parametrize(
@@ -205,3 +208,46 @@ def test_a_generic_fingerprint_answers_only_when_no_specific_one_matches() -> No
 def test_conversational_filler_carries_no_weight(knowledge, chatty: str, plain: str) -> None:
     lexer = knowledge.index.lexer
     assert lexer.content(chatty) == lexer.content(plain)
+
+
+def _brute_force(index: Index, text: str, lang: Lang, th: Thresholds, top: int) -> list[tuple[str, float]]:
+    """Every candidate entry scored in full: closest phrasing over all its units, confidence. The candidates and
+    their masses are score()'s own (on a large knowledge base they are pruned before any phrasing is looked at)."""
+    known = [(t, w) for t, w in index.terms(text, lang, th.unknown) if t is not None]
+    total = sum(w for _, w in index.terms(text, lang, th.unknown))
+    mass, _ = _entry_mass(index, known)
+    if len(mass) > CANDIDATES:
+        mass = dict(heapq.nlargest(CANDIDATES, mass.items(), key=lambda kv: kv[1]))
+    a = th.phrasing_weight
+    scored = []
+    for i, m in mass.items():
+        shared = [0.0] * len(index.unit_entry)
+        for term, qw in known:
+            for u in index.unit_postings.get(term, {}).get(i, []):
+                shared[u] += qw
+        closest = max((2 * s / (total + index.unit_mass[u]) for u, s in enumerate(shared) if s), default=0.0)
+        conf = (m * (1 - a) / total + a * closest) * (m / th.evidence if m < th.evidence else 1.0)
+        scored.append((conf, -i))
+    return [(index.ids[-neg], conf) for conf, neg in sorted(scored, reverse=True)[:top]]
+
+
+@pytest.mark.parametrize("size", [0, 400])
+def test_scoring_stops_early_but_ranks_as_scoring_every_entry_would(knowledge, size: int) -> None:
+    """score() skips entries whose confidence bound cannot reach the best held: same ranking, same confidences,
+    on the real knowledge base and on a synthetic one large enough to prune candidates."""
+    index = knowledge.index
+    if size:
+        from bot.bench import synthetic_docs
+
+        index = build_index(synthetic_docs(knowledge.kb, size), knowledge.kb.lexicon)
+    th, compared = knowledge.thresholds, 0
+    for case in load_cases():
+        lang = index.lexer.language(case["text"])
+        for top in (3, 5):
+            got = [(s.entry, s.confidence) for s in score(index, case["text"], lang, th, top=top)]
+            if got:
+                compared += 1
+                want = _brute_force(index, case["text"], lang, th, top)
+                assert [e for e, _ in got] == [e for e, _ in want], case["text"]
+                assert [c for _, c in got] == pytest.approx([c for _, c in want], abs=1e-12)
+    assert compared > 100
