@@ -151,6 +151,13 @@ def test_typo_repair_is_bounded(knowledge) -> None:
     assert words[2] == "imparare"  # a real word two edits from anything known stays itself
 
 
+def test_a_swapped_pair_of_letters_is_one_edit(knowledge) -> None:
+    """Transpositions cost one edit (Damerau-Levenshtein), though the Levenshtein pre-filter counts two."""
+    lexer = knowledge.index.lexer
+    assert lexer.words("triggre") == ["trigger"]  # 7 letters: a budget of one edit
+    assert lexer.words("sincronizazzione") == ["sincronizzazione"]  # long: two edits, a transposition and a drop
+
+
 def test_an_unlisted_inflection_of_a_synonym_joins_its_group(knowledge) -> None:
     lexer = knowledge.index.lexer
     # "attivando" is one edit from "attivano", a word of the knowledge base but no synonym
