@@ -153,6 +153,7 @@ class Lexer:
                 w for m in range(length - budget, length + budget + 1) for w in sorted(buckets.get((first, m), ()))
             ]
         self._repair = lru_cache(maxsize=65536)(self._repair_uncached)
+        self._last_votes: tuple[str, int, int] = ("", 0, 0)
 
     def _repair_uncached(self, word: str) -> str:
         """For a `word` the knowledge base never uses: the canonical token of a synonym group it inflects
@@ -218,12 +219,22 @@ class Lexer:
 
     def language(self, text: str, hint: Lang | None = None) -> Lang:
         """Guess English or Italian from function words and spelling; `hint` (the locale) breaks ties."""
-        words = fold(text).split()
-        it = sum(1 for w in words if w in self._marks["it"])
-        en = sum(1 for w in words if w in self._marks["en"])
-        it += 2 * len(_IT_HINTS.findall(text.casefold()))
+        it, en = self._language_votes(text)
         if it > en:
             return "it"
         if en > it:
             return "en"
         return hint or "en"
+
+    def _language_votes(self, text: str) -> tuple[int, int]:
+        """Italian and English evidence in `text`. A turn asks twice of the same text (the reply language, then
+        the matcher's), so the last answer is kept."""
+        last, it, en = self._last_votes
+        if text == last:
+            return it, en
+        words = fold(text).split()
+        it = sum(1 for w in words if w in self._marks["it"])
+        en = sum(1 for w in words if w in self._marks["en"])
+        it += 2 * len(_IT_HINTS.findall(text.casefold()))
+        self._last_votes = (text, it, en)
+        return it, en
