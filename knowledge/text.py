@@ -142,7 +142,8 @@ class Lexer:
         # buckets keep repair cheap on a large knowledge base
         buckets: dict[tuple[str, int], list[str]] = {}
         for w in self.known:
-            if len(w) >= 4 and not w.isdigit() and w not in self.stopwords:  # never "repair" into a stopword
+            # never "repair" into a stopword, unless it belongs to a synonym phrase ("nesun errore" → "no errors")
+            if len(w) >= 4 and not w.isdigit() and (w not in self.stopwords or w in surface):
                 buckets.setdefault((w[0], len(w)), []).append(w)
         # a word of length n is repaired against the words of length n - budget … n + budget (one edit changes the
         # length by at most one): those buckets joined per (first letter, n), one rapidfuzz call per word

@@ -24,6 +24,12 @@ from tests.devset import load_cases
         ("We couldn’t find a Dynamics 365 organization connected to signed-in user", "pre-d365-for-salesforce"),
         ("Solution ID is required", "run-solution-id"),
         ("the run history shows Forbidden errors", "run-access-denied"),
+        # expired credentials pasted from a failed run: the connection broke (Entra ID, Dataverse, Salesforce)
+        ("Unauthorized. Access token has expired or is not yet valid.", "run-disconnected"),
+        ("AADSTS50055: The password is expired.", "run-disconnected"),
+        ('[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]', "run-disconnected"),
+        ('{"error":{"code":"0x80072560","message":"ExpiredAuthTicket"}}', "run-disconnected"),
+        ("il token è scaduto e il flusso non gira più", "run-disconnected"),
         (
             "Principal user (Id=0b5c1f6e-1111-4b1b-aaac-54a5064093d3, type=8) is missing prvReadAccount privilege",
             "run-access-denied",
@@ -258,3 +264,23 @@ def test_scoring_stops_early_but_ranks_as_scoring_every_entry_would(knowledge, s
                 assert [e for e, _ in got] == [e for e, _ in want], case["text"]
                 assert [c for _, c in got] == pytest.approx([c for _, c in want], abs=1e-12)
     assert compared > 100
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "co-sell deals from partner center not in salesforce, flows show no errors",
+        "the flows don't fail but partner center deals never reach the crm",
+        "le opportunità di partner center non compaiono nel crm ma nei flow nesun errore",  # typo in "nessun"
+    ],
+)
+def test_no_errors_is_one_thing_not_an_error(knowledge, text: str) -> None:
+    """ "no errors" / "nessun errore" is what tells run-pc-not-synced-to-crm apart; a lone "errors" would point at
+    run-flow-failures."""
+    assert "_no_errors" in knowledge.index.lexer.content(text)
+    assert knowledge.match(text).entry == "run-pc-not-synced-to-crm"
+
+
+def test_the_word_message_carries_no_topic(knowledge) -> None:
+    lexer = knowledge.index.lexer
+    assert lexer.content("error message") == lexer.content("error") == lexer.content("messaggio di errore")
