@@ -24,6 +24,9 @@ from tests.devset import load_cases
         ("We couldn’t find a Dynamics 365 organization connected to signed-in user", "pre-d365-for-salesforce"),
         ("Solution ID is required", "run-solution-id"),
         ("the run history shows Forbidden errors", "run-access-denied"),
+        # flows that stay off are flows that won't turn on
+        ("flows are stuck in off state", "cfg-flows-wont-turn-on"),
+        ("i flussi sono ancora disattivati", "cfg-flows-wont-turn-on"),
         # expired credentials pasted from a failed run: the connection broke (Entra ID, Dataverse, Salesforce)
         ("Unauthorized. Access token has expired or is not yet valid.", "run-disconnected"),
         ("AADSTS50055: The password is expired.", "run-disconnected"),
