@@ -73,8 +73,10 @@ class Index:
     max_idf: float = field(default=0.0)
 
     def terms(self, text: str, lang: Lang, unknown: float = 0.8) -> list[tuple[str | None, float]]:
-        """Query terms with their weights; unknown words come back as (None, weight)."""
+        """Query terms with their weights, each known term once ("app" and "apps" are one); unknown words come
+        back as (None, weight)."""
         out: list[tuple[str | None, float]] = []
+        seen: set[str] = set()
         other: Lang = "it" if lang == "en" else "en"
         for word in self.lexer.content(text):
             term = next((s for s in (stem(word, lang), stem(word, other)) if s in self.idf), None)
@@ -82,7 +84,8 @@ class Index:
                 # numbers and short tokens carry little meaning on their own
                 weight = unknown * self.max_idf * (0.4 if word.isdigit() or len(word) <= 3 else 1.0)
                 out.append((None, weight))
-            else:
+            elif term not in seen:
+                seen.add(term)
                 out.append((term, self.idf[term]))
         return out
 

@@ -287,3 +287,11 @@ def test_no_errors_is_one_thing_not_an_error(knowledge, text: str) -> None:
 def test_the_word_message_carries_no_topic(knowledge) -> None:
     lexer = knowledge.index.lexer
     assert lexer.content("error message") == lexer.content("error") == lexer.content("messaggio di errore")
+
+
+def test_a_term_counts_once_however_many_words_stem_to_it(knowledge) -> None:
+    """ "app" and "apps" are one term: counted twice, one rare word would outweigh everything else asked."""
+    terms = knowledge.index.terms("how to create a canvas app in power apps", "en")
+    known = [t for t, _ in terms if t is not None]
+    assert len(known) == len(set(known))
+    assert knowledge.match("how to create a canvas app in power apps").kind != "answer"
