@@ -8,6 +8,7 @@ from botbuilder.dialogs import DialogInstance, DialogSet, DialogState
 from botbuilder.dialogs.prompts import PromptOptions
 
 from bot.handler import stack_is_known
+from bot.state import encode_item
 from knowledge.models import Area
 from tests.harness import DialogHarness
 
@@ -229,3 +230,14 @@ def test_stack_is_known(knowledge) -> None:
     assert not stack_is_known(_older_build_stack().dialog_stack, [dialogs])
     assert not stack_is_known([DialogInstance("Gone", {})], [dialogs])
     assert not stack_is_known([DialogInstance("MainDialog", {})], [dialogs])  # a component without its stack
+
+
+async def test_the_users_words_are_not_kept_in_dialog_state(knowledge) -> None:
+    """The transcript keeps what was said (redacted); dialog state only where the conversation is."""
+    harness = DialogHarness(knowledge)
+    question = "none of the co-sell flows turn on after importing the solution, tenant zebra-42"
+    await harness.send(question)
+    stored = await harness.storage.read(["test/conversations/convo-1"])
+    state = stored["test/conversations/convo-1"]
+    assert "zebra-42" not in encode_item(state)
+    assert "cfg-flows-wont-turn-on" in encode_item(state)  # the answer waiting for its vote
