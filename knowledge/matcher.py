@@ -67,6 +67,8 @@ class Index:
     generic_fingerprints: list[tuple[re.Pattern[str], int]] = field(default_factory=list)
     smalltalk_re: re.Pattern[str] | None = None
     anchors: frozenset[str] = frozenset()
+    out_of_scope_re: re.Pattern[str] | None = None  # any out-of-scope product or topic, on folded text
+    in_scope: frozenset[str] = frozenset()  # content words that keep a question in scope anyway
     unit_postings: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # term → entry → phrasings
     unit_entry: list[int] = field(default_factory=list)
     unit_mass: list[float] = field(default_factory=list)
@@ -161,6 +163,10 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
     index.anchors = frozenset(
         stem(w, lang) for a in lexicon.anchors for w in lexer.content(a) for lang in LANGS if stem(w, lang) in idf
     )
+    if lexicon.out_of_scope:
+        forms = sorted({fold(f) for f in lexicon.out_of_scope}, key=len, reverse=True)
+        index.out_of_scope_re = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b")
+    index.in_scope = frozenset(w for phrase in lexicon.in_scope for w in lexer.content(phrase))
     if index.smalltalk:
         forms = sorted(index.smalltalk, key=len, reverse=True)
         index.smalltalk_re = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b")
@@ -199,6 +205,14 @@ def _smalltalk(index: Index, text: str) -> str | None:
     if found and all(w in index.lexer.stopwords for w in rest):
         return found[0]
     return None
+
+
+def _out_of_scope(index: Index, text: str) -> bool:
+    """True when `text` names a product or topic this assistant does not cover and nothing of its own subject
+    ("how do I connect power bi to dataverse"; not "the co-sell connector emails never reach outlook")."""
+    if index.out_of_scope_re is None or not index.out_of_scope_re.search(fold(text)):
+        return False
+    return not any(w in index.in_scope for w in index.lexer.content(text))
 
 
 def _fingerprint(index: Index, text: str) -> str | None:
@@ -299,6 +313,8 @@ def score(index: Index, text: str, lang: Lang, th: Thresholds, *, top: int = 5) 
 def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None = None) -> Match:
     """Decide what `text` asks: an entry, a clarifying choice, small talk, or nothing we know."""
     lang = index.lexer.language(text, locale_hint)
+    if _out_of_scope(index, text):
+        return Match(kind="none", lang=lang, via="out_of_scope")
     if entry := _fingerprint(index, text):
         return Match(kind="answer", lang=lang, entry=entry, confidence=1.0, via="fingerprint")
     if kind := _smalltalk(index, text):

@@ -83,6 +83,11 @@ class Lexicon(_Frozen):
     smalltalk: dict[str, dict[Lang, tuple[str, ...]]]
     #: words that place a question in this domain; without one, only a term few entries share counts as evidence
     anchors: tuple[str, ...] = ()
+    #: products and topics this assistant does not cover ("outlook", "power bi"): a question naming one is out of
+    #: scope unless it also names something of the co-sell connectors (`in_scope`)
+    out_of_scope: tuple[str, ...] = ()
+    #: words that keep a question in scope whatever other product it names ("co-sell", "referral", "connector")
+    in_scope: tuple[str, ...] = ()
 
 
 class Match(_Frozen):
@@ -98,4 +103,4 @@ class Match(_Frozen):
     confidence: float = 0.0
     alternatives: tuple[str, ...] = ()
     smalltalk: str | None = None
-    via: Literal["fingerprint", "fuzzy", "none", "smalltalk"] = "none"
+    via: Literal["fingerprint", "fuzzy", "none", "smalltalk", "out_of_scope"] = "none"

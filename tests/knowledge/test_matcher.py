@@ -295,3 +295,28 @@ def test_a_term_counts_once_however_many_words_stem_to_it(knowledge) -> None:
     known = [t for t, _ in terms if t is not None]
     assert len(known) == len(set(known))
     assert knowledge.match("how to create a canvas app in power apps").kind != "answer"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do I connect power bi to dataverse",
+        "sharepoint list flow not triggering",
+        "azure devops pipeline failed with access denied on the agent",  # a fingerprint, in someone else's product
+        "dove vedo i payout di partner center?",
+    ],
+)
+def test_another_products_question_is_out_of_scope(knowledge, text: str) -> None:
+    verdict = knowledge.match(text)
+    assert verdict.kind == "none" and verdict.via == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    ("text", "entry"),
+    [
+        ("the co-sell referral flow fails with access denied, the alert came by outlook", "run-access-denied"),
+        ("il connettore co-sell: serve una licenza power automate anche se usiamo sharepoint?", "pre-power-automate"),
+    ],
+)
+def test_naming_the_connectors_keeps_a_question_in_scope(knowledge, text: str, entry: str) -> None:
+    assert knowledge.match(text).entry == entry
