@@ -24,6 +24,7 @@ from tests.devset import load_cases
         ("We couldn’t find a Dynamics 365 organization connected to signed-in user", "pre-d365-for-salesforce"),
         ("Solution ID is required", "run-solution-id"),
         ("the run history shows Forbidden errors", "run-access-denied"),
+        ("come faccio a sincronizzare le segnalazioni in tutte e due le direzioni", "run-bidirectional"),
         # flows that stay off are flows that won't turn on
         ("flows are stuck in off state", "cfg-flows-wont-turn-on"),
         ("i flussi sono ancora disattivati", "cfg-flows-wont-turn-on"),
