@@ -321,3 +321,12 @@ def test_another_products_question_is_out_of_scope(knowledge, text: str) -> None
 )
 def test_naming_the_connectors_keeps_a_question_in_scope(knowledge, text: str, entry: str) -> None:
     assert knowledge.match(text).entry == entry
+
+
+def test_informal_italian_shorthand_is_filler(knowledge) -> None:
+    """Chat shorthand ("nn", "xké", "cmq", "x") carries no topic, like the words it stands for."""
+    lexer = knowledge.index.lexer
+    assert lexer.content("i flow nn si attivano xké? cmq x salesforce") == lexer.content(
+        "i flow non si attivano perché? comunque per salesforce"
+    )
+    assert "_no_errors" in lexer.content("i flow nn danno errori")
