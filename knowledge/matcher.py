@@ -232,6 +232,11 @@ def _longest(index: Index, fingerprints: list[tuple[re.Pattern[str], int]], fp: 
     return index.ids[best[1]] if best else None
 
 
+#: a question is matched on its first this many characters; past that it is a pasted log, whose error text the
+#: fingerprints look for in the first FINGERPRINT_CHARS (a 256 KB message of random words would otherwise cost
+#: a third of a second of typo repair)
+FUZZY_CHARS = 2_000
+FINGERPRINT_CHARS = 32_768
 #: once this many entries are candidates, commoner terms only add to them, and only the best this many by
 #: entry mass are compared phrasing by phrasing (a large knowledge base's generic words would otherwise
 #: touch most entries on every query); a 19-entry knowledge base is scored exactly
@@ -312,10 +317,11 @@ def score(index: Index, text: str, lang: Lang, th: Thresholds, *, top: int = 5) 
 
 def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None = None) -> Match:
     """Decide what `text` asks: an entry, a clarifying choice, small talk, or nothing we know."""
+    pasted, text = text[:FINGERPRINT_CHARS], text[:FUZZY_CHARS]
     lang = index.lexer.language(text, locale_hint)
     if _out_of_scope(index, text):
         return Match(kind="none", lang=lang, via="out_of_scope")
-    if entry := _fingerprint(index, text):
+    if entry := _fingerprint(index, pasted):
         return Match(kind="answer", lang=lang, entry=entry, confidence=1.0, via="fingerprint")
     if kind := _smalltalk(index, text):
         return Match(kind="smalltalk", lang=lang, smalltalk=kind, via="smalltalk")

@@ -27,6 +27,7 @@ _NON_WORD = re.compile(r"[^a-z0-9_]+")
 _IT_HINTS = re.compile(r"[àèéìòù]|zion[ei]\b|\b(?:il|gli|della|delle|nel|sono|perch[eé]|cosa|devo|non)\b")
 
 _MIN_STEM = 5  # shorter stems are shared by unrelated words
+LANGUAGE_CHARS = 2_000  # the language of a long paste is guessed from its beginning
 
 CANON = "_"  # prefix of canonical synonym tokens; they bypass stopwords and stemming
 
@@ -233,9 +234,10 @@ class Lexer:
         last, it, en = self._last_votes
         if text == last:
             return it, en
-        words = fold(text).split()
+        sample = text[:LANGUAGE_CHARS]
+        words = fold(sample).split()
         it = sum(1 for w in words if w in self._marks["it"])
         en = sum(1 for w in words if w in self._marks["en"])
-        it += 2 * len(_IT_HINTS.findall(text.casefold()))
+        it += 2 * len(_IT_HINTS.findall(sample.casefold()))
         self._last_votes = (text, it, en)
         return it, en

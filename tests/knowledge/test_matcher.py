@@ -330,3 +330,22 @@ def test_informal_italian_shorthand_is_filler(knowledge) -> None:
         "i flow non si attivano perché? comunque per salesforce"
     )
     assert "_no_errors" in lexer.content("i flow nn danno errori")
+
+
+def test_a_long_paste_is_matched_on_its_beginning(knowledge) -> None:
+    """A 200 KB message costs what its first FUZZY_CHARS do: the words past them are never repaired or scored,
+    and the fingerprints look at the first FINGERPRINT_CHARS."""
+    import random
+    import string
+
+    from knowledge.matcher import FINGERPRINT_CHARS, FUZZY_CHARS
+
+    rng = random.Random(7)
+    junk = " ".join("".join(rng.choice(string.ascii_lowercase) for _ in range(9)) for _ in range(20_000))
+    lexer = knowledge.index.lexer
+    before = lexer._repair.cache_info().misses
+    assert knowledge.match(junk).kind == "none"
+    assert lexer._repair.cache_info().misses - before <= len(junk[:FUZZY_CHARS].split())
+    error = "The flow failed: Solution ID is required. "
+    assert knowledge.match(junk[: FUZZY_CHARS + 100] + error).entry == "run-solution-id"  # past the question part
+    assert knowledge.match(junk[:FINGERPRINT_CHARS] + error).entry != "run-solution-id"  # past what is searched
