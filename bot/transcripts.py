@@ -49,7 +49,10 @@ _AUTH_HEADER = re.compile(
 )
 _BEARER = re.compile(r"\b(bearer)\s+([A-Za-z0-9\-._~+/]+=*)", re.I)
 _KEY_VALUE = re.compile(rf"(?<![A-Za-z0-9])({_KEY})(\s*=\s*)(\"[^\"]*\"|'[^']*'|[^\s&;,\"'<>]+)", re.I)
-_QUOTED_KEY_VALUE = re.compile(rf"([\"'])({_KEY})\1(\s*:\s*)([\"'])(?:\\.|(?!\4).)*\4", re.I)
+# the string body: escaped characters, characters that are neither a backslash nor the quote, and a lone backslash
+# right before the closing quote ('"token": "abc\\"' still ends there). When a backslash could be either an escape
+# or a plain character anywhere, an unclosed '"token": "a\\a\\a…' took exponential time (ReDoS).
+_QUOTED_KEY_VALUE = re.compile(rf"([\"'])({_KEY})\1(\s*:\s*)([\"'])(?:\\.|(?!\4)[^\\]|\\(?=\4))*\4", re.I)
 # no "=" here: key=value is _KEY_VALUE's job, and \S+ would swallow the rest of a connection string
 _PROSE = re.compile(rf"\b({_PROSE_KEY})(\s*:\s*|\s+(?:(?:is|was|è|e'|é|era)\s+)?)(\S+)", re.I)
 # identifiers support needs, even right after "secret": GUIDs, AADSTS7000215-style codes, 0x80070005

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +68,8 @@ GUID = "4f3c2a1e-9b8d-4c7e-a1b2-0123456789ab"
         ("{'refreshToken': 'xyz123456'}", "xyz123456"),
         ("api_key=sk-live-1234 and pwd=letmein", "letmein"),
         ("connect to https://svc:p4ssw0rd@db.example.com/x", "p4ssw0rd"),
+        ('{"client_secret": "ab\\"cd\\\\ef", "x": 1}', "cd\\\\ef"),  # escaped quote and backslash inside
+        ('{"token": "abc\\"}', "abc"),  # a lone backslash before the closing quote
     ],
 )
 def test_redact_masks_secrets(text: str, secret: str) -> None:
@@ -533,3 +537,23 @@ async def test_a_posted_reply_is_serialised_once_for_the_wire_and_the_transcript
     [_, out] = [row["activity"] for row in await store.get_transcript("webchat", "conv-1")]
     assert out["timestamp"]
     assert out == sent | {"from": sent["from"] | {"role": "bot"}, "timestamp": out["timestamp"]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"token": "' + "a\\" * 5_000,  # unclosed, backslash after backslash: exponential before the fix
+        "'password': '" + "\\'" * 5_000,
+        "password: " * 5_000,
+        "authorization: " * 5_000,
+    ],
+)
+def test_redaction_takes_linear_time_on_hostile_text(text: str) -> None:
+    """User text reaches these patterns on every turn. Each input takes milliseconds; one that backtracks
+    exponentially would run for ages (holding the GIL), so it runs in a child process and the check is only that
+    it finishes at all: 30 s is no timing budget."""
+    code = "import sys; from bot.transcripts import redact; redact(sys.stdin.read())"
+    try:
+        subprocess.run([sys.executable, "-c", code], input=text, text=True, check=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("redaction did not finish: a pattern backtracks exponentially")
