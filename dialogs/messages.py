@@ -68,6 +68,10 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "I'm not sure which of these you mean:",
         "it": "Non sono sicuro di quale di queste intendi:",
     },
+    "clarify_one": {
+        "en": "I'm not sure I understood. Is this what you mean?",
+        "it": "Non sono sicuro di aver capito. Intendi questo?",
+    },
     "clarify_none": {
         "en": "None of these",
         "it": "Nessuna di queste",
@@ -268,3 +272,8 @@ def text(key: str, lang: Lang, **kwargs: object) -> str:
 def area_name(area: Area, lang: Lang) -> str:
     """Display name of an area."""
     return AREA_NAMES[area][lang]
+
+
+def clarify_heading(candidates: int, lang: Lang) -> str:
+    """The line above a clarifying question's choices: "which of these" for several, "is this it" for one."""
+    return text("clarify_one" if candidates == 1 else "clarify", lang)

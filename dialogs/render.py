@@ -199,7 +199,7 @@ def render_prompt(kb: KnowledgeBase, spec: PromptSpec, ctx: TurnContext) -> Acti
         body = item_markdown(kb, spec.area, spec.index, lang)
         question = messages.text("item_q", lang)
     else:
-        body = messages.text("clarify", lang)  # the choices themselves list the titles
+        body = messages.clarify_heading(len(spec.alternatives), lang)  # the choices list the titles
         question = ""
     text = f"{body}\n\n{question}".strip()
     activity = ChoiceFactory.for_channel(ctx.activity.channel_id, choices, text)

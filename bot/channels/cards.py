@@ -106,13 +106,14 @@ def item_card(
 
 def clarify_card(titles: list[tuple[str, str]], lang: Lang, none_title: str, *, execute: bool) -> Card:
     """The candidates of a clarifying question, one button each, plus "none of these"."""
-    body = [_text(messages.text("clarify", lang), weight="Bolder")]
+    heading = messages.clarify_heading(len(titles), lang)
+    body = [_text(heading, weight="Bolder")]
     choices = [*titles, ("none", none_title)]
     actions = [
         {**button(title, {"choice": key, "card": "clarify"}, execute=execute), "style": "default"}
         for key, title in choices
     ]
-    return card(body, actions, messages.text("clarify", lang), lang)
+    return card(body, actions, heading, lang)
 
 
 def checklist_card(title: str, items: Sequence[tuple[str, str, str | None]], lang: Lang) -> Card:

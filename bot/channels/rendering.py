@@ -48,7 +48,8 @@ def build_card(kb: KnowledgeBase, spec: PromptSpec, lang: Lang, *, execute: bool
         card["body"].append(cards._text(messages.text(tail, lang).replace("**", "")))
         return card, _plain(summary_markdown(kb, spec.area, dict(spec.results), lang))
     *titles, (_, none_title) = choices
-    return cards.clarify_card(titles, lang, none_title, execute=execute), _plain(messages.text("clarify", lang))
+    heading = messages.clarify_heading(len(titles), lang)
+    return cards.clarify_card(titles, lang, none_title, execute=execute), _plain(heading)
 
 
 def card_activity(card: cards.Card, summary: str, lang: Lang) -> Activity:

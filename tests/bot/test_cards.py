@@ -76,3 +76,12 @@ def test_welcome_card_offers_the_three_areas() -> None:
     card = cards.welcome_card("it", execute=True)
     assert [a["data"]["area"] for a in card["actions"]] == ["prerequisites", "configuration", "maintenance"]
     assert card["actions"][0]["title"] == "Prerequisiti" and card["actions"][0]["type"] == "Action.Execute"
+
+
+@pytest.mark.parametrize("lang", ["en", "it"])
+def test_a_single_candidate_is_asked_as_is_this_it(knowledge, lang) -> None:
+    one = PromptSpec(kind="clarify", alternatives=["pre-trial"])
+    card, summary = build_card(knowledge.kb, one, lang, execute=False)
+    several, _ = build_card(knowledge.kb, SPECS[2], lang, execute=False)
+    assert ("Is this what you mean?" if lang == "en" else "Intendi questo?") in _texts(card) and summary
+    assert ("which of these" if lang == "en" else "quale di queste") in _texts(several)
