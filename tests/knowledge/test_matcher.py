@@ -34,6 +34,8 @@ from tests.devset import load_cases
         ('[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]', "run-disconnected"),
         ('{"error":{"code":"0x80072560","message":"ExpiredAuthTicket"}}', "run-disconnected"),
         ("il token è scaduto e il flusso non gira più", "run-disconnected"),
+        ("The connection 'shared_partnercenter-1' is invalid. Please sign in again.", "run-disconnected"),
+        ('{"code":"ConnectionAuthorizationFailed","message":"The caller ..."}', "run-disconnected"),
         (
             "Principal user (Id=0b5c1f6e-1111-4b1b-aaac-54a5064093d3, type=8) is missing prvReadAccount privilege",
             "run-access-denied",
