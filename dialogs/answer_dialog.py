@@ -15,7 +15,7 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import messages
 from dialogs.base import Renderer
-from dialogs.remediation_dialog import RemediationDialog, remediation_options
+from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
 from dialogs.render import FEEDBACK_CHOICES, findings_markdown, recognize
 from dialogs.state import (
     ANSWER_KEY,
@@ -54,7 +54,7 @@ class AnswerDialog(Dialog):
 
     def companions(self) -> list[Dialog]:
         """The dialogs this one begins, to add to the same dialog set."""
-        return [RemediationDialog(self._remediation, self._journal)] if self._remediation is not None else []
+        return fix_offer_dialogs(self._remediation, self._journal)
 
     async def begin_dialog(self, dialog_context: DialogContext, options: object = None) -> DialogTurnResult:
         opts = AnswerOptions.model_validate(options)

@@ -6,7 +6,7 @@ from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialo
 from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs.base import Renderer, SpecPrompt, spec_options
-from dialogs.remediation_dialog import RemediationDialog, remediation_options
+from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
 from dialogs.render import ITEM_CHOICES, findings_markdown, recognize
 from dialogs.runtime import Waterfall
 from dialogs.state import (
@@ -49,8 +49,8 @@ class ChecklistDialog(ComponentDialog):
         self._remediation = remediation
         self._render = render
         self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
-        if remediation is not None:
-            self.add_dialog(RemediationDialog(remediation, journal))
+        for dialog in fix_offer_dialogs(remediation, journal):
+            self.add_dialog(dialog)
         steps = [self._sweep_step, self._item_step, self._record_step]
         self.add_dialog(Waterfall(WaterfallDialog.__name__, steps))
         self.initial_dialog_id = WaterfallDialog.__name__

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import ComponentDialog, Dialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import messages
@@ -40,6 +40,11 @@ def remediation_options(results: list[CheckResult]) -> dict[str, object] | None:
     if not found:
         return None
     return RemediationOptions(findings=[r.model_dump(mode="json") for r in found]).model_dump()
+
+
+def fix_offer_dialogs(remediation: Remediation | None, journal: Journal) -> list[Dialog]:
+    """The dialogs to add beside a dialog that offers fixes: a `RemediationDialog`, or none without remediation."""
+    return [RemediationDialog(remediation, journal)] if remediation is not None else []
 
 
 def _user(ctx: TurnContext) -> tuple[str | None, str | None]:
