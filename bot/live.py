@@ -8,7 +8,7 @@ its connected app's OAuth flows (bot/salesforce_auth.py) come before its static 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,13 +20,14 @@ from bot.quota import SqliteCallCounter
 from bot.salesforce_auth import PENDING_INSTANCE_URL, SalesforceAuth, salesforce_token_provider
 from bot.settings import Settings
 from bot.storage import SqliteDatabase
-from knowledge.live.base import System
+from knowledge.live.base import CheckResult, System
 from knowledge.live.checks import all_checks
 from knowledge.live.dataverse import DataverseClient
 from knowledge.live.flows import FlowClient
 from knowledge.live.graph import GraphClient
 from knowledge.live.partner_center import PartnerCenterClient
 from knowledge.live.power_platform import PowerPlatformClient
+from knowledge.live.remediation import RemediationPlan
 from knowledge.live.runner import CheckRunner, Sweep
 from knowledge.live.salesforce import SalesforceClient
 from knowledge.live.transport import make_http_client
@@ -59,7 +60,11 @@ def _token_source(
 
 @dataclass
 class LiveChecks:
-    """The runner plus the HTTP clients it owns; `await close()` when done."""
+    """The runner plus the HTTP clients it owns; `await close()` when done.
+
+    A `Remediator` given these checks (`recheck`) re-runs, and re-caches, the checks its change affects: after a
+    fix, the next question sees the fixed state, not the cache.
+    """
 
     runner: CheckRunner
     credentials: frozenset[str]
@@ -81,6 +86,17 @@ class LiveChecks:
     ) -> Sweep:
         """Run the checks of `area`, or the given ids (all when neither)."""
         return await self.runner.run(area=area, ids=ids, inputs=inputs or {})
+
+    def invalidate(self, ids: Iterable[str]) -> int:
+        """Drop the cached results of the checks `ids`; return how many were dropped."""
+        return self.runner.invalidate(ids)
+
+    async def recheck(self, plan: RemediationPlan) -> list[CheckResult]:
+        """After `plan` was executed: drop the cached results of the checks it affects, run them again (the cache
+        then holds these), and return them in declaration order."""
+        ids = self.runner.affected(plan.check_id, system=plan.system, entries=plan.entries, action=plan.action)
+        self.invalidate(ids)
+        return list((await self.runner.run(ids=ids)).results)
 
     async def close(self) -> None:
         """Close every HTTP client."""

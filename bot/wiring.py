@@ -92,7 +92,7 @@ def build_assistant(
     user_state = UserState(state_storage)
     kb = knowledge.kb
     live = build_live_checks(settings, database)
-    remediator = Remediator(live.clients, settings.admin_allowlist) if live.configured else None
+    remediator = Remediator(live.clients, settings.admin_allowlist, checks=live) if live.configured else None
     dialog = MainDialog(
         kb,
         knowledge.match,

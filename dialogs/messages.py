@@ -191,6 +191,21 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "_Recorded in the assistant's journal (who, when, before and after)._",
         "it": "_Registrato nel registro dell'assistente (chi, quando, prima e dopo)._",
     },
+    "fix_verified": {
+        "en": "**Checked again after the change**: no longer failing.",
+        "it": "**Ricontrollato dopo la modifica**: il problema non risulta più.",
+    },
+    "fix_still_failing": {
+        "en": "**Checked again after the change: still failing**, so I won't offer the same fix again. Look at what "
+        "the check still finds and the steps for it, or say **talk to a person**.",
+        "it": "**Ricontrollato dopo la modifica: il problema resta**, quindi non ti riproporrò la stessa correzione. "
+        "Guarda cosa rileva ancora la verifica e i passaggi per risolverlo, oppure scrivi **parla con una persona**.",
+    },
+    "fix_unverified": {
+        "en": "**I couldn't check again after the change** ({reason}): ask me again in a moment to see the state.",
+        "it": "**Non sono riuscito a ricontrollare dopo la modifica** ({reason}): richiedimelo tra poco per vedere "
+        "lo stato.",
+    },
     "fix_step_start-flow": {"en": "Turn on **{flow}**", "it": "Accendere **{flow}**"},
     "fix_step_resubmit-run": {
         "en": "Resubmit run `{run_id}` of **{flow}**",

@@ -1,4 +1,5 @@
-"""RemediationDialog: offer to fix failed live findings, then (admins only) preview, confirm, execute, journal."""
+"""RemediationDialog: offer to fix failed live findings, then (admins only) preview, confirm, execute, journal, and
+show the affected checks as re-run right after the change (fixed, or honestly still failing)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import messages
 from dialogs.base import SpecPrompt, spec_options
-from dialogs.render import CONFIRM_CHOICES, FIX_CHOICES, outcome_markdown, recognize, render_remediation
+from dialogs.render import (
+    CONFIRM_CHOICES,
+    FIX_CHOICES,
+    outcome_markdown,
+    recognize,
+    render_remediation,
+    verification_markdown,
+)
 from dialogs.runtime import Waterfall
 from dialogs.state import (
     DialogEnd,
@@ -22,7 +30,9 @@ from dialogs.state import (
     turn_lang,
 )
 from knowledge.live.base import CheckResult, LiveCheckError
-from knowledge.live.remediation import RemediationPlan
+from knowledge.live.remediation import RemediationOutcome, RemediationPlan
+
+_FOUND = ("pass", "warn", "fail")  # statuses of a check that could look at the tenant
 
 
 def fixable(results: list[CheckResult]) -> list[CheckResult]:
@@ -45,6 +55,15 @@ def remediation_options(results: list[CheckResult]) -> dict[str, object] | None:
 def fix_offer_dialogs(remediation: Remediation | None, journal: Journal) -> list[Dialog]:
     """The dialogs to add beside a dialog that offers fixes: a `RemediationDialog`, or none without remediation."""
     return [RemediationDialog(remediation, journal)] if remediation is not None else []
+
+
+def _fixed(plan: RemediationPlan, outcome: RemediationOutcome) -> bool:
+    """Whether the plan's entries count as fixed: its finding's check, re-run, no longer fails; when that check was
+    not re-run or could not look, whether every step succeeded."""
+    own = next((r for r in outcome.verified if r.id == plan.check_id), None)
+    if own is None or own.status.value not in _FOUND:
+        return outcome.ok
+    return own.status.value != "fail"
 
 
 def _user(ctx: TurnContext) -> tuple[str | None, str | None]:
@@ -124,8 +143,12 @@ class RemediationDialog(ComponentDialog):
         detail = None if failure is None else f"{failure.step.describe()}: {failure.detail}"
         result: RemediationResult = "done" if outcome.ok else "failed"
         await self._record(step, plan.action, plan.before, outcome.after, result, detail)
-        await step.context.send_activity(outcome_markdown(outcome, lang))
-        if outcome.ok:
+        report = outcome_markdown(outcome, lang)
+        if outcome.verified:  # the affected checks, re-run after the change: what they find now, in the same reply
+            report += "\n\n" + verification_markdown(plan, list(outcome.verified), lang)
+            self._refresh_offers(step, plan, list(outcome.verified))
+        await step.context.send_activity(report)
+        if _fixed(plan, outcome):
             step.values["fixed"] = [*step.values["fixed"], *plan.entries]
         return await self._next(step)
 
@@ -135,6 +158,17 @@ class RemediationDialog(ComponentDialog):
     def _finding(step: WaterfallStepContext) -> CheckResult:
         opts = RemediationOptions.model_validate(step.values["options"])
         return CheckResult.model_validate(opts.findings[0])
+
+    @staticmethod
+    def _refresh_offers(step: WaterfallStepContext, plan: RemediationPlan, verified: list[CheckResult]) -> None:
+        """The findings still to offer, as just re-run: none whose check no longer fails, none with the fix just
+        made (it is not offered twice in this dialog, even when it did not take)."""
+        fresh = {r.id: r for r in verified if r.status.value in _FOUND}
+        opts = RemediationOptions.model_validate(step.values["options"])
+        rest = [CheckResult.model_validate(f) for f in opts.findings[1:]]
+        still = [f for f in fixable([fresh.get(f.id, f) for f in rest]) if f.fix and f.fix.action != plan.action]
+        findings = [opts.findings[0], *(f.model_dump(mode="json") for f in still)]
+        step.values["options"] = RemediationOptions(findings=findings).model_dump()
 
     async def _next(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Offer the next fixable finding, or end with the entries fixed so far."""

@@ -231,15 +231,18 @@ def recognize(reply: str | None, value: object, keys: tuple[str, ...] | list[str
 _MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skipped": "⏭️", "error": "❗"}
 
 
-def findings_markdown(results: list[CheckResult], lang: Lang) -> str:
-    """Live-check findings as a short list in the turn's language; when nothing could be checked, one honest line
-    instead."""
+def findings_markdown(results: list[CheckResult], lang: Lang, *, heading: str | None = None) -> str:
+    """Live-check findings as a short list in the turn's language, under `heading` (default: the live-checks
+    heading); without a heading, when nothing could be checked, one honest line instead."""
     checked = [r for r in results if r.status.value in ("pass", "warn", "fail")]
-    if not checked:
-        reasons = "; ".join(dict.fromkeys(r.text(lang)[1] for r in results)) or "-"
-        return messages.text("live_unavailable", lang, reason=reasons)
+    if not checked and heading is None:
+        return messages.text("live_unavailable", lang, reason=_reasons(results, lang))
     lines = [_finding_line(r, lang) for r in results]
-    return messages.text("live_heading", lang) + "\n\n" + "\n".join(lines)
+    return (heading or messages.text("live_heading", lang)) + "\n\n" + "\n".join(lines)
+
+
+def _reasons(results: list[CheckResult], lang: Lang) -> str:
+    return "; ".join(dict.fromkeys(r.text(lang)[1] for r in results)) or "-"
 
 
 def _finding_line(result: CheckResult, lang: Lang) -> str:
@@ -274,6 +277,21 @@ def outcome_markdown(outcome: RemediationOutcome, lang: Lang) -> str:
         line = f"- {'✅' if result.ok else '❌'} {step_markdown(result.step, lang)}"
         lines.append(line if result.ok else f"{line}: {result.detail}")
     return "\n\n".join([head, "\n".join(lines), messages.text("fix_journaled", lang)])
+
+
+def verification_markdown(plan: RemediationPlan, verified: list[CheckResult], lang: Lang) -> str:
+    """After a fix, the checks it affects as found again, under a heading saying whether the fixed finding is gone,
+    still failing, or could not be checked; the fixed finding's check first."""
+    own = next((r for r in verified if r.id == plan.check_id), None)
+    status = own.status.value if own is not None else "error"
+    if status in ("pass", "warn"):
+        heading = messages.text("fix_verified", lang)
+    elif status == "fail":
+        heading = messages.text("fix_still_failing", lang)
+    else:
+        heading = messages.text("fix_unverified", lang, reason=_reasons([own] if own else verified, lang))
+    ordered = sorted(verified, key=lambda r: r.id != plan.check_id)  # stable: the rest keep declaration order
+    return findings_markdown(ordered, lang, heading=heading)
 
 
 def render_remediation(spec: PromptSpec, ctx: TurnContext) -> Activity:

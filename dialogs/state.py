@@ -141,7 +141,8 @@ class Remediation(Protocol):
         """The preview of exactly what `action` would change (raises the LiveCheckError family)."""
 
     async def execute(self, plan: RemediationPlan) -> RemediationOutcome:
-        """Apply a confirmed plan, stopping at the first failed step."""
+        """Apply a confirmed plan, stopping at the first failed step; when a step changed something, the checks it
+        affects are re-run (their cached results replaced) and come back in the outcome's `verified`."""
 
 
 def turn_lang(ctx: TurnContext) -> Lang:

@@ -9,6 +9,8 @@ Three actions, named by `Fix.action` on a failed finding:
 
 A plan is built from the finding's evidence plus fresh reads, and holds ids, names and hosts only: the signed
 trigger URL is read again when the plan is executed and never stored or shown (it carries a signature).
+After the change, a `Remediator` given the checks (`Rechecks`, the app's check runner) drops their cached
+results and re-runs the checks the change affects, so the outcome carries the verified state, not a stale finding.
 SDK-free: the dialogs call this through their `Remediation` port.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,6 +67,7 @@ class RemediationPlan(BaseModel):
 
     action: str
     check_id: str
+    system: System | None = None  # the finding's system: what the change touches
     entries: tuple[str, ...] = ()
     steps: tuple[RemediationStep, ...] = ()
     before: dict[str, Any] = Field(default_factory=dict)
@@ -95,6 +98,7 @@ class RemediationOutcome(BaseModel):
     results: tuple[StepResult, ...] = ()
     not_run: int = 0  # steps not attempted after a failure
     after: dict[str, Any] = Field(default_factory=dict)
+    verified: tuple[CheckResult, ...] = ()  # the affected checks, re-run after the change (empty: not re-run)
 
     @property
     def ok(self) -> bool:
@@ -165,7 +169,12 @@ async def _plan_start(finding: CheckResult, clients: Mapping[System, Any]) -> Re
     by_name = {f.name: f for f in off}
     steps = tuple(RemediationStep(kind="start-flow", flow=name, flow_id=by_name[name].id) for name in start_order(off))
     return RemediationPlan(
-        action=START_FLOWS, check_id=finding.id, entries=finding.entries, steps=steps, before={"flows": _states(found)}
+        action=START_FLOWS,
+        check_id=finding.id,
+        system=finding.system,
+        entries=finding.entries,
+        steps=steps,
+        before={"flows": _states(found)},
     )
 
 
@@ -200,6 +209,7 @@ async def _plan_resubmit(finding: CheckResult, clients: Mapping[System, Any]) ->
     return RemediationPlan(
         action=RESUBMIT_RUNS,
         check_id=finding.id,
+        system=finding.system,
         entries=finding.entries,
         steps=tuple(kept),
         before=before,
@@ -240,6 +250,7 @@ async def _plan_webhook(finding: CheckResult, clients: Mapping[System, Any]) -> 
     return RemediationPlan(
         action=REGISTER_WEBHOOK,
         check_id=finding.id,
+        system=finding.system,
         entries=finding.entries,
         steps=(step,),
         before=_registration_snapshot(registration),
@@ -291,12 +302,27 @@ async def _after(plan: RemediationPlan, clients: Mapping[System, Any], results: 
     return {"resubmitted": [r.step.run_id for r in results if r.ok]}
 
 
-class Remediator:
-    """Plans and executes remediations with the live clients, for the users on the admin allow-list."""
+# --- verify ---------------------------------------------------------------------------------------------------
 
-    def __init__(self, clients: Mapping[System, Any], admins: Iterable[str]) -> None:
+
+class Rechecks(Protocol):
+    """The live checks a remediation verifies its change with (the app's check runner, bot/live.py)."""
+
+    async def recheck(self, plan: RemediationPlan) -> list[CheckResult]:
+        """Drop the cached results of the checks `plan`'s change affects, run them again, return what they find."""
+
+
+class Remediator:
+    """Plans and executes remediations with the live clients, for the users on the admin allow-list.
+
+    With `checks` (the app's check runner), every execution that changed something re-runs the
+    affected checks: the outcome's `verified`, and their statuses in `after["verified"]` for the journal.
+    """
+
+    def __init__(self, clients: Mapping[System, Any], admins: Iterable[str], *, checks: Rechecks | None = None) -> None:
         self._clients = clients
         self._admins = frozenset(a.strip().casefold() for a in admins if a.strip())
+        self._checks = checks
 
     def allowed(self, *user_ids: str | None) -> bool:
         """True when any of the user's ids (channel id, AAD object id) is on the allow-list; empty = nobody."""
@@ -307,5 +333,14 @@ class Remediator:
         return await plan(action, finding, self._clients)
 
     async def execute(self, plan: RemediationPlan) -> RemediationOutcome:
-        """See `execute`."""
-        return await execute(plan, self._clients)
+        """See `execute`; then, when a step changed something, re-run the checks the change affects."""
+        outcome = await execute(plan, self._clients)
+        if self._checks is None or not any(r.ok for r in outcome.results):
+            return outcome
+        try:
+            verified = await self._checks.recheck(plan)
+        except Exception:  # the change is made: it must still be reported and journaled, only unverified
+            log.exception("re-running the checks after remediation %s failed", plan.action)
+            return outcome
+        after = {**outcome.after, "verified": {r.id: r.status.value for r in verified}}
+        return outcome.model_copy(update={"verified": tuple(verified), "after": after})

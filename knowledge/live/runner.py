@@ -2,6 +2,8 @@
 
 `CheckRunner.run()` never raises for a check's failure: every selected check ends as one `CheckResult`
 (skipped, error, or what the check itself found), so a dialog can always show the whole sweep.
+After a change to the tenant (a remediation), `affected()` names the checks whose results it may have changed and
+`invalidate()` drops their cached results, so the next run reads the tenant again.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -126,6 +128,42 @@ class CheckRunner:
             warnings=warnings,
             cached=cached,
         )
+
+    def invalidate(self, ids: Iterable[str]) -> int:
+        """Drop the cached results of the checks `ids`, for every tenant and inputs; return how many were dropped."""
+        wanted = set(ids)
+        stale = [key for key in self._cache if key[1] in wanted]
+        for key in stale:
+            del self._cache[key]
+        return len(stale)
+
+    def affected(
+        self,
+        check_id: str,
+        *,
+        system: System | None = None,
+        entries: Iterable[str] = (),
+        action: str | None = None,
+    ) -> list[str]:
+        """Ids of the checks whose results a change made to fix `check_id`'s finding may have changed, in
+        declaration order.
+
+        From the declarations and the cache, not a hand list: `check_id` itself; the checks declaring the same
+        `systems` (they read the same data the same way, e.g. connector-flows and flow-activation-order); and, among
+        the checks that call `system` (the finding's system, else the systems `check_id` declares), those diagnosing
+        one of `entries` (the finding's FAQ entries) or whose cached result offers the same fix `action`.
+        """
+        origin = next((check for check in self._checks if check.id == check_id), None)
+        touched = {system} if system is not None else set(origin.systems if origin is not None else ())
+        wanted = set(entries)
+        offering = {key[1] for key, (_expires, result) in self._cache.items() if action and _offers(result, action)}
+        picked: list[str] = []
+        for check in self._checks:
+            same_source = origin is not None and check.systems == origin.systems
+            related = bool(wanted.intersection(check.entries)) or check.id in offering
+            if check.id == check_id or same_source or (related and touched.intersection(check.systems)):
+                picked.append(check.id)
+        return picked
 
     def _select(self, area: str | None, ids: Sequence[str] | None) -> tuple[list[Check], list[str]]:
         warnings: list[str] = []
@@ -313,6 +351,11 @@ def _result(
         summary_it=summary_it,
         entries=check.entries,
     )
+
+
+def _offers(result: CheckResult, action: str) -> bool:
+    """True when `result` is a failed finding whose fix is `action`."""
+    return result.status is Status.fail and result.fix is not None and result.fix.action == action
 
 
 def _error_it(exc: LiveCheckError) -> str:
