@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -26,7 +28,14 @@ import jwt
 from aiohttp import web
 from botbuilder.core import Bot, InvokeResponse, TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes, DeliveryModes, ResourceResponse
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    DeliveryModes,
+    Error,
+    ResourceResponse,
+)
 from botframework.connector import Channels
 from botframework.connector.auth import (
     AuthenticateRequestResult,
@@ -35,17 +44,21 @@ from botframework.connector.auth import (
     ClaimsIdentity,
     ConnectorFactory,
 )
+from msrest.exceptions import SerializationError
 from msrest.serialization import Model
 from msrest.universal_http.requests import ClientRetryPolicy
 from yarl import URL
 
+from bot import openid
 from bot.activity_json import deserialize
+from bot.settings import is_loopback_host
 from bot.turn_context import FastCopyTurnContext, serialized, snapshot
 
 log = logging.getLogger(__name__)
 
 _TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 _MAX_CONNECTORS = 32  # distinct serviceUrls are few; the bound only matters when auth is off
+ERROR_TYPE = "application/vnd.microsoft.error"  # the `type` of a Universal Actions error answer
 
 
 class ConnectorError(Exception):
@@ -68,21 +81,152 @@ def patch_msrest_retry_policy() -> None:
 
 
 def _shape_problem(body: Any) -> str | None:
-    """What makes `body` unusable as an activity, checked before msrest sees it; None if nothing."""
+    """What makes `body` unusable as an activity, checked before msrest sees it; None if nothing.
+
+    Refused with a 400 (each case would otherwise fail the turn, with a traceback in the log and nothing sent):
+    an empty conversation.id (botbuilder's state keys need it), and a serviceUrl that is not an http(s) URL, or
+    missing when the replies must go to the Bot Connector (not expectReplies). Accepted: any activity type (an
+    unknown one is a no-op turn), a missing or null `from` or `recipient` (the turn still runs, replies are
+    addressed with what there is), and a missing channelId (checked after authentication, by the bot: see
+    `bot/handler.py`). msrest refuses what does not match the schema.
+    """
     if not isinstance(body, dict):
         return "body must be a JSON object"
     if not body.get("type") or not isinstance(body["type"], str):
         return "activity type is missing"
     conversation = body.get("conversation")
-    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str) or not conversation["id"]:
         return "activity conversation.id is missing"
     if not isinstance(body.get("text"), str | None):
         return "activity text must be a string"
+    return _service_url_problem(body.get("serviceUrl"), body.get("deliveryMode"))
+
+
+def _service_url_problem(service_url: Any, delivery_mode: Any) -> str | None:
+    """Why replies could not go to `service_url`; None when they can, or when they travel in the HTTP response."""
+    if service_url is None:
+        return None if delivery_mode == DeliveryModes.expect_replies else "activity serviceUrl is missing"
+    if not isinstance(service_url, str):
+        return "activity serviceUrl must be an http(s) URL"
+    try:
+        url = URL(service_url)
+    except ValueError:
+        return "activity serviceUrl must be an http(s) URL"
+    if url.scheme not in ("http", "https") or not url.host:
+        return "activity serviceUrl must be an http(s) URL"
     return None
+
+
+_ID_FIELDS = (("id",), ("replyToId",), ("channelId",), ("conversation", "id"), ("from", "id"), ("recipient", "id"))
+
+
+def _ids_problem(body: dict[str, Any], limit: int) -> str | None:
+    """An id longer than `limit` characters (a 200 KB id would be stored, keyed on and logged), or a serviceUrl
+    longer than 2,048; None if none."""
+    for path in _ID_FIELDS:
+        value: Any = body
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str) and len(value) > limit:
+            return f"activity {'.'.join(path)} exceeds {limit} characters"
+    service_url = body.get("serviceUrl")
+    if isinstance(service_url, str) and len(service_url) > 2048:
+        return "activity serviceUrl exceeds 2048 characters"
+    return None
+
+
+def _loopback_url(url: str) -> bool:
+    try:
+        return is_loopback_host(URL(url).host)
+    except ValueError:
+        return False
 
 
 def _reject(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
+
+
+def invoke_error(status_code: int, code: str, message: str) -> dict[str, Any]:
+    """The body of an invoke answer reporting an error, in Teams' Universal Actions shape (send it with HTTP 200):
+    `{"statusCode": 400, "type": "application/vnd.microsoft.error", "value": {"code": ..., "message": ...}}`."""
+    error = Error(code=code, message=message).serialize()
+    body: dict[str, Any] = AdaptiveCardInvokeResponse(status_code=status_code, type=ERROR_TYPE, value=error).serialize()
+    return body
+
+
+def invoke_answer(result: Any) -> InvokeResponse:
+    """What the HTTP response to an invoke carries: the bot's answer, serialised, or 200 with no body.
+
+    No answer (the turn failed before one was set, or nothing handles the invoke's name) and botbuilder's 501
+    "not implemented" both become 200 with no body: Teams and Direct Line take that as "handled, nothing to
+    show", whereas a 5xx makes Teams show an error and retry. An answer whose body cannot be serialised (e.g.
+    botbuilder's own error answer for a malformed adaptiveCard/action, whose value is an Exception) becomes
+    200 with an `invoke_error` body instead of a 500.
+    """
+    status = getattr(result, "status", None)
+    if not isinstance(status, int) or status == HTTPStatus.NOT_IMPLEMENTED:
+        return InvokeResponse(status=HTTPStatus.OK)
+    body = getattr(result, "body", None)
+    if isinstance(body, Model):
+        try:
+            body = serializer_helper(body)
+        except (SerializationError, TypeError, ValueError):
+            log.warning("an invoke answer could not be serialised: %s", type(body).__name__)
+            error = invoke_error(HTTPStatus.INTERNAL_SERVER_ERROR, "InternalServerError", "the answer was malformed")
+            return InvokeResponse(status=HTTPStatus.OK, body=error)
+    return InvokeResponse(status=status, body=body)
+
+
+class _BadToken(Exception):
+    """A bearer token refused on its shape alone, before any signing key is looked up."""
+
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+_DEFAULT_AUTH_REASON = "missing or invalid Authorization header"
+# What a client is told, first match wins; the default covers PermissionError and botbuilder's bare Exceptions.
+_AUTH_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not yet valid"),
+    (jwt.InvalidSignatureError, "token signature does not verify"),
+    (openid.UnknownSigningKey, "token signed by an unknown key"),
+    (openid.SigningKeysUnavailable, "signing keys unavailable"),
+    (jwt.InvalidTokenError, "invalid token"),
+)
+
+
+def _check_token_shape(auth_header: str) -> None:
+    """Refuse, at no network cost, a header that cannot carry a Bot Framework token; an empty one passes.
+
+    botbuilder decides about an empty header (anonymous when auth is off). Otherwise the token must be three
+    base64url segments whose header says RS256 (botbuilder verifies with nothing else, whatever its allowed list
+    says) and names a key: alg none, HS256 (alg confusion) and garbage never reach the key lookup.
+
+    Raises:
+        _BadToken: with the short reason the client gets.
+    """
+    if not auth_header:
+        return
+    scheme, _, token = auth_header.partition(" ")
+    if scheme != "Bearer":  # botbuilder's own test, case and all
+        raise _BadToken("Authorization scheme must be Bearer")
+    segments = token.split(".")
+    if len(segments) != 3 or not all(_BASE64URL.fullmatch(segment) for segment in segments):
+        raise _BadToken("token is not a signed JWT")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4)))
+    except (ValueError, RecursionError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise _BadToken("token header is not JSON") from None
+    if not isinstance(header, dict) or header.get("alg") != "RS256":
+        raise _BadToken("token algorithm must be RS256")
+    if not isinstance(header.get("kid"), str) or not header["kid"]:
+        raise _BadToken("token names no signing key")
+
+
+def _auth_failure_reason(exc: Exception) -> str:
+    """The short reason for a 401: never the token, nor botbuilder's message (it may quote claims)."""
+    if isinstance(exc, _BadToken):
+        return str(exc)
+    return next((reason for kind, reason in _AUTH_REASONS if isinstance(exc, kind)), _DEFAULT_AUTH_REASON)
 
 
 class _CachingConnectorFactory(ConnectorFactory):
@@ -159,13 +303,24 @@ class FixedCloudAdapter(CloudAdapter):
     Call `close()` on shutdown to release the HTTP session and cached connector clients.
     """
 
-    def __init__(self, bot_framework_authentication: Any = None, *, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        bot_framework_authentication: Any = None,
+        *,
+        max_body_bytes: int,
+        max_id_chars: int = 512,
+        loopback_replies_only: bool = False,
+    ) -> None:
         patch_msrest_retry_policy()
+        openid.install()  # botbuilder's blocking, failure-blind signing-key fetch is replaced, once per process
         super().__init__(bot_framework_authentication)  # which picks botbuilder's default when given None
         self.bot_framework_authentication: BotFrameworkAuthentication = _CachingAuthentication(
             self.bot_framework_authentication
         )
         self._max_body_bytes = max_body_bytes
+        self._max_id_chars = max_id_chars
+        # auth off: nobody proved who sent the activity, so its serviceUrl may only name this machine
+        self._loopback_replies_only = loopback_replies_only
         self._connectors: dict[Any, Any] = {}
         self._session: aiohttp.ClientSession | None = None
 
@@ -193,12 +348,19 @@ class FixedCloudAdapter(CloudAdapter):
             return activity
         try:
             auth = await self._authenticate(activity, request.headers.get("Authorization", ""))
-        except (PermissionError, jwt.InvalidTokenError) as exc:  # a malformed JWT raises the latter
-            log.warning("rejected unauthenticated activity: %s", exc)
-            return _reject(401, "missing or invalid Authorization header")
+        # Broad on purpose, and around authentication only: botbuilder signals a refused token with PermissionError,
+        # PyJWT errors, bare `Exception("Could not validate endorsement key")`, and KeyError or TypeError from claims
+        # it reads unchecked (a token without `iss`). Each is the caller's fault and a 401, never a 500; the class
+        # is logged so that a fault of ours still shows. The turn below is not covered: its errors stay 500s.
+        except Exception as exc:
+            reason = _auth_failure_reason(exc)
+            log.warning("rejected unauthenticated activity: %s (%s)", reason, type(exc).__name__)
+            return _reject(401, reason)
         result = await self.process_activity(auth, activity, bot.on_turn)
         if result is None:
             return web.Response(status=201)
+        if result.body is None:  # an invoke nobody answers: 200 with no body (`invoke_answer`)
+            return web.Response(status=int(result.status))
         body = serializer_helper(result.body) if isinstance(result.body, Model) else result.body
         return web.json_response(body, status=int(result.status))
 
@@ -209,6 +371,12 @@ class FixedCloudAdapter(CloudAdapter):
         return await super().process_activity(auth_header_or_result, activity, logic)
 
     async def _authenticate(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        """botbuilder's authentication, after the shape check, with the connector factory made caching.
+
+        Raises:
+            Exception: any kind (see `process`) when the token is refused.
+        """
+        _check_token_shape(auth_header)
         result = await self.bot_framework_authentication.authenticate_request(activity, auth_header)
         app_id = _claims_app_id(result.claims_identity)
         result.connector_factory = _CachingConnectorFactory(result.connector_factory, app_id, self._connectors)
@@ -232,10 +400,19 @@ class FixedCloudAdapter(CloudAdapter):
         problem = _shape_problem(body)
         if problem:
             return _reject(400, problem)
+        problem = _ids_problem(body, self._max_id_chars) or self._reply_target_problem(body)
+        if problem:
+            return _reject(400, problem)
         try:
             return deserialize(Activity, body)
         except ValueError:  # msrest's DeserializationError
             return _reject(400, "activity does not match the Bot Framework schema")
+
+    def _reply_target_problem(self, body: dict[str, Any]) -> str | None:
+        service_url = body.get("serviceUrl")
+        if self._loopback_replies_only and isinstance(service_url, str) and not _loopback_url(service_url):
+            return "with Bot Framework auth off, serviceUrl must be a loopback URL (replies go only to this machine)"
+        return None
 
     async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[ResourceResponse]:
         """Send replies like `CloudAdapterBase.send_activities`, over the shared session."""
@@ -263,9 +440,12 @@ class FixedCloudAdapter(CloudAdapter):
         return context
 
     def _process_turn_results(self, context: TurnContext) -> InvokeResponse | None:
-        """As botbuilder's, but expectReplies reuses the replies' serialisation (the transcript's, usually)."""
+        """As botbuilder's, but expectReplies reuses the replies' serialisation (the transcript's, usually), and an
+        invoke always gets a defined answer (`invoke_answer`): never botbuilder's 501, never a body that fails."""
         if context.activity.delivery_mode != DeliveryModes.expect_replies:
             result: InvokeResponse | None = super()._process_turn_results(context)
+            if context.activity.type == ActivityTypes.invoke:
+                return invoke_answer(result)
             return result
         # what ExpectedReplies(activities=...).serialize() gives, one serialize() per reply
         activities = [serialized(context, activity) for activity in context.buffered_reply_activities]
@@ -274,6 +454,8 @@ class FixedCloudAdapter(CloudAdapter):
     async def _post(self, context: TurnContext, activity: Activity) -> ResourceResponse:
         if not activity.service_url:
             raise ConnectorError("the activity has no serviceUrl to reply to")
+        if self._loopback_replies_only and not _loopback_url(activity.service_url):  # checked on the way in too
+            raise ConnectorError("with auth off, replies go only to loopback service URLs")
         path = f"/v3/conversations/{quote(activity.conversation.id, safe='')}/activities"
         if activity.reply_to_id:
             path += f"/{quote(activity.reply_to_id, safe='')}"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 from aiohttp import web
 
 from bot.channels.webchat import DirectLine, add_webchat_routes
 from bot.health import add_health_routes
-from bot.settings import Settings
+from bot.settings import Settings, is_loopback_host
 from bot.wiring import Assistant, Knowledge, build_assistant
 
 ASSISTANT = web.AppKey("assistant", Assistant)
@@ -44,10 +45,27 @@ def tune_gc_for_serving() -> None:
     gc.set_threshold(_YOUNG_THRESHOLD, older, oldest)
 
 
+def _loopback_host_guard() -> Any:
+    """With auth off the bot serves its own machine only: a request whose Host is not a loopback name reached it
+    through a proxy, a tunnel or a DNS-rebinding page (evil.example resolving to 127.0.0.1) and is refused."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Any:
+        host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+        if not is_loopback_host(host):
+            reason = "with Bot Framework auth off this server answers loopback host names only (localhost, 127.0.0.1)"
+            return web.json_response({"error": reason}, status=421)
+        return await handler(request)
+
+    return guard
+
+
 def create_app(settings: Settings, *, knowledge: Knowledge | None = None) -> web.Application:
     """Build the web app; the assistant (database, adapter session) and the HTTP client are closed on cleanup."""
     assistant = build_assistant(settings, knowledge=knowledge)
     app = web.Application(client_max_size=settings.max_body_bytes)
+    if not settings.auth_enabled and not settings.allow_remote_without_auth:
+        app.middlewares.append(_loopback_host_guard())
     app[ASSISTANT] = assistant
     app.router.add_post("/api/messages", _messages)
     direct_line = add_webchat_routes(app, assistant, http=lambda: app[HTTP])

@@ -47,8 +47,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from bot.app import create_app, tune_gc_for_serving
 
-    settings = _settings(host=args.host, port=args.port)
+    overrides = {"allow_remote_without_auth": True} if args.allow_remote_without_auth else {}
+    settings = _settings(host=args.host, port=args.port, **overrides)
     configure_logging(settings.log_level)
+    problem = settings.bind_problem()
+    if problem:
+        print(f"cosell-bot serve: {problem}", file=sys.stderr)
+        return 2
+    if not settings.auth_enabled and not settings.loopback_only:
+        logging.getLogger("bot").warning(
+            "LAB MODE: listening on %s with Bot Framework auth OFF: anyone who can reach this address can use the "
+            "bot; no live findings or fixes are shown to them (COSELL_ALLOW_REMOTE_WITHOUT_AUTH)",
+            settings.bind_host,
+        )
     demo = _demo_scenario(args.demo)
     if demo is not None:
         from bot.demo import attach_demo, demo_settings, free_port
@@ -363,6 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web app (POST /api/messages)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--allow-remote-without-auth",
+        action="store_true",
+        help="lab only: listen on a non-loopback --host with Bot Framework auth off (refused otherwise)",
+    )
     serve.add_argument("--demo", metavar="SCENARIO", help="live checks against the simulated tenant (test/demo tool)")
     serve.set_defaults(func=cmd_serve)
     chat = sub.add_parser("chat", help="talk to the assistant in the terminal")

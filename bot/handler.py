@@ -2,6 +2,24 @@
 
 Turns of one conversation are serialised in-process (a per-conversation lock), and the SQLite storage's
 e-tags catch the cross-process case, so two racing turns never silently overwrite each other's state.
+
+Every activity gets a defined answer, whatever its shape (the adapter refuses with a 400 what cannot be a turn at
+all, see `bot.adapter._shape_problem`):
+
+- a message without `recipient` or `from` (or with null ones) is answered: no @mention to strip, no user state
+  (the bot keeps none); a malformed mention entity leaves the text as sent;
+- `adaptiveCard/action` is checked before it runs (`card_action_problem`); a value that is not an Action.Execute
+  of this bot's cards gets HTTP 200 with Teams' Universal Actions error body, statusCode 400 / BadRequest;
+- an invoke whose value or channelData does not match the schema botbuilder's Teams dispatch reads it into
+  gets the same 400 error body; other activities with such data are ignored (logged, no traceback);
+- an activity without channelId (the state is keyed by channel) is ignored the same way; the adapter cannot
+  refuse it with a 400, which would answer an unauthenticated caller before the 401;
+- an invoke nothing handles (unknown or no name, signin/verifyState, healthCheck, ...) gets 200 with no body
+  (`bot.adapter.invoke_answer`: Teams and Direct Line read that as "handled, nothing to show", whereas a 5xx
+  makes Teams show an error and retry);
+- a turn that fails anyway is `bot.errors.on_turn_error`'s: an invoke then gets 200 with a statusCode 500 error
+  body, never an HTTP 500;
+- typing, event, messageReaction, endOfConversation, installationUpdate and unknown types are no-op turns.
 """
 
 from __future__ import annotations
@@ -10,14 +28,29 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
 
 from botbuilder.core import ActivityHandler, ConversationState, TurnContext, UserState
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.dialogs import ComponentDialog, Dialog, DialogInstance, DialogSet, DialogState, DialogTurnStatus
-from botbuilder.schema import ActivityTypes, AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, ChannelAccount
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    AdaptiveCardInvokeValue,
+    ChannelAccount,
+    InvokeResponse,
+)
+from msrest.exceptions import DeserializationError
 
+from assistant.trust import TrustPolicy
+from bot.adapter import invoke_error
 from bot.channels.cards import CONTENT_TYPE
 from bot.channels.rendering import refreshed_card, welcome_activity
+from bot.identity import turn_access
+from bot.log_setup import safe_id
+from dialogs.access import ACCESS_KEY
 from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, ConversationData
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
@@ -25,6 +58,51 @@ from knowledge.models import Lang
 log = logging.getLogger(__name__)
 
 LanguageGuess = Callable[[str, Lang | None], Lang]
+# deny by default: a bot built without a policy shows no live findings and runs no fixes
+DENY_ALL = TrustPolicy(auth_enabled=True, loopback_only=False)
+
+CARD_ACTION = "adaptiveCard/action"
+CARD_VERBS = frozenset({"choose", "area"})  # the verbs bot/channels/cards.py puts on its Action.Execute buttons
+
+
+def card_action_problem(value: object) -> str | None:
+    """Why an `adaptiveCard/action` invoke's `value` is not an Action.Execute from this bot's cards; None if it is."""
+    if not isinstance(value, dict):
+        return "value must be an object"
+    action = value.get("action")
+    if not isinstance(action, dict):
+        return "value.action must be an object"
+    if action.get("type") != "Action.Execute":
+        return "value.action.type must be Action.Execute"
+    verb = action.get("verb")
+    if not isinstance(verb, str) or verb not in CARD_VERBS:
+        return "value.action.verb is missing or unknown"
+    if not isinstance(action.get("data"), dict):
+        return "value.action.data must be an object"
+    return None
+
+
+def bad_request(message: str) -> InvokeResponse:
+    """An invoke answer refusing the invoke: HTTP 200, Universal Actions error body with statusCode 400."""
+    return InvokeResponse(status=int(HTTPStatus.OK), body=invoke_error(HTTPStatus.BAD_REQUEST, "BadRequest", message))
+
+
+def strip_recipient_mention(activity: Activity) -> None:
+    """Remove the bot's @mention from the text, as `TurnContext.remove_recipient_mention` does.
+
+    botbuilder's raises on a message without `recipient` and on a mention entity without `mentioned` (or with
+    a non-string text): such a message is answered with its text as sent rather than failing the turn.
+    """
+    if activity.recipient is None or not activity.recipient.id or not activity.entities:
+        return
+    try:
+        TurnContext.remove_recipient_mention(activity)
+    except (AttributeError, KeyError, TypeError):
+        log.info("ignored a malformed mention entity: conversation=%s", safe_id(_conversation_id(activity)))
+
+
+def _conversation_id(activity: Activity) -> str | None:
+    return activity.conversation.id if activity.conversation else None
 
 
 def locale_lang(locale: str | None) -> Lang | None:
@@ -61,8 +139,10 @@ class TroubleshootBot(TeamsActivityHandler):
         guess_language: LanguageGuess,
         default_lang: Lang = "en",
         kb: KnowledgeBase | None = None,
+        trust: TrustPolicy = DENY_ALL,
     ) -> None:
         self._kb = kb
+        self._trust = trust
         self._conversation_state = conversation_state
         self._user_state = user_state
         self._dialog = dialog
@@ -81,11 +161,34 @@ class TroubleshootBot(TeamsActivityHandler):
         return lock
 
     async def on_turn(self, turn_context: TurnContext) -> None:
+        if not turn_context.activity.channel_id:  # the state is keyed by channel: without one there is no turn
+            await self._refuse(turn_context, "activity channelId is missing")
+            return
         lock = self._lock(turn_context)  # keep a strong reference for the whole turn
+        # what this turn's user may see and do, decided once from what the channel proved (assistant/trust.py)
+        turn_context.turn_state[ACCESS_KEY] = turn_access(turn_context, self._trust)
         async with lock:
-            await super().on_turn(turn_context)
+            try:
+                await super().on_turn(turn_context)
+            except DeserializationError:
+                # Only botbuilder's Teams dispatch deserialises in a turn (channelData, invoke values), and it does
+                # so before any handler runs: the caller's data is at fault, and nothing was done yet.
+                await self._refuse(turn_context, "the activity's value or channelData does not match its schema")
             await self._conversation_state.save_changes(turn_context)
             await self._user_state.save_changes(turn_context)
+
+    async def _refuse(self, ctx: TurnContext, reason: str) -> None:
+        """Log why the activity is ignored; an invoke is answered with a Universal Actions bad request."""
+        activity = ctx.activity
+        log.info(
+            "ignored a %s activity: %s: conversation=%s name=%s",
+            safe_id(activity.type),
+            reason,
+            safe_id(_conversation_id(activity)),
+            safe_id(activity.name),
+        )
+        if activity.type == ActivityTypes.invoke:
+            await ctx.send_activity(Activity(type=ActivityTypes.invoke_response, value=bad_request(reason)))
 
     async def _load_data(self, ctx: TurnContext) -> ConversationData:
         raw = await self._data.get(ctx, dict)
@@ -101,7 +204,7 @@ class TroubleshootBot(TeamsActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        TurnContext.remove_recipient_mention(activity)
+        strip_recipient_mention(activity)
         if activity.text is not None:
             activity.text = activity.text.strip()
         if not activity.text and activity.value is None:
@@ -138,8 +241,9 @@ class TroubleshootBot(TeamsActivityHandler):
         await self._data.set(turn_context, data.model_dump(mode="json"))
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
-        # Teams' handler dereferences channelData; without it, fall back to the generic members-added path
-        if turn_context.activity.channel_data is None:
+        # Teams' handler dereferences channelData; without a usable one, fall back to the generic members-added path
+        # (a channelData that is an object but does not deserialise is `on_turn`'s to refuse)
+        if not isinstance(turn_context.activity.channel_data, dict):
             await ActivityHandler.on_conversation_update_activity(self, turn_context)
             return
         await super().on_conversation_update_activity(turn_context)
@@ -149,11 +253,32 @@ class TroubleshootBot(TeamsActivityHandler):
         # the welcome needs only the ids.
         await self.on_members_added_activity(list(members_added), turn_context)
 
+    async def on_invoke_activity(self, turn_context: TurnContext) -> Any:
+        """Invokes: `adaptiveCard/action` is checked and run here, the rest is botbuilder's Teams dispatch.
+
+        botbuilder's own check answers a malformed adaptiveCard/action with a body it cannot serialise (or fails on
+        a non-object action), and takes any verb and data. Invokes it has no handler for answer 501, which the
+        adapter turns into 200 with no body (`bot.adapter.invoke_answer`).
+        """
+        activity = turn_context.activity
+        if activity.name != CARD_ACTION:
+            return await super().on_invoke_activity(turn_context)
+        problem = card_action_problem(activity.value)
+        if problem is not None:
+            log.info("refused %s: %s: conversation=%s", CARD_ACTION, problem, safe_id(_conversation_id(activity)))
+            return bad_request(problem)
+        value = activity.value
+        invoke_value = AdaptiveCardInvokeValue(
+            action=value["action"], authentication=value.get("authentication"), state=value.get("state")
+        )
+        return self._create_invoke_response(await self.on_adaptive_card_invoke(turn_context, invoke_value))
+
     async def on_adaptive_card_invoke(
         self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
     ) -> AdaptiveCardInvokeResponse:
         """Teams `Action.Execute`: run the button's data through the dialogs as a card submit, then answer the
-        invoke with the card refreshed in place (its buttons replaced by the choice made)."""
+        invoke with the card refreshed in place (its buttons replaced by the choice made). Over HTTP,
+        `on_invoke_activity` has checked the value first (`card_action_problem`)."""
         action = invoke_value.action if isinstance(invoke_value.action, dict) else {}
         raw = action.get("data")
         data: dict[str, object] = raw if isinstance(raw, dict) else {}

@@ -153,6 +153,39 @@ class Settings(BaseSettings):
     admin_allowlist: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Comma-separated user ids / AAD object ids allowed to remediate; empty = nobody"
     )
+    # Trust (assistant/trust.py): who may see live findings and run fixes, and what may reach the bot at all.
+    local_fixes: bool = Field(
+        False, description="Auth off on loopback: let the local user run fixes (allow-list still applies); demo only"
+    )
+    allow_remote_without_auth: bool = Field(
+        False, description="Lab only: let `serve` listen on a non-loopback address with Bot Framework auth off"
+    )
+    directline_portal_key: SecretStr = Field(
+        SecretStr(""),
+        description="Key the embedding portal's server sends (Bearer) with a user id: a token for a verified user",
+    )
+    directline_embedded: bool | None = Field(
+        None, description="Mount the embedded Direct Line; default: with auth off, or when a portal key is set"
+    )
+    directline_max_conversations: int = Field(
+        1000,
+        ge=10,
+        le=1_000_000,
+        description="Open anonymous embedded Direct Line conversations; beyond, new ones wait",
+    )
+    directline_max_history_bytes: int = Field(
+        512 * 1024, ge=16 * 1024, le=64 * 1024 * 1024, description="Activity bytes kept per embedded conversation"
+    )
+    rate_limit: str = Field(
+        "20/minute;200/hour",
+        description="Per client: token, refresh and conversation-creation requests (limits' notation); 429 beyond",
+    )
+    forwarded_hops: int = Field(
+        0, ge=0, le=5, description="Proxies in front whose X-Forwarded-For entry names the client (0 = peer address)"
+    )
+    max_id_chars: int = Field(
+        512, ge=64, le=8192, description="Longest id (conversation, user, activity, channel) accepted on any route"
+    )
 
     @field_validator("trusted_origins", mode="before")
     @classmethod
@@ -161,6 +194,22 @@ class Settings(BaseSettings):
             value = [part for part in value.split(",") if part.strip()]
         if isinstance(value, list | tuple):
             return tuple(_origin(str(part)) for part in value)
+        return value
+
+    @field_validator("directline_embedded", mode="before")
+    @classmethod
+    def _auto(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # empty = auto
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("must be rate limits such as '20/minute;200/hour'") from None
         return value
 
     @field_validator("admin_allowlist", mode="before")
@@ -206,6 +255,31 @@ class Settings(BaseSettings):
         if self.host:
             return self.host
         return "0.0.0.0" if self.auth_enabled else "127.0.0.1"
+
+    @property
+    def loopback_only(self) -> bool:
+        """`serve` listens on a loopback address only."""
+        return is_loopback_host(self.bind_host)
+
+    @property
+    def embedded_directline(self) -> bool:
+        """Mount the embedded Direct Line: never with Azure's; else as set, else with auth off or a portal key
+        (with auth on and no way to verify web users, only when explicitly enabled)."""
+        if self.azure_directline:
+            return False
+        if self.directline_embedded is not None:
+            return self.directline_embedded
+        return not self.auth_enabled or bool(self.directline_portal_key.get_secret_value())
+
+    def bind_problem(self) -> str | None:
+        """Why `serve` must refuse to start with these settings (None: fine)."""
+        if self.auth_enabled or self.loopback_only or self.allow_remote_without_auth:
+            return None
+        return (
+            f"refusing to listen on {self.bind_host} with Bot Framework auth off: anyone who can reach it could use "
+            "the bot. Set MicrosoftAppId (and its password) to turn auth on, bind 127.0.0.1, or, for a lab only, "
+            "set COSELL_ALLOW_REMOTE_WITHOUT_AUTH=true (or pass --allow-remote-without-auth)"
+        )
 
     @property
     def azure_directline(self) -> bool:
@@ -322,6 +396,19 @@ def _private_key_problem(settings: Settings) -> str | None:
     if not isinstance(key, RSAPrivateKey):
         return f"{name} must be an RSA private key (the JWT bearer flow signs with RS256)"
     return None
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for a loopback address or name (`127.0.0.0/8`, `::1`, `localhost`), with or without brackets."""
+    import ipaddress
+
+    name = (host or "").strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def describe_error(exc: ValidationError) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from botbuilder.core import MemoryStorage, Storage
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
+from assistant.trust import TrustPolicy
 from bot.adapter import FixedCloudAdapter
 from bot.channels.rendering import render_activity
 from bot.errors import on_turn_error
@@ -101,12 +102,23 @@ def build_assistant(
         live if live.configured else None,
         remediator,
     )
+    trust = TrustPolicy(
+        auth_enabled=settings.auth_enabled, loopback_only=settings.loopback_only, local_fixes=settings.local_fixes
+    )
     bot = TroubleshootBot(
-        conversation_state, user_state, dialog, knowledge.language, default_lang=settings.default_locale, kb=kb
+        conversation_state,
+        user_state,
+        dialog,
+        knowledge.language,
+        default_lang=settings.default_locale,
+        kb=kb,
+        trust=trust,
     )
     adapter = FixedCloudAdapter(
         ConfigurationBotFrameworkAuthentication(settings.bot_auth_config()),
         max_body_bytes=settings.max_body_bytes,
+        max_id_chars=settings.max_id_chars,
+        loopback_replies_only=not settings.auth_enabled,
     )
     adapter.on_turn_error = on_turn_error
     adapter.use(TranscriptMiddleware(transcripts))

@@ -14,6 +14,7 @@ from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogReas
 from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import messages
+from dialogs.access import may_show_live
 from dialogs.base import Renderer
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
 from dialogs.render import FEEDBACK_CHOICES, findings_markdown, recognize
@@ -115,6 +116,8 @@ class AnswerDialog(Dialog):
     async def _live_findings(self, ctx: TurnContext, entry_id: str) -> list[CheckResult]:
         """With credentials, run the checks that diagnose this entry and show what they found first."""
         if self._live is None or not self._live.configured or not (ids := self._live.ids_for(entry_id)):
+            return []
+        if not await may_show_live(ctx):  # the channel did not prove who the user is
             return []
         await ctx.send_activity(Activity(type=ActivityTypes.typing))  # checks take a moment
         sweep = await self._live.sweep(ids=ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, ActivityTypes
 
+from dialogs.access import may_show_live
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
 from dialogs.render import ITEM_CHOICES, findings_markdown, recognize
@@ -108,7 +109,7 @@ class ChecklistDialog(ComponentDialog):
         """With credentials, run the area's checks first: show them, mark entries whose checks all passed as
         done (the walk skips them); also return the options of a fix offer when a finding can be fixed."""
         opts.swept = True
-        if self._live is None or not self._live.configured:
+        if self._live is None or not self._live.configured or not await may_show_live(step.context):
             return opts, None
         await step.context.send_activity(Activity(type=ActivityTypes.typing))
         sweep = await self._live.sweep(area=opts.area.value)

@@ -16,6 +16,7 @@ from botbuilder.dialogs import ComponentDialog, Dialog, DialogContext, DialogRea
 from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import messages
+from dialogs.access import may_show_live
 from dialogs.answer_dialog import AnswerDialog
 from dialogs.base import (
     AGENT,
@@ -201,6 +202,8 @@ class MainDialog(ComponentDialog):
         lang = turn_lang(ctx)
         if self._live is None or not self._live.configured:
             await ctx.send_activity(messages.text("live_not_configured", lang))
+            return
+        if not await may_show_live(ctx, always_explain=True):
             return
         await ctx.send_activity(Activity(type=ActivityTypes.typing))
         sweep = await self._live.sweep()

@@ -147,6 +147,23 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "fix_yes": {"en": "Fix it for me", "it": "Sistemalo tu"},
     "fix_no": {"en": "No", "it": "No"},
+    "live_hidden": {
+        "en": "I can't show you live results from your tenant in this chat: I show them only when the channel proves "
+        "who you are (Microsoft Teams, or a partner portal you signed in to). The troubleshooting guide's answers and "
+        "checklists work as usual.",
+        "it": "Non posso mostrarti risultati in tempo reale del tuo tenant in questa chat: li mostro solo quando il "
+        "canale dimostra chi sei (Microsoft Teams, o un portale partner a cui hai fatto l'accesso). Le risposte e le "
+        "checklist della guida funzionano come sempre.",
+    },
+    "fix_identity_unproven": {
+        "en": "I can't make this change from this chat: changes to the tenant need a user whose identity the channel "
+        "proved (Microsoft Teams, or a partner portal you signed in to) and who is on this assistant's admin "
+        "allow-list. Nothing was changed. To fix it, {manual}.",
+        "it": "Non posso fare questa modifica da questa chat: per modificare il tenant serve un utente di cui il "
+        "canale ha dimostrato l'identità (Microsoft Teams, o un portale partner a cui hai fatto l'accesso) e che sia "
+        "nella lista degli amministratori autorizzati di questo assistente. Non ho cambiato nulla. Per sistemarlo, "
+        "{manual}.",
+    },
     "fix_refused": {
         "en": "I can't make this change for you: only the admins on this assistant's allow-list may let me change "
         "the tenant, and you aren't on it. Nothing was changed. To fix it, {manual}, or ask an admin of the "

@@ -10,6 +10,7 @@ from botbuilder.dialogs import ComponentDialog, Dialog, DialogTurnResult, Waterf
 from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import messages
+from dialogs.access import turn_access
 from dialogs.base import SpecPrompt, spec_options
 from dialogs.render import (
     CONFIRM_CHOICES,
@@ -108,10 +109,12 @@ class RemediationDialog(ComponentDialog):
         lang = turn_lang(step.context)
         finding = self._finding(step)
         action = finding.fix.action if finding.fix and finding.fix.action else ""
-        if not self._remediation.allowed(*_user(step.context)):
-            await self._record(step, action, {}, {}, "refused", "user not on the admin allow-list")
+        refusal = self._refusal(step.context)
+        if refusal is not None:
+            key, detail = refusal
+            await self._record(step, action, {}, {}, "refused", detail)
             manual = messages.fix_text(action, "manual", lang)
-            await step.context.send_activity(messages.text("fix_refused", lang, manual=manual))
+            await step.context.send_activity(messages.text(key, lang, manual=manual))
             return await self._next(step)
         await step.context.send_activity(Activity(type=ActivityTypes.typing))  # fresh reads take a moment
         try:
@@ -153,6 +156,16 @@ class RemediationDialog(ComponentDialog):
         return await self._next(step)
 
     # --- helpers -------------------------------------------------------------------------------------------
+
+    def _refusal(self, ctx: TurnContext) -> tuple[str, str] | None:
+        """(message key, journal detail) when this turn's user may not change the tenant; None when they may.
+        Only ids the channel proved count (`dialogs.access`): a caller's own `from.id` is no credential."""
+        ids = turn_access(ctx).fix_ids
+        if not ids:
+            return "fix_identity_unproven", "the channel did not prove the user's identity"
+        if not self._remediation.allowed(*ids):
+            return "fix_refused", "user not on the admin allow-list"
+        return None
 
     @staticmethod
     def _finding(step: WaterfallStepContext) -> CheckResult:

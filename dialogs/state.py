@@ -87,6 +87,7 @@ class ConversationData(_Model):
     turns: int = 0
     last_entry: str | None = None
     checklists: dict[str, dict[str, ItemStatus]] = Field(default_factory=dict)
+    live_hidden_told: bool = False  # the user was told why live checks are not shown to them
 
 
 class LiveFindings(Protocol):

@@ -11,12 +11,16 @@ from botbuilder.core import ConversationState, MemoryStorage, Storage, UserState
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, ConversationReference
 
+from assistant.trust import TrustPolicy
 from bot.channels.rendering import render_activity
 from bot.errors import on_turn_error
 from bot.handler import TroubleshootBot
 from bot.wiring import Knowledge
 from dialogs.main_dialog import MainDialog
 from tests.fakes import FakeJournal
+
+# the operator's own machine with the local-demo setting: live findings shown, fixes against the allow-list
+LOCAL_DEMO = TrustPolicy(auth_enabled=False, loopback_only=True, local_fixes=True)
 
 
 class DialogHarness:
@@ -34,6 +38,7 @@ class DialogHarness:
         live: Any = None,
         remediation: Any = None,
         user: ChannelAccount | None = None,
+        trust: TrustPolicy = LOCAL_DEMO,
     ) -> None:
         self.storage = storage or MemoryStorage()
         self.journal = journal or FakeJournal()
@@ -42,7 +47,7 @@ class DialogHarness:
         render = lambda spec, ctx: render_activity(kb, spec, ctx)  # noqa: E731
         dialog = MainDialog(kb, knowledge.match, self.journal, render, live, remediation)
         self.bot = TroubleshootBot(
-            ConversationState(self.storage), UserState(self.storage), dialog, knowledge.language, kb=kb
+            ConversationState(self.storage), UserState(self.storage), dialog, knowledge.language, kb=kb, trust=trust
         )
         reference = ConversationReference(
             channel_id=channel_id,

@@ -31,6 +31,10 @@ from aiohttp import web
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
 
+from assistant.trust import VOUCHED_PREFIX
+from bot.channels.gate import ClientRateLimit, GateRefusal, TokenGate
+from bot.identity import EMBEDDED_CLAIM, VOUCHED_CLAIM
+from bot.log_setup import safe_id
 from bot.settings import Settings
 from bot.wiring import Assistant
 
@@ -41,9 +45,9 @@ WEBCHAT_DIR = Path(__file__).resolve().parents[2] / "webchat" / "node_modules" /
 BUNDLE = WEBCHAT_DIR / "dist" / "webchat.js"
 STATIC = Path(__file__).with_name("static")
 
-MAX_HISTORY = 500  # activities kept per conversation; older ones fall off
-MAX_CONVERSATIONS = 1000  # least recently used beyond this are dropped
+MAX_HISTORY = 500  # activities kept per conversation; older ones fall off (and beyond the history bytes setting)
 MAX_TOKENS = 4  # live tokens per conversation (each refresh adds one)
+_FULL_RETRY_AFTER = 60  # seconds a client is told to wait when no new conversation can be opened
 BOT_ACCOUNT = {"id": "cosell-bot", "name": "Co-sell Connectors Assistant", "role": "bot"}
 
 _ALLOW_HEADERS = "Authorization, Content-Type, x-ms-bot-agent, X-Requested-With"  # DirectLineJS sends all four
@@ -58,13 +62,15 @@ _UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 class DirectLineError(Exception):
     """A request the Direct Line routes refuse; becomes `{"error": {"code", "message"}}` with `status`."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
 
     def response(self) -> web.Response:
         """The JSON error response."""
-        return web.json_response({"error": {"code": self.code, "message": self.message}}, status=self.status)
+        body = {"error": {"code": self.code, "message": self.message}}
+        return web.json_response(body, status=self.status, headers=self.headers)
 
 
 @dataclass(frozen=True)
@@ -80,22 +86,27 @@ class _Conversation:
     user_id: str
     locale: str | None
     touched: float
+    auth: AuthenticateRequestResult
+    vouched: bool = False  # the embedding portal's server vouched for the user (assistant/trust.py)
     started: bool = False
     count: int = 0  # activities ever appended: the watermark
     last_ms: int = 0  # timestamps are strictly increasing: Web Chat orders by them
-    history: deque[tuple[int, dict[str, Any]]] = field(default_factory=lambda: deque(maxlen=MAX_HISTORY))
+    size: int = 0  # JSON bytes of the activities in `history`
+    history: deque[tuple[int, dict[str, Any], int]] = field(default_factory=deque)  # (watermark, activity, bytes)
     tokens: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_TOKENS))
 
 
-def channel_auth(assistant: Assistant) -> AuthenticateRequestResult:
+def channel_auth(assistant: Assistant, vouched_user: str | None = None) -> AuthenticateRequestResult:
     """Credentials for turns the embedded endpoint hands the bot.
 
     The endpoint *is* the channel: there is no inbound Bot Framework JWT to validate. The identity is the bot's
-    own, as botbuilder builds it for a proactive turn, so turns run with or without `MicrosoftAppId`.
+    own, as botbuilder builds it for a proactive turn, so turns run with or without `MicrosoftAppId`; two claims of
+    ours say the turn is the embedded endpoint's and which user, if any, a portal vouched for (bot/identity.py).
     """
     adapter = assistant.adapter
     auth = adapter.bot_framework_authentication
     identity = adapter.create_claims_identity(assistant.settings.app_id)
+    identity.claims = {**identity.claims, EMBEDDED_CLAIM: True, VOUCHED_CLAIM: vouched_user}
     result = AuthenticateRequestResult()
     result.claims_identity = identity
     result.audience = auth.get_originating_audience()
@@ -114,29 +125,61 @@ class DirectLine:
     """
 
     def __init__(
-        self, assistant: Assistant, *, token_lifetime: int, clock: Callable[[], float] = time.monotonic
+        self,
+        assistant: Assistant,
+        *,
+        token_lifetime: int,
+        max_conversations: int = 1000,
+        max_history_bytes: int = 512 * 1024,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._assistant = assistant
         self.token_lifetime = token_lifetime
+        self.max_conversations = max_conversations
+        self.max_history_bytes = max_history_bytes
         self.clock = clock
         self._conversations: dict[str, _Conversation] = {}
         self._grants: dict[str, _Grant] = {}
-        self._auth = channel_auth(assistant)
+        self._anonymous = channel_auth(assistant)
 
     def __contains__(self, conversation_id: object) -> bool:
         return conversation_id in self._conversations
 
-    def generate(self, locale: str | None = None) -> tuple[dict[str, Any], str]:
+    def generate(self, locale: str | None = None, vouched_id: str | None = None) -> tuple[dict[str, Any], str]:
         """A new conversation and its first token: (Direct Line body, user id).
 
-        The user id is always chosen here: the token route is anonymous, and a chosen id would let a caller
-        read another user's state.
+        Anonymous callers never choose their user id (a chosen id would let a caller read another user's state):
+        it is random. Only a user the portal's server vouched for (`vouched_id`, checked by the caller) gets the
+        portal's id, as `dl_u.<id>`, and the conversation's turns carry it as verified.
+
+        Raises:
+            DirectLineError: 503 when the open conversations are at the cap (live ones are never evicted for new).
         """
         self._sweep()
+        self._admit(vouched=vouched_id is not None)
         now = self.clock()
-        conversation = _Conversation(secrets.token_hex(16), f"user-{secrets.token_hex(8)}", locale, now)
+        if vouched_id is not None:
+            user_id = VOUCHED_PREFIX + vouched_id
+            auth, vouched = channel_auth(self._assistant, user_id), True
+        else:
+            user_id, auth, vouched = f"user-{secrets.token_hex(8)}", self._anonymous, False
+        conversation = _Conversation(secrets.token_hex(16), user_id, locale, now, auth, vouched)
         self._conversations[conversation.id] = conversation
         return self._issue(conversation), conversation.user_id
+
+    def _admit(self, *, vouched: bool) -> None:
+        """Refuse a new conversation when the cap is reached: anonymous ones count against `max_conversations`,
+        and all together against twice that (vouched users keep some room when anonymous ones fill theirs)."""
+        total = len(self._conversations)
+        anonymous = total if not vouched else sum(1 for c in self._conversations.values() if not c.vouched)
+        if total >= 2 * self.max_conversations or (not vouched and anonymous >= self.max_conversations):
+            log.warning("web chat is full: refused a new conversation (%d open)", total)
+            raise DirectLineError(
+                503,
+                "TooManyConversations",
+                "too many open conversations: try again in a minute",
+                {"Retry-After": str(_FULL_RETRY_AFTER)},
+            )
 
     def refresh(self, authorization: str | None) -> dict[str, Any]:
         """A new token for the same conversation; the presented one stays valid until it expires."""
@@ -177,7 +220,7 @@ class DirectLine:
         stamped = self._stamp(conversation, update, service_url)
         stamped["id"] = f"{conversation.id}|start"  # never shown: Web Chat does not get conversationUpdates
         await self._turn(conversation, stamped)
-        log.info("web chat conversation started: conversation=%s", conversation.id)
+        log.info("web chat conversation started: conversation=%s", safe_id(conversation.id))
         return True
 
     async def post(self, conversation: _Conversation, body: Any, service_url: str) -> str:
@@ -204,7 +247,7 @@ class DirectLine:
             since = int(watermark) if watermark else 0
         except ValueError as exc:
             raise DirectLineError(400, "BadArgument", "watermark must be an integer") from exc
-        found = [activity for seq, activity in conversation.history if seq > since]
+        found = [activity for seq, activity, _ in conversation.history if seq > since]
         return {"activities": found, "watermark": str(conversation.count)}
 
     def _issue(self, conversation: _Conversation) -> dict[str, Any]:
@@ -216,12 +259,11 @@ class DirectLine:
         return {"conversationId": conversation.id, "token": token, "expires_in": self.token_lifetime}
 
     def _sweep(self) -> None:
-        """Forget conversations idle longer than a token lives (no token can reach them), then the oldest."""
+        """Forget conversations idle longer than a token lives: no token can reach them. Live ones are kept (a
+        flood of new conversations is refused instead, see `_admit`)."""
         now = self.clock()
         idle = [c for c in self._conversations.values() if now - c.touched > self.token_lifetime]
-        by_age = sorted(self._conversations.values(), key=lambda c: c.touched)
-        excess = by_age[: max(0, len(self._conversations) - MAX_CONVERSATIONS + 1)]
-        for conversation in {c.id: c for c in idle + excess}.values():
+        for conversation in idle:
             del self._conversations[conversation.id]
             for token in conversation.tokens:
                 self._grants.pop(token, None)
@@ -253,7 +295,13 @@ class DirectLine:
         activity["timestamp"] = (
             datetime.fromtimestamp(now_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         )
-        conversation.history.append((conversation.count, activity))
+        size = len(json.dumps(activity, ensure_ascii=False))
+        history = conversation.history
+        history.append((conversation.count, activity, size))
+        conversation.size += size
+        # bounded in count and bytes; the newest activity is always kept, however large
+        while len(history) > 1 and (len(history) > MAX_HISTORY or conversation.size > self.max_history_bytes):
+            conversation.size -= history.popleft()[2]
 
     async def _turn(self, conversation: _Conversation, incoming: dict[str, Any] | Activity) -> None:
         activity = incoming if isinstance(incoming, Activity) else Activity().deserialize(incoming)
@@ -261,9 +309,11 @@ class DirectLine:
         activity.timestamp = activity.timestamp or datetime.now(UTC)
         assistant = self._assistant
         try:
-            response = await assistant.adapter.process_activity(self._auth, activity, assistant.bot.on_turn)
+            response = await assistant.adapter.process_activity(conversation.auth, activity, assistant.bot.on_turn)
         except Exception as exc:  # on_turn_error already ran; this is the adapter itself failing
-            log.exception("web chat turn failed: conversation=%s activity=%s", conversation.id, activity.id)
+            log.exception(
+                "web chat turn failed: conversation=%s activity=%s", safe_id(conversation.id), safe_id(activity.id)
+            )
             raise DirectLineError(502, "BotError", "the bot could not process the activity") from exc
         body = response.body if response is not None else None
         for reply in body.get("activities", []) if isinstance(body, dict) else []:
@@ -304,7 +354,7 @@ def _cors_middleware(policy: OriginPolicy) -> Any:
             return await handler(request)
         origin = request.headers.get("Origin")
         if origin is not None and not policy.allows(origin, request):
-            log.warning("refused web chat request from an untrusted origin: path=%s", request.path)
+            log.warning("refused web chat request from an untrusted origin: path=%s", safe_id(request.path))
             return DirectLineError(403, "OriginNotAllowed", "this origin is not trusted").response()
         headers = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin else {}
         if request.method == "OPTIONS":
@@ -343,19 +393,32 @@ def _service_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}{BASE}"
 
 
-def add_direct_line_routes(app: web.Application, direct_line: DirectLine) -> None:
+def _admit(gate: TokenGate, request: web.Request, family: str, body: Any = None) -> str | None:
+    """`gate.admit`, its refusals as Direct Line errors."""
+    try:
+        return gate.admit(request, family, body)
+    except GateRefusal as exc:
+        if exc.status == 429:
+            log.warning("rate limited: route=%s", family)
+        raise DirectLineError(exc.status, exc.code, exc.message, exc.headers) from None
+
+
+def add_direct_line_routes(app: web.Application, direct_line: DirectLine, gate: TokenGate) -> None:
     """Mount the embedded Direct Line 3.0 endpoint under `/v3/directline`."""
 
     async def generate(request: web.Request) -> web.Response:
         body = await _read_json(request)
+        vouched = _admit(gate, request, "token", body)
         locale = body.get("locale") if isinstance(body, dict) else None
-        issued, _ = direct_line.generate(locale if _valid_locale(locale) else None)
+        issued, _ = direct_line.generate(locale if _valid_locale(locale) else None, vouched)
         return web.json_response(issued)
 
     async def refresh(request: web.Request) -> web.Response:
+        _admit(gate, request, "refresh")
         return web.json_response(direct_line.refresh(request.headers.get("Authorization")))
 
     async def start(request: web.Request) -> web.Response:
+        _admit(gate, request, "conversation")
         token, conversation = direct_line.authorize(request.headers.get("Authorization"))
         body = await _read_json(request)
         locale = body.get("locale") if isinstance(body, dict) else None
@@ -387,9 +450,15 @@ def add_direct_line_routes(app: web.Application, direct_line: DirectLine) -> Non
     app.router.add_get(f"{BASE}/conversations/{{id}}/activities", get_activities)
 
 
-async def exchange_secret(http: httpx.AsyncClient, settings: Settings, origins: list[str]) -> dict[str, Any]:
-    """Azure mode: trade the Direct Line secret for a conversation token (the secret stays on this server)."""
-    user_id = f"dl_{secrets.token_hex(12)}"
+async def exchange_secret(
+    http: httpx.AsyncClient, settings: Settings, origins: list[str], vouched_id: str | None = None
+) -> dict[str, Any]:
+    """Azure mode: trade the Direct Line secret for a conversation token (the secret stays on this server).
+
+    Azure binds the token to the user id chosen here: `dl_<random>` for anonymous users, `dl_u.<portal id>` for a
+    user the portal vouched for (no random id contains a dot, so neither can pass for the other).
+    """
+    user_id = VOUCHED_PREFIX + vouched_id if vouched_id is not None else f"dl_{secrets.token_hex(12)}"
     url = settings.directline_url.rstrip("/") + "/tokens/generate"
     secret = settings.directline_secret.get_secret_value()
     started = time.perf_counter()
@@ -415,6 +484,12 @@ async def exchange_secret(http: httpx.AsyncClient, settings: Settings, origins: 
     return {**issued, "domain": settings.directline_url.rstrip("/"), "userId": user_id, "webSocket": True}
 
 
+_DISABLED = (
+    "Web Chat is not enabled on this server: with Bot Framework auth on, set COSELL_DIRECTLINE_PORTAL_KEY (so a "
+    "portal can vouch for its users), a Direct Line secret, or COSELL_DIRECTLINE_EMBEDDED=true (README, Trust)"
+)
+
+
 def _webchat_version() -> str:
     try:
         return str(json.loads((WEBCHAT_DIR / "package.json").read_text())["version"])
@@ -438,10 +513,19 @@ def add_webchat_routes(
     version = _webchat_version()
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     embed = (STATIC / "embed.js").read_text(encoding="utf-8").replace("__WEBCHAT_VERSION__", version)
+    gate = TokenGate(
+        settings.directline_portal_key.get_secret_value(),
+        ClientRateLimit(settings.rate_limit, forwarded_hops=settings.forwarded_hops),
+    )
     direct_line = None
-    if not settings.azure_directline:
-        direct_line = DirectLine(assistant, token_lifetime=settings.directline_token_lifetime)
-        add_direct_line_routes(app, direct_line)
+    if settings.embedded_directline:
+        direct_line = DirectLine(
+            assistant,
+            token_lifetime=settings.directline_token_lifetime,
+            max_conversations=settings.directline_max_conversations,
+            max_history_bytes=settings.directline_max_history_bytes,
+        )
+        add_direct_line_routes(app, direct_line, gate)
 
     async def index(request: web.Request) -> web.Response:
         csp = f"frame-ancestors {policy.frame_ancestors()}"
@@ -462,16 +546,19 @@ def add_webchat_routes(
         return web.FileResponse(BUNDLE, headers=headers)
 
     async def token(request: web.Request) -> web.Response:
+        if direct_line is None and not settings.azure_directline:
+            raise DirectLineError(404, "WebChatDisabled", _DISABLED)
+        body = await _read_json(request)
+        vouched = _admit(gate, request, "token", body)
         if direct_line is not None:
-            body = await _read_json(request)
             locale = body.get("locale") if isinstance(body, dict) else None
-            issued, user_id = direct_line.generate(locale if _valid_locale(locale) else None)
+            issued, user_id = direct_line.generate(locale if _valid_locale(locale) else None, vouched)
             # relative: the client resolves it against the URL it reached the bot by (proxies included)
             issued |= {"domain": BASE, "userId": user_id, "webSocket": False}
         else:
             own = f"{request.scheme}://{request.host}"
             origins = list(dict.fromkeys([*settings.trusted_origins, request.headers.get("Origin", own).rstrip("/")]))
-            issued = await exchange_secret(http(), settings, origins)
+            issued = await exchange_secret(http(), settings, origins, vouched)
         return web.json_response(issued, headers={"Cache-Control": "no-store"})
 
     app.middlewares.append(_cors_middleware(policy))

@@ -277,7 +277,9 @@ def test_a_trusted_origin_must_be_an_origin(make_settings, value) -> None:
 
 
 async def test_works_with_bot_framework_auth_on(aiohttp_client, make_settings, knowledge) -> None:
-    settings = make_settings(directline_secret="", app_id=str(uuid.uuid4()), app_password="not-a-real-secret")
+    settings = make_settings(
+        directline_secret="", app_id=str(uuid.uuid4()), app_password="not-a-real-secret", directline_embedded=True
+    )
     client = await aiohttp_client(create_app(settings, knowledge=knowledge))
     unsigned = {"type": "message", "text": "hi", "conversation": {"id": "c"}, "serviceUrl": "http://127.0.0.1:9"}
     assert (await client.post("/api/messages", json=unsigned)).status == 401  # the Bot Framework door stays locked

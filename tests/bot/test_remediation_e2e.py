@@ -40,6 +40,7 @@ async def test_admin_starts_the_flows_in_order_from_the_chat(aiohttp_server, mak
         live_partner_center_token="sandbox-token",
         live_power_automate_token="sandbox-token",
         admin_allowlist="someone, aad-admin",
+        local_fixes=True,  # auth off on loopback: the local-demo setting lets the local user fix
     )
     assistant = build_assistant(settings, storage=MemoryStorage())
     try:

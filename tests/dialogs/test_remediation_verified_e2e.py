@@ -78,6 +78,7 @@ async def chat(aiohttp_server, make_settings) -> AsyncIterator[Start]:  # type: 
             live_partner_center_token="sandbox-token",
             live_power_automate_token="sandbox-token",
             admin_allowlist="aad-admin",
+            local_fixes=True,
         )
         assistant = build_assistant(settings, storage=MemoryStorage())
         opened.append(assistant)
