@@ -14,7 +14,7 @@ What a turn may do follows from that and the deployment:
 | who | live findings | fixes |
 |---|---|---|
 | verified | yes | when a verified id is on the admin allow-list |
-| anyone, auth off, loopback only | yes (the operator's own machine) | only with the local-demo setting |
+| anyone, auth off, loopback only; the terminal | yes (the operator's own machine) | only with the local-demo setting |
 | everyone else | no: FAQ answers, and one line why | no |
 
 Ids a caller merely claims (`from.id`, `from.aadObjectId` on other channels, or with auth off) are never verified.
@@ -44,6 +44,8 @@ class Identity:
         aad_object_id: `from.aadObjectId` as the channel sent it (proven only on Teams with auth on).
         proof: what proved the identity.
         vouched_id: the portal's own id of a vouched user.
+        terminal: the turn came from this process's own terminal (`chat`, `ask`): the operator, who holds the
+            settings, whatever the deployment's auth.
     """
 
     channel: str
@@ -51,6 +53,7 @@ class Identity:
     aad_object_id: str | None = None
     proof: Proof = "none"
     vouched_id: str | None = None
+    terminal: bool = False
 
     @property
     def verified(self) -> bool:
@@ -111,7 +114,7 @@ class TrustPolicy:
         """What `identity` may see and do under this policy."""
         if identity.verified:
             return Access(live=True, fix_ids=identity.verified_ids(), reason="verified")
-        if self.local:
+        if self.local or identity.terminal:
             return Access(live=True, fix_ids=identity.claimed_ids() if self.local_fixes else (), reason="local")
         return NO_ACCESS
 
@@ -131,6 +134,7 @@ def identify(
     channel_authenticated: bool,
     embedded_vouched: str | None = None,
     embedded: bool = False,
+    terminal: bool = False,
 ) -> Identity:
     """Decide how the channel proved the user of a turn.
 
@@ -141,7 +145,10 @@ def identify(
         channel_authenticated: the activity came with a Bot Framework token that was validated (auth on).
         embedded_vouched: for turns of the embedded Direct Line, the user id it bound to a vouched conversation.
         embedded: the turn came from the embedded Direct Line (its own rules only).
+        terminal: the turn came from this process's terminal (the operator).
     """
+    if terminal:
+        return Identity(channel, user_id, aad_object_id, terminal=True)
     base = Identity(channel=channel, user_id=user_id, aad_object_id=aad_object_id)
     if embedded:
         if embedded_vouched and embedded_vouched == user_id:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
-from botframework.connector.auth import AuthenticationConstants
+from botframework.connector.auth import AuthenticateRequestResult, AuthenticationConstants
 
 from assistant.trust import Access, Identity, TrustPolicy, identify
 
@@ -17,6 +17,26 @@ from assistant.trust import Access, Identity, TrustPolicy, identify
 # caller: on /api/messages the claims are those of a token botbuilder validated (or, auth off, its anonymous ones).
 EMBEDDED_CLAIM = "cosell:embedded_directline"
 VOUCHED_CLAIM = "cosell:vouched_user"
+# The claim of in-process turns from the terminal (`cosell-bot chat` / `ask`): the operator, who holds the settings.
+TERMINAL_CLAIM = "cosell:terminal"
+
+
+def in_process_auth(adapter: Any, app_id: str, claims: dict[str, Any]) -> AuthenticateRequestResult:
+    """Credentials for turns this process hands the bot itself (embedded Direct Line, terminal).
+
+    There is no inbound Bot Framework JWT to validate: the identity is the bot's own, as botbuilder builds it for a
+    proactive turn (so turns run with or without `MicrosoftAppId`), plus `claims` of ours saying where the turn
+    came from.
+    """
+    auth = adapter.bot_framework_authentication
+    identity = adapter.create_claims_identity(app_id)
+    identity.claims = {**identity.claims, **claims}
+    result = AuthenticateRequestResult()
+    result.claims_identity = identity
+    result.audience = auth.get_originating_audience()
+    result.caller_id = None
+    result.connector_factory = auth.create_connector_factory(identity)
+    return result
 
 
 def _claims(ctx: TurnContext) -> dict[str, Any]:
@@ -50,6 +70,7 @@ def turn_identity(ctx: TurnContext, auth_enabled: bool) -> Identity:
         channel_authenticated=_channel_authenticated(ctx, claims, auth_enabled),
         embedded=bool(claims.get(EMBEDDED_CLAIM)),
         embedded_vouched=vouched if isinstance(vouched, str) else None,
+        terminal=claims.get(TERMINAL_CLAIM) is True,
     )
 
 

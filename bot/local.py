@@ -17,6 +17,7 @@ from botbuilder.core import Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, DeliveryModes
 
 from bot.activity_json import deserialize
+from bot.identity import TERMINAL_CLAIM, in_process_auth
 from bot.wiring import Assistant
 from dialogs.state import ANSWER_KEY, MATCH_KEY
 from knowledge.models import Match
@@ -82,7 +83,8 @@ class LocalConversation:
         sink: dict[str, Any] = {}
         token = _CAPTURE.set(sink)
         try:
-            response = await self.assistant.adapter.process_activity("", activity, self.assistant.bot.on_turn)
+            auth = in_process_auth(self.assistant.adapter, self.assistant.settings.app_id, {TERMINAL_CLAIM: True})
+            response = await self.assistant.adapter.process_activity(auth, activity, self.assistant.bot.on_turn)
         finally:
             _CAPTURE.reset(token)
         body = response.body if response is not None else None

@@ -33,7 +33,7 @@ from botframework.connector.auth import AuthenticateRequestResult
 
 from assistant.trust import VOUCHED_PREFIX
 from bot.channels.gate import ClientRateLimit, GateRefusal, TokenGate
-from bot.identity import EMBEDDED_CLAIM, VOUCHED_CLAIM
+from bot.identity import EMBEDDED_CLAIM, VOUCHED_CLAIM, in_process_auth
 from bot.log_setup import safe_id
 from bot.settings import Settings
 from bot.wiring import Assistant
@@ -99,20 +99,11 @@ class _Conversation:
 def channel_auth(assistant: Assistant, vouched_user: str | None = None) -> AuthenticateRequestResult:
     """Credentials for turns the embedded endpoint hands the bot.
 
-    The endpoint *is* the channel: there is no inbound Bot Framework JWT to validate. The identity is the bot's
-    own, as botbuilder builds it for a proactive turn, so turns run with or without `MicrosoftAppId`; two claims of
-    ours say the turn is the embedded endpoint's and which user, if any, a portal vouched for (bot/identity.py).
+    The endpoint *is* the channel: there is no inbound Bot Framework JWT to validate (`in_process_auth`); two claims
+    of ours say the turn is the embedded endpoint's and which user, if any, a portal vouched for (bot/identity.py).
     """
-    adapter = assistant.adapter
-    auth = adapter.bot_framework_authentication
-    identity = adapter.create_claims_identity(assistant.settings.app_id)
-    identity.claims = {**identity.claims, EMBEDDED_CLAIM: True, VOUCHED_CLAIM: vouched_user}
-    result = AuthenticateRequestResult()
-    result.claims_identity = identity
-    result.audience = auth.get_originating_audience()
-    result.caller_id = None
-    result.connector_factory = auth.create_connector_factory(identity)
-    return result
+    claims = {EMBEDDED_CLAIM: True, VOUCHED_CLAIM: vouched_user}
+    return in_process_auth(assistant.adapter, assistant.settings.app_id, claims)
 
 
 class DirectLine:

@@ -273,3 +273,16 @@ async def test_auth_off_loopback_web_chat_sees_the_findings(  # type: ignore[no-
     conversation, auth = await _chat(client)
     text = await _say(client, conversation, auth, "diagnose everything")
     assert HIDDEN not in text and "GB" in text
+
+
+async def test_the_terminal_is_the_operator_even_with_auth_on(make_settings, tenant) -> None:  # type: ignore[no-untyped-def]
+    from bot.local import LocalConversation
+    from bot.wiring import build_assistant
+
+    settings = _live_settings(make_settings, tenant, app_id=APP_ID, app_password="x")
+    assistant = build_assistant(settings)
+    try:
+        text = (await LocalConversation(assistant).say("diagnose everything")).text
+    finally:
+        await assistant.close()
+    assert HIDDEN not in text and "GB" in text  # `cosell-bot chat` with a production .env: the operator sees the tenant
