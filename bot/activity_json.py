@@ -15,6 +15,8 @@ msrest's.
 from __future__ import annotations
 
 import datetime
+import json
+import re
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -362,3 +364,19 @@ _READ_SIMPLE: dict[str, _Convert] = {
     "object": _read_object,
 }
 _MSREST_ONLY = frozenset(Deserializer().deserialize_type) - _READ_SIMPLE.keys()  # "long", "date", "[]", "{}"...
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def has_lone_surrogate(raw: bytes | bytearray, value: Any) -> bool:
+    """True when the JSON text `raw`, decoded to `value`, holds a string that is not valid Unicode text: a lone
+    surrogate escape such as "\\ud800" is valid JSON, but SQLite, URL quoting and UTF-8 output all refuse it, so
+    such a body is refused up front. Costs a substring scan unless the body has surrogate escapes at all."""
+    if b"\\u" not in raw or not _SURROGATE_ESCAPE.search(raw):
+        return False
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

@@ -50,7 +50,7 @@ from msrest.universal_http.requests import ClientRetryPolicy
 from yarl import URL
 
 from bot import openid
-from bot.activity_json import deserialize
+from bot.activity_json import deserialize, has_lone_surrogate
 from bot.settings import is_loopback_host
 from bot.turn_context import FastCopyTurnContext, serialized, snapshot
 
@@ -370,6 +370,21 @@ class FixedCloudAdapter(CloudAdapter):
             auth_header_or_result = await self._authenticate(activity, auth_header_or_result)
         return await super().process_activity(auth_header_or_result, activity, logic)
 
+    def in_process_auth(self, app_id: str, claims: dict[str, Any]) -> AuthenticateRequestResult:
+        """Credentials for turns this process hands the bot itself (embedded Direct Line, terminal): the bot's own
+        identity, as botbuilder builds it for a proactive turn, plus `claims`; with the caching connector factory,
+        so a turn builds no connector client (one per turn left cyclic garbage behind)."""
+        auth = self.bot_framework_authentication
+        identity = self.create_claims_identity(app_id)
+        identity.claims = {**identity.claims, **claims}
+        result = AuthenticateRequestResult()
+        result.claims_identity = identity
+        result.audience = auth.get_originating_audience()
+        result.caller_id = None
+        factory = auth.create_connector_factory(identity)
+        result.connector_factory = _CachingConnectorFactory(factory, _claims_app_id(identity), self._connectors)
+        return result
+
     async def _authenticate(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         """botbuilder's authentication, after the shape check, with the connector factory made caching.
 
@@ -400,6 +415,8 @@ class FixedCloudAdapter(CloudAdapter):
         problem = _shape_problem(body)
         if problem:
             return _reject(400, problem)
+        if has_lone_surrogate(raw, body):
+            return _reject(400, "body holds text that is not valid Unicode (a lone surrogate)")
         problem = _ids_problem(body, self._max_id_chars) or self._reply_target_problem(body)
         if problem:
             return _reject(400, problem)

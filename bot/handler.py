@@ -128,6 +128,14 @@ def stack_is_known(stack: list[DialogInstance], sets: list[DialogSet]) -> bool:
     return True
 
 
+# invoke names botbuilder's TeamsActivityHandler dispatches to handlers that read the value as an object
+_TEAMS_INVOKE_PREFIXES = ("composeExtension/", "fileConsent/", "task/", "tab/", "message/", "actionableMessage/")
+
+
+def _teams_dispatched(name: object) -> bool:
+    return isinstance(name, str) and name.startswith(_TEAMS_INVOKE_PREFIXES)
+
+
 class TroubleshootBot(TeamsActivityHandler):
     """The activity handler; all conversation logic lives in the root dialog."""
 
@@ -262,6 +270,10 @@ class TroubleshootBot(TeamsActivityHandler):
         """
         activity = turn_context.activity
         if activity.name != CARD_ACTION:
+            if _teams_dispatched(activity.name) and not isinstance(activity.value, dict):
+                # botbuilder's Teams handlers read fields of the value unchecked (AttributeError on null)
+                log.info("refused invoke without an object value: conversation=%s", safe_id(_conversation_id(activity)))
+                return bad_request("the invoke value must be an object")
             return await super().on_invoke_activity(turn_context)
         problem = card_action_problem(activity.value)
         if problem is not None:

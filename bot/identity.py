@@ -26,16 +26,9 @@ def in_process_auth(adapter: Any, app_id: str, claims: dict[str, Any]) -> Authen
 
     There is no inbound Bot Framework JWT to validate: the identity is the bot's own, as botbuilder builds it for a
     proactive turn (so turns run with or without `MicrosoftAppId`), plus `claims` of ours saying where the turn
-    came from.
+    came from (see `FixedCloudAdapter.in_process_auth`).
     """
-    auth = adapter.bot_framework_authentication
-    identity = adapter.create_claims_identity(app_id)
-    identity.claims = {**identity.claims, **claims}
-    result = AuthenticateRequestResult()
-    result.claims_identity = identity
-    result.audience = auth.get_originating_audience()
-    result.caller_id = None
-    result.connector_factory = auth.create_connector_factory(identity)
+    result: AuthenticateRequestResult = adapter.in_process_auth(app_id, claims)
     return result
 
 

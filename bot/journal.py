@@ -11,6 +11,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from assistant.redaction import redact, redact_activity
 from bot.storage import SqliteDatabase
 from dialogs.state import ItemStatus, RemediationResult
 from knowledge.models import Area, Lang
@@ -54,7 +55,7 @@ class SqliteJournal:
             conn.execute(
                 "INSERT INTO handoff (ref, at, channel_id, conversation_id, lang, summary, status)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'requested')",
-                (ref, _now(), channel_id, conversation_id, lang, summary),
+                (ref, _now(), channel_id, conversation_id, lang, redact(summary)),
             )
         return ref
 
@@ -85,10 +86,10 @@ class SqliteJournal:
                     conversation_id,
                     user_id,
                     action,
-                    json.dumps(before, sort_keys=True, default=str),
-                    json.dumps(after, sort_keys=True, default=str),
+                    json.dumps(redact_activity(before), sort_keys=True, default=str),
+                    json.dumps(redact_activity(after), sort_keys=True, default=str),
                     result,
-                    detail,
+                    redact(detail) if detail is not None else None,
                 ),
             )
 

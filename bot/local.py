@@ -61,6 +61,9 @@ class LocalConversation:
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def __post_init__(self) -> None:
+        # the terminal's turns run with the bot's own credentials, marked as the operator's (bot/identity.py); built
+        # once: a connector factory per turn would leave cyclic garbage
+        self._auth = in_process_auth(self.assistant.adapter, self.assistant.settings.app_id, {TERMINAL_CLAIM: True})
         if not getattr(self.assistant, "_capture_installed", False):
             self.assistant.adapter.use(CaptureMiddleware())
             self.assistant._capture_installed = True  # type: ignore[attr-defined]
@@ -83,8 +86,7 @@ class LocalConversation:
         sink: dict[str, Any] = {}
         token = _CAPTURE.set(sink)
         try:
-            auth = in_process_auth(self.assistant.adapter, self.assistant.settings.app_id, {TERMINAL_CLAIM: True})
-            response = await self.assistant.adapter.process_activity(auth, activity, self.assistant.bot.on_turn)
+            response = await self.assistant.adapter.process_activity(self._auth, activity, self.assistant.bot.on_turn)
         finally:
             _CAPTURE.reset(token)
         body = response.body if response is not None else None

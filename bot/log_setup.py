@@ -20,6 +20,8 @@ from __future__ import annotations
 import logging
 import re
 
+from assistant.redaction import redact
+
 ID_LIMIT = 128  # characters of one caller-supplied id kept in a log line
 MESSAGE_LIMIT = 4096  # characters of one formatted message (or traceback line): a backstop, not the usual bound
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -72,14 +74,15 @@ class SafeFormatter(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        record.message = escape_controls(truncate(record.getMessage(), MESSAGE_LIMIT))
+        # credentials never reach the log, whatever a message or an exception quotes (assistant/redaction.py)
+        record.message = escape_controls(truncate(redact(record.getMessage()), MESSAGE_LIMIT))
         if self.usesTime():
             record.asctime = self.formatTime(record, self.datefmt)
         parts = [self.formatMessage(record)]
         if record.exc_info:
-            parts.append(_fenced(self.formatException(record.exc_info)))
+            parts.append(_fenced(redact(self.formatException(record.exc_info))))
         elif record.exc_text:
-            parts.append(_fenced(record.exc_text))
+            parts.append(_fenced(redact(record.exc_text)))
         if record.stack_info:
             parts.append(_fenced(self.formatStack(record.stack_info)))
         return "\n".join(parts)

@@ -1,16 +1,14 @@
-"""Conversation transcripts: secret redaction, a SQLite transcript store and the middleware feeding it.
+"""Conversation transcripts: a SQLite transcript store and the middleware feeding it.
 
 The store shares `bot/storage.py`'s database file (and, given the `SqliteStorage`, its connection).
-Everything stored has gone through `redact_activity` first.
+Everything stored has gone through `assistant.redaction` first (`redacted_json`).
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,124 +19,16 @@ from botbuilder.core import Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes, ChannelAccount
 from msrest.serialization import Serializer
 
+from assistant.redaction import MASK as MASK  # re-exported: callers and tests import them from here
+from assistant.redaction import redact as redact
+from assistant.redaction import redact_activity as redact_activity
+from assistant.redaction import redacted_json
 from bot.activity_json import serialize
+from bot.log_setup import safe_id
 from bot.storage import SqliteDatabase, SqliteStorage
 from bot.turn_context import serialized
 
 log = logging.getLogger(__name__)
-
-MASK = "[REDACTED]"
-
-# names whose value is a credential, in key=value, "key": "value" and header forms
-_KEY = (
-    r"(?:client[_-]?secret|secret|password|passwd|pwd|api[_-]?key|subscription[_-]?key"
-    r"|(?:access|refresh|id|auth)[_-]?token|token|sig|signature|account[_-]?key"
-    r"|shared[_-]?access[_-]?(?:key|signature))"
-)
-# words after which a secret-looking value is masked in prose (English and Italian)
-_PROSE_KEY = (
-    r"(?:password|passwd|passphrase|pwd|client[ _-]?secret|secret|segreto|api[ _-]?key"
-    r"|chiave(?: api| segreta| di accesso)|account[ _-]?key|access[ _-]?key)"
-)
-_URL_USERINFO = re.compile(r"(?<=://)[^\s/?#@:]+:[^\s/?#@]+@")
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
-_AUTH_HEADER = re.compile(
-    r"\b((?:proxy-)?authorization)\s*:\s*"
-    r"(?:(?:bearer|basic|digest|negotiate|ntlm|sharedkey|sharedaccesssignature)\s+)?[^\s,;\"']+",
-    re.I,
-)
-_BEARER = re.compile(r"\b(bearer)\s+([A-Za-z0-9\-._~+/]+=*)", re.I)
-_KEY_VALUE = re.compile(rf"(?<![A-Za-z0-9])({_KEY})(\s*=\s*)(\"[^\"]*\"|'[^']*'|[^\s&;,\"'<>]+)", re.I)
-# the string body: escaped characters, characters that are neither a backslash nor the quote, and a lone backslash
-# right before the closing quote ('"token": "abc\\"' still ends there). When a backslash could be either an escape
-# or a plain character anywhere, an unclosed '"token": "a\\a\\a…' took exponential time (ReDoS).
-_QUOTED_KEY_VALUE = re.compile(rf"([\"'])({_KEY})\1(\s*:\s*)([\"'])(?:\\.|(?!\4)[^\\]|\\(?=\4))*\4", re.I)
-# no "=" here: key=value is _KEY_VALUE's job, and \S+ would swallow the rest of a connection string
-_PROSE = re.compile(rf"\b({_PROSE_KEY})(\s*:\s*|\s+(?:(?:is|was|è|e'|é|era)\s+)?)(\S+)", re.I)
-# identifiers support needs, even right after "secret": GUIDs, AADSTS7000215-style codes, 0x80070005
-# (case-sensitive codes: "Summer2024" is a password, "AADSTS7000215" is not)
-_IDENTIFIER = re.compile(
-    r"(?i:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|[A-Z]{2,}[0-9]{2,}|0x[0-9A-Fa-f]+"
-)
-# what every rule above needs (same case-insensitivity), so text without any of it skips all seven: userinfo
-# after "://", eyJ (JWT), authorization, bearer, and the credential words of _KEY and _PROSE_KEY ("sig" unless it
-# starts "sign" but not "signature": "sign in" is no key). Every secret key name (_is_secret_key) matches it once
-# casefolded and stripped of "_" and "-", as _is_secret_key does. Escaping text as JSON keeps every match (it
-# only adds backslashes), so searching an activity's JSON tells whether any key or string needs a look.
-_TRIGGER = re.compile(
-    r"://[^\s/?#@:]+:[^\s/?#@]+@|eyj|authorization|bearer|secret|segreto|chiave|pass(?:word|wd|phrase)|pwd|key"
-    r"|token|sig(?!n(?!ature))",
-    re.I,
-)
-_SECRET_KEY_NAMES = frozenset({"authorization", "apikey", "xapikey", "passwd", "pwd", "sig"})
-_SECRET_KEY_SUFFIXES = ("token", "password", "secret")  # accessToken, client_secret, ...
-
-
-def _looks_secret(value: str) -> bool:
-    """Random-looking enough to be a credential (not an ordinary word, id or error code)."""
-    core = value.rstrip(".,;:!?)")
-    if len(core) < 6 or _IDENTIFIER.fullmatch(core):
-        return False
-    has_digit_or_symbol = any(not c.isalpha() for c in core)
-    return has_digit_or_symbol or core[1:] != core[1:].lower()
-
-
-def _mask_bearer(m: re.Match[str]) -> str:
-    token = m.group(2)
-    is_token = len(token) >= 20 or (len(token) >= 8 and not token.isalpha())
-    return f"{m.group(1)} {MASK}" if is_token else m.group(0)
-
-
-def _mask_prose(m: re.Match[str]) -> str:
-    return f"{m.group(1)}{m.group(2)}{MASK}" if _looks_secret(m.group(3)) else m.group(0)
-
-
-_RULES: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
-    (_URL_USERINFO, f"{MASK}@"),
-    (_JWT, MASK),
-    (_AUTH_HEADER, rf"\1: {MASK}"),
-    (_BEARER, _mask_bearer),
-    (_QUOTED_KEY_VALUE, rf"\1\2\1\3\4{MASK}\4"),
-    (_KEY_VALUE, rf"\1\2{MASK}"),
-    (_PROSE, _mask_prose),
-]
-
-
-def redact(text: str) -> str:
-    """Mask tokens, passwords, keys and signatures in free text with "[REDACTED]"."""
-    if not _TRIGGER.search(text):
-        return text
-    for pattern, replacement in _RULES:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-@functools.lru_cache(maxsize=4096)  # activities reuse a few dozen key names
-def _is_secret_key(name: str) -> bool:
-    folded = name.casefold().replace("_", "").replace("-", "")
-    return folded in _SECRET_KEY_NAMES or folded.endswith(_SECRET_KEY_SUFFIXES)
-
-
-_ATOMS = (int, float, bool)
-
-
-def _scrub(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items() if not (isinstance(k, str) and _is_secret_key(k))}
-    if isinstance(value, list | tuple):
-        return [_scrub(v) for v in value]
-    if value is None or type(value) in _ATOMS:
-        return value  # what deepcopy returns for them, without its dispatch
-    return copy.deepcopy(value)
-
-
-def redact_activity(activity_dict: dict[str, Any]) -> dict[str, Any]:
-    """Deep copy of a serialised activity with secret-named keys dropped and string values redacted."""
-    scrubbed: dict[str, Any] = _scrub(activity_dict)
-    return scrubbed
-
 
 # `id` is the rowid: always past the largest one in the table, so it orders a conversation's rows. No
 # AUTOINCREMENT (which also never reuses the id of a deleted last row): that costs a sqlite_sequence write on
@@ -167,36 +57,8 @@ def _row(raw: dict[str, Any], direction: str) -> tuple[Any, ...]:
         raw.get("type"),
         # msrest's timestamp shape, so TEXT ordering stays chronological
         raw.get("timestamp") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        _redacted_json(raw),
+        redacted_json(raw),
     )
-
-
-# _TRIGGER's alternatives as plain substrings of casefolded text ("ı" aside, casefold maps every letter that
-# re.I matches to these ASCII ones): `in` scans a whole activity's JSON far faster than an alternation does
-_TRIGGER_WORDS = (
-    "eyj", "authorization", "bearer", "secret", "segreto", "chiave", "password", "passwd", "passphrase", "pwd",
-    "key", "token",
-)  # fmt: skip
-_SIG = re.compile(r"sig(?!n(?!ature))")
-_USERINFO = re.compile(r"://[^\s/?#@:]+:[^\s/?#@]+@")
-
-
-def _may_hold_secret(text: str) -> bool:
-    """True if `_TRIGGER` matches `text`, or any key in it that `_is_secret_key` would drop (`text` being the
-    JSON of an activity, or any text); false positives are allowed, misses are not."""
-    folded = text.casefold().replace("ı", "i")
-    stripped = folded.replace("_", "").replace("-", "")  # only ever adds matches of the plain words
-    return (
-        any(word in stripped for word in _TRIGGER_WORDS)
-        or ("sig" in stripped and bool(_SIG.search(folded) or _SIG.search(stripped)))
-        or ("://" in text and bool(_USERINFO.search(text)))
-    )
-
-
-def _redacted_json(raw: dict[str, Any]) -> str:
-    """`json.dumps(redact_activity(raw))`, skipping the walk when no key or string could hold a secret."""
-    text = json.dumps(raw, ensure_ascii=False)
-    return json.dumps(redact_activity(raw), ensure_ascii=False) if _may_hold_secret(text) else text
 
 
 class SqliteTranscriptStore:
@@ -405,7 +267,10 @@ def _serialize_reply(context: TurnContext, reply: Activity, timestamp: datetime 
 
 def _log_failure(direction: str, conversation: str | None, activity_id: str | None) -> None:
     log.exception(
-        "transcript: %s activity not logged (conversation %s, activity %s)", direction, conversation, activity_id
+        "transcript: %s activity not logged (conversation %s, activity %s)",
+        direction,
+        safe_id(conversation),
+        safe_id(activity_id),
     )
 
 

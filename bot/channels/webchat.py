@@ -32,6 +32,7 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
 
 from assistant.trust import VOUCHED_PREFIX
+from bot.activity_json import has_lone_surrogate
 from bot.channels.gate import ClientRateLimit, GateRefusal, TokenGate
 from bot.identity import EMBEDDED_CLAIM, VOUCHED_CLAIM, in_process_auth
 from bot.log_setup import safe_id
@@ -375,9 +376,12 @@ async def _read_json(request: web.Request) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise DirectLineError(400, "BadArgument", "the body is not valid JSON") from exc
+    if has_lone_surrogate(raw, value):
+        raise DirectLineError(400, "BadArgument", "the body holds text that is not valid Unicode (a lone surrogate)")
+    return value
 
 
 def _service_url(request: web.Request) -> str:

@@ -20,17 +20,16 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, Attachment, ChannelAccount, ConversationAccount, DeliveryModes
 
+from assistant.redaction import _RULES, _TRIGGER
+from assistant.redaction import is_secret_key as _is_secret_key
+from assistant.redaction import may_hold_secret as _may_hold_secret
+from assistant.redaction import redacted_json as _redacted_json
 from bot.adapter import FixedCloudAdapter
 from bot.storage import SqliteStorage
 from bot.transcripts import (
-    _RULES,
-    _TRIGGER,
     MASK,
     SqliteTranscriptStore,
     TranscriptMiddleware,
-    _is_secret_key,
-    _may_hold_secret,
-    _redacted_json,
     as_logged,
     redact,
     redact_activity,
