@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import logging
 import re
@@ -135,6 +136,7 @@ def _ids_problem(body: dict[str, Any], limit: int) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)  # a deployment replies to a handful of service URLs, checked on every reply
 def _loopback_url(url: str) -> bool:
     try:
         return is_loopback_host(URL(url).host)

@@ -44,7 +44,7 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import DeserializationError
 
-from assistant.trust import TrustPolicy
+from assistant.trust import Access, TrustPolicy
 from bot.adapter import invoke_error
 from bot.channels.cards import CONTENT_TYPE
 from bot.channels.rendering import refreshed_card, welcome_activity
@@ -160,6 +160,9 @@ class TroubleshootBot(TeamsActivityHandler):
         self._default_lang = default_lang
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
+    def _access(self, ctx: TurnContext) -> Access:
+        return turn_access(ctx, self._trust)
+
     def _lock(self, ctx: TurnContext) -> asyncio.Lock:
         key = f"{ctx.activity.channel_id}/{ctx.activity.conversation.id if ctx.activity.conversation else ''}"
         lock = self._locks.get(key)
@@ -173,8 +176,9 @@ class TroubleshootBot(TeamsActivityHandler):
             await self._refuse(turn_context, "activity channelId is missing")
             return
         lock = self._lock(turn_context)  # keep a strong reference for the whole turn
-        # what this turn's user may see and do, decided once from what the channel proved (assistant/trust.py)
-        turn_context.turn_state[ACCESS_KEY] = turn_access(turn_context, self._trust)
+        # what this turn's user may see and do, from what the channel proved (assistant/trust.py): decided when a
+        # dialog first asks (a FAQ turn without live checks never does); a bound method, so no cycle through the turn
+        turn_context.turn_state[ACCESS_KEY] = self._access
         async with lock:
             try:
                 await super().on_turn(turn_context)

@@ -63,7 +63,10 @@ class LocalConversation:
     def __post_init__(self) -> None:
         # the terminal's turns run with the bot's own credentials, marked as the operator's (bot/identity.py); built
         # once: a connector factory per turn would leave cyclic garbage
-        self._auth = in_process_auth(self.assistant.adapter, self.assistant.settings.app_id, {TERMINAL_CLAIM: True})
+        self._auth = getattr(self.assistant, "_terminal_auth", None)
+        if self._auth is None:  # one per assistant: every conversation of the terminal shares it
+            self._auth = in_process_auth(self.assistant.adapter, self.assistant.settings.app_id, {TERMINAL_CLAIM: True})
+            self.assistant._terminal_auth = self._auth  # type: ignore[attr-defined]
         if not getattr(self.assistant, "_capture_installed", False):
             self.assistant.adapter.use(CaptureMiddleware())
             self.assistant._capture_installed = True  # type: ignore[attr-defined]

@@ -14,9 +14,15 @@ _TOLD_KEY = "cosell.live_hidden_told"  # in the conversation's data: say it once
 
 
 def turn_access(ctx: TurnContext) -> Access:
-    """This turn's access; none when the handler did not set it (deny by default)."""
-    access = ctx.turn_state.get(ACCESS_KEY)
-    return access if isinstance(access, Access) else NO_ACCESS
+    """This turn's access, decided on first use by the resolver the handler left under `ACCESS_KEY`; none when the
+    handler set nothing (deny by default)."""
+    found = ctx.turn_state.get(ACCESS_KEY)
+    if isinstance(found, Access):
+        return found
+    access = found(ctx) if callable(found) else NO_ACCESS
+    access = access if isinstance(access, Access) else NO_ACCESS
+    ctx.turn_state[ACCESS_KEY] = access
+    return access
 
 
 async def may_show_live(ctx: TurnContext, *, always_explain: bool = False) -> bool:

@@ -39,8 +39,12 @@
 
   function fetchToken() {
     return fetch(bot + "/api/directline/token", { method: "POST", credentials: "omit" }).then(function (resp) {
-      if (!resp.ok) throw new Error("The assistant refused to start a conversation (HTTP " + resp.status + ").");
-      return resp.json();
+      if (resp.ok) return resp.json();
+      // the bot's reason (rate limited, full, Web Chat not enabled) says more than the status alone
+      return resp.json().catch(function () { return {}; }).then(function (body) {
+        var reason = body && body.error && body.error.message ? ": " + body.error.message : "";
+        throw new Error("The assistant refused to start a conversation (HTTP " + resp.status + ")" + reason + ".");
+      });
     });
   }
 
