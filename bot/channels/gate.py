@@ -81,6 +81,25 @@ class ClientRateLimit:
             self._limiter.hit(item, family, key)
 
 
+class LogThrottle:
+    """At most one warning per `interval` seconds per kind, with how many were held back: a flood of refused
+    requests must not become a flood of log lines."""
+
+    def __init__(self, interval: float = 60.0, clock: Any = time.monotonic) -> None:
+        self._interval, self._clock = interval, clock
+        self._next: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def due(self, kind: str) -> int | None:
+        """None while `kind` is held back; else how many were held back since the last one logged."""
+        now = self._clock()
+        if now < self._next.get(kind, 0.0):
+            self._held[kind] = self._held.get(kind, 0) + 1
+            return None
+        self._next[kind] = now + self._interval
+        return self._held.pop(kind, 0)
+
+
 class TokenGate:
     """Decides, per request, whether a token or conversation may be issued and whether a portal vouched for the user.
 

@@ -33,7 +33,7 @@ from botframework.connector.auth import AuthenticateRequestResult
 
 from assistant.trust import VOUCHED_PREFIX
 from bot.activity_json import has_lone_surrogate
-from bot.channels.gate import ClientRateLimit, GateRefusal, TokenGate
+from bot.channels.gate import ClientRateLimit, GateRefusal, LogThrottle, TokenGate
 from bot.identity import EMBEDDED_CLAIM, VOUCHED_CLAIM, in_process_auth
 from bot.log_setup import safe_id
 from bot.settings import Settings
@@ -48,6 +48,7 @@ STATIC = Path(__file__).with_name("static")
 
 MAX_HISTORY = 500  # activities kept per conversation; older ones fall off (and beyond the history bytes setting)
 MAX_TOKENS = 4  # live tokens per conversation (each refresh adds one)
+_THROTTLE = LogThrottle()  # refusals are logged at most once a minute per kind
 _FULL_RETRY_AFTER = 60  # seconds a client is told to wait when no new conversation can be opened
 BOT_ACCOUNT = {"id": "cosell-bot", "name": "Co-sell Connectors Assistant", "role": "bot"}
 
@@ -165,7 +166,10 @@ class DirectLine:
         total = len(self._conversations)
         anonymous = total if not vouched else sum(1 for c in self._conversations.values() if not c.vouched)
         if total >= 2 * self.max_conversations or (not vouched and anonymous >= self.max_conversations):
-            log.warning("web chat is full: refused a new conversation (%d open)", total)
+            if (held := _THROTTLE.due("full")) is not None:
+                log.warning(
+                    "web chat is full: refused a new conversation (%d open, %d more refused before)", total, held
+                )
             raise DirectLineError(
                 503,
                 "TooManyConversations",
@@ -393,8 +397,8 @@ def _admit(gate: TokenGate, request: web.Request, family: str, body: Any = None)
     try:
         return gate.admit(request, family, body)
     except GateRefusal as exc:
-        if exc.status == 429:
-            log.warning("rate limited: route=%s", family)
+        if exc.status == 429 and (held := _THROTTLE.due("rate")) is not None:
+            log.warning("rate limited: route=%s (%d more refused before)", family, held)
         raise DirectLineError(exc.status, exc.code, exc.message, exc.headers) from None
 
 

@@ -184,3 +184,15 @@ async def test_auth_off_answers_loopback_host_names_only(aiohttp_client, make_se
     lab = make_settings(directline_secret="", allow_remote_without_auth=True)
     lab_client = await aiohttp_client(create_app(lab, knowledge=knowledge))
     assert (await lab_client.get("/healthz", headers={"Host": "lab.example"})).status == 200
+
+
+def test_refusals_are_logged_at_most_once_a_minute() -> None:
+    from bot.channels.gate import LogThrottle
+
+    now = [0.0]
+    throttle = LogThrottle(60.0, clock=lambda: now[0])
+    assert throttle.due("rate") == 0
+    assert [throttle.due("rate") for _ in range(500)] == [None] * 500  # a flood: nothing more logged
+    assert throttle.due("full") == 0  # another kind has its own minute
+    now[0] = 61.0
+    assert throttle.due("rate") == 500  # the next line says how many were held back
