@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from bot.settings import Settings
 from bot.storage import SqliteDatabase
-from knowledge.live.base import CredentialMissing, LiveCheckError, LiveCheckFailed, LiveCheckUnavailable, System
-from knowledge.live.transport import system_name
+from tenant.base import CredentialMissing, LiveCheckError, LiveCheckFailed, LiveCheckUnavailable, System
+from tenant.clients.transport import system_name
 
 log = logging.getLogger(__name__)
 

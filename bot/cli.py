@@ -300,7 +300,7 @@ async def _trace(settings: Settings, referral: str | None, opportunity: str | No
     from bot.demo import start_demo
     from bot.live import build_live_checks
     from bot.storage import SqliteDatabase
-    from knowledge.live.trace import trace_opportunity, trace_referral
+    from tenant.trace import trace_opportunity, trace_referral
 
     running = await start_demo(settings, demo) if demo else None
     live_settings = running.settings if running else settings
@@ -338,7 +338,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_login(args: argparse.Namespace) -> int:
     from bot.auth import AuthNotConfigured, login, msal_configured, uses_app_only
     from bot.storage import SqliteDatabase
-    from knowledge.live.base import LiveCheckError, System
+    from tenant.base import LiveCheckError, System
 
     settings = _settings()
     configure_logging("WARNING")

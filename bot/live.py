@@ -20,17 +20,17 @@ from bot.quota import SqliteCallCounter
 from bot.salesforce_auth import PENDING_INSTANCE_URL, SalesforceAuth, salesforce_token_provider
 from bot.settings import Settings
 from bot.storage import SqliteDatabase
-from knowledge.live.base import CheckResult, System
-from knowledge.live.checks import all_checks
-from knowledge.live.dataverse import DataverseClient
-from knowledge.live.flows import FlowClient
-from knowledge.live.graph import GraphClient
-from knowledge.live.partner_center import PartnerCenterClient
-from knowledge.live.power_platform import PowerPlatformClient
-from knowledge.live.remediation import RemediationPlan
-from knowledge.live.runner import CheckRunner, Sweep
-from knowledge.live.salesforce import SalesforceClient
-from knowledge.live.transport import make_http_client
+from tenant.base import CheckResult, System
+from tenant.checks.catalog import all_checks
+from tenant.clients.dataverse import DataverseClient
+from tenant.clients.flows import FlowClient
+from tenant.clients.graph import GraphClient
+from tenant.clients.partner_center import PartnerCenterClient
+from tenant.clients.power_platform import PowerPlatformClient
+from tenant.clients.salesforce import SalesforceClient
+from tenant.clients.transport import make_http_client
+from tenant.remediation import RemediationPlan
+from tenant.runner import CheckRunner, Sweep
 
 TokenProvider = Callable[[], Awaitable[str]]
 

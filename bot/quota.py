@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from bot.storage import SqliteDatabase, SqliteStorage
-from knowledge.live.base import System
+from tenant.base import System
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from bot.settings import Settings
-from knowledge.live.base import LiveCheckFailed, LiveCheckUnavailable, System
+from tenant.base import LiveCheckFailed, LiveCheckUnavailable, System
 
 log = logging.getLogger(__name__)
 

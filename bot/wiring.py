@@ -23,10 +23,10 @@ from bot.state import ConversationState, UserState
 from bot.storage import SqliteDatabase, SqliteStorage
 from bot.transcripts import SqliteTranscriptStore, TranscriptMiddleware
 from dialogs.main_dialog import MainDialog
-from knowledge.live.remediation import Remediator
 from knowledge.loader import KnowledgeBase, load_kb
 from knowledge.matcher import Index, Thresholds, index_kb, match
 from knowledge.models import Lang, Match
+from tenant.remediation import Remediator
 
 
 @dataclass

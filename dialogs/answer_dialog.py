@@ -28,8 +28,8 @@ from dialogs.state import (
     Remediation,
     turn_lang,
 )
-from knowledge.live.base import CheckResult
 from knowledge.loader import KnowledgeBase
+from tenant.base import CheckResult
 
 _ENTRY = "entry_id"  # persisted in the dialog instance's state: the entry shown
 _ASKED = "asked"  # persisted: True once the answer and its "did this help?" are out

@@ -30,8 +30,8 @@ from dialogs.state import (
     RemediationResult,
     turn_lang,
 )
-from knowledge.live.base import CheckResult, LiveCheckError
-from knowledge.live.remediation import RemediationOutcome, RemediationPlan
+from tenant.base import CheckResult, LiveCheckError
+from tenant.remediation import RemediationOutcome, RemediationPlan
 
 _FOUND = ("pass", "warn", "fail")  # statuses of a check that could look at the tenant
 

@@ -13,10 +13,10 @@ from botbuilder.schema import Activity, CardAction
 
 from dialogs import messages
 from dialogs.state import PromptSpec, turn_lang
-from knowledge.live.base import CheckResult
-from knowledge.live.remediation import MAX_RESUBMITS, RemediationOutcome, RemediationPlan, RemediationStep
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Entry, Lang
+from tenant.base import CheckResult
+from tenant.remediation import MAX_RESUBMITS, RemediationOutcome, RemediationPlan, RemediationStep
 
 #: reply words accepted for each choice key (casefolded, accents as typed or stripped)
 CHOICE_WORDS: dict[str, frozenset[str]] = {

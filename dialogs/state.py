@@ -11,10 +11,10 @@ from typing import Any, Literal, Protocol
 from botbuilder.core import TurnContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from knowledge.live.base import CheckResult
-from knowledge.live.remediation import RemediationOutcome, RemediationPlan
-from knowledge.live.runner import Sweep
 from knowledge.models import Area, Lang, Match
+from tenant.base import CheckResult
+from tenant.remediation import RemediationOutcome, RemediationPlan
+from tenant.runner import Sweep
 
 ItemStatus = Literal["done", "fixed", "open", "skipped"]
 RemediationResult = Literal["refused", "cancelled", "done", "failed"]

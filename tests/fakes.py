@@ -68,7 +68,7 @@ class FakeLiveFindings:
         return list(self.by_entry.get(entry_id, ()))
 
     async def sweep(self, *, area: str | None = None, ids: list[str] | None = None, inputs: Any = None) -> Any:
-        from knowledge.live.runner import Sweep
+        from tenant.runner import Sweep
 
         self.sweeps.append({"area": area, "ids": ids})
         chosen = [r for i, r in self.results.items() if (ids is None or i in ids)]
@@ -90,7 +90,7 @@ class FakeRemediation:
         return any(uid in self.admins for uid in user_ids if uid)
 
     async def plan(self, action: str, finding: Any) -> Any:
-        from knowledge.live.remediation import RemediationPlan, RemediationStep
+        from tenant.remediation import RemediationPlan, RemediationStep
 
         self.planned.append(action)
         steps = (
@@ -101,7 +101,7 @@ class FakeRemediation:
         return RemediationPlan(action=action, check_id=finding.id, entries=finding.entries, steps=steps, before=before)
 
     async def execute(self, plan: Any) -> Any:
-        from knowledge.live.remediation import RemediationOutcome, StepResult
+        from tenant.remediation import RemediationOutcome, StepResult
 
         self.executed.append(plan)
         results = []

@@ -18,7 +18,7 @@ from bot.cli import main
 from bot.live import build_live_checks
 from bot.settings import Settings
 from bot.storage import SqliteDatabase
-from knowledge.live.base import CredentialMissing, LiveCheckFailed, System
+from tenant.base import CredentialMissing, LiveCheckFailed, System
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "66666666-7777-8888-9999-000000000000"

@@ -15,13 +15,13 @@ from bot.live import build_live_checks
 from bot.sandbox import scenario_names
 from bot.storage import SqliteDatabase
 from dialogs.render import findings_markdown
-from knowledge.live.base import CheckResult, Status
-from knowledge.live.checks import all_checks
-from knowledge.live.checks_crm import crm_checks
-from knowledge.live.checks_flows import flow_checks
-from knowledge.live.checks_platform import platform_checks
-from knowledge.live.checks_referral import referral_checks
-from knowledge.live.checks_salesforce import salesforce_checks
+from tenant.base import CheckResult, Status
+from tenant.checks.catalog import all_checks
+from tenant.checks.crm import crm_checks
+from tenant.checks.flows import flow_checks
+from tenant.checks.platform import platform_checks
+from tenant.checks.referral import referral_checks
+from tenant.checks.salesforce import salesforce_checks
 from tests.fakes import assert_bilingual
 
 HEALTHY_REFERRAL = "c5fb0000-0000-4000-8000-000000000001"

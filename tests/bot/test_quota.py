@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.quota import SqliteCallCounter
 from bot.storage import SqliteDatabase, SqliteStorage
-from knowledge.live.base import System
+from tenant.base import System
 
 
 def test_counts_per_day_and_system(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 
 from bot.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
 from bot.wiring import build_assistant
-from knowledge.live.base import System
+from tenant.base import System
 
 QUESTION = "which child flows must be on before the partner center to crm flow?"
 

@@ -25,9 +25,9 @@ from bot.sandbox import HOST, create_sandbox_app, load_scenario
 from bot.sandbox.salesforce import SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET
 from bot.settings import Settings
 from bot.storage import SqliteDatabase
-from knowledge.live.base import LiveCheckFailed, LiveCheckUnavailable, Status, System
-from knowledge.live.salesforce import SalesforceClient
-from knowledge.live.transport import BearerAuth
+from tenant.base import LiveCheckFailed, LiveCheckUnavailable, Status, System
+from tenant.clients.salesforce import SalesforceClient
+from tenant.clients.transport import BearerAuth
 
 MY_DOMAIN = "https://acme.my.salesforce.com"
 TOKEN_URL = f"{MY_DOMAIN}/services/oauth2/token"

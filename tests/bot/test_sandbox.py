@@ -12,13 +12,13 @@ import pytest
 
 from bot.cli import main
 from bot.sandbox import HOST, base_urls, create_sandbox_app, load_scenario, scenario_names
-from knowledge.live.base import LiveCheckFailed, LiveCheckUnavailable
-from knowledge.live.dataverse import DataverseClient
-from knowledge.live.flows import FlowClient
-from knowledge.live.graph import GraphClient
-from knowledge.live.partner_center import PartnerCenterClient
-from knowledge.live.power_platform import PowerPlatformClient
-from knowledge.live.salesforce import SalesforceClient
+from tenant.base import LiveCheckFailed, LiveCheckUnavailable
+from tenant.clients.dataverse import DataverseClient
+from tenant.clients.flows import FlowClient
+from tenant.clients.graph import GraphClient
+from tenant.clients.partner_center import PartnerCenterClient
+from tenant.clients.power_platform import PowerPlatformClient
+from tenant.clients.salesforce import SalesforceClient
 
 SCENARIOS = {
     "healthy", "flows-off", "child-flows-off", "trigger-not-found", "connection-unauthenticated",

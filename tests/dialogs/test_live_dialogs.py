@@ -3,8 +3,8 @@ and checklists that walk only through what the checks did not confirm."""
 
 from __future__ import annotations
 
-from knowledge.live.base import CheckResult, Status, System
 from knowledge.models import Area
+from tenant.base import CheckResult, Status, System
 from tests.fakes import FakeLiveFindings
 from tests.harness import DialogHarness
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from botbuilder.schema import ChannelAccount
 
-from knowledge.live.base import CheckResult, Fix, Status, System
+from tenant.base import CheckResult, Fix, Status, System
 from tests.fakes import FakeLiveFindings, FakeRemediation
 from tests.harness import DialogHarness
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from botbuilder.schema import ChannelAccount
 
-from knowledge.live.base import CheckResult, Fix, Status, System
+from tenant.base import CheckResult, Fix, Status, System
 from tests.fakes import FakeLiveFindings, FakeRemediation
 from tests.harness import DialogHarness
 

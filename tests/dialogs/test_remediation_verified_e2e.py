@@ -14,7 +14,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 
 from bot.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
 from bot.wiring import Assistant, build_assistant
-from knowledge.live.runner import Sweep
+from tenant.runner import Sweep
 
 FLOWS_OFF = "The co-sell connector flows won't turn on"
 TRIGGER_GONE = "The workflow 'aaaaaaaa-0000-4000-8000-000000000003' trigger 'manual' could not be found."

@@ -980,7 +980,7 @@ async def test_hostile_inputs_get_no_5xx_no_crash_no_leak_and_state_survives(
     assert "step 1 of" in await bot_connector.say("prerequisites")
     # the transport's own record of each call (aiohttp's access log may be silenced by another test's log set-up)
     called = any(
-        r.name == "knowledge.live.transport" and "partner_center GET" in r.getMessage() for r in caplog.records
+        r.name == "tenant.clients.transport" and "partner_center GET" in r.getMessage() for r in caplog.records
     )
     assert called, "the live checks did not run"
     await direct_line.open()

@@ -22,7 +22,7 @@ from assistant.trust import Identity, TrustPolicy, identify
 from bot.app import create_app
 from bot.demo import demo_settings
 from bot.sandbox import HOST, create_sandbox_app, load_scenario
-from knowledge.live.base import CheckResult, Fix, Status, System
+from tenant.base import CheckResult, Fix, Status, System
 from tests.fakes import FakeLiveFindings, FakeRemediation
 from tests.harness import DialogHarness
 

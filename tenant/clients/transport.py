@@ -1,0 +1,279 @@
+"""The shared HTTP edge of the live checks: client factory, retry policy, error mapping, call counting.
+
+Every client sends through `send()`, so the retry policy (idempotent GET/HEAD only, bounded `Retry-After`),
+the mapping of failures to the `LiveCheckError` family and the per-system call counting live in one place.
+Logs carry system, method, path, status and elapsed ms only: never query strings, tokens or bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from tenant.base import CallCounter, LiveCheckError, LiveCheckFailed, LiveCheckUnavailable, System
+
+log = logging.getLogger(__name__)
+
+TokenProvider = Callable[[], Awaitable[str]]
+Sleep = Callable[[float], Awaitable[None]]
+
+SYSTEM_NAMES: dict[System, str] = {
+    System.partner_center: "Partner Center",
+    System.power_automate: "Power Automate",
+    System.dataverse: "Dataverse",
+    System.power_platform: "Power Platform admin",
+    System.graph: "Microsoft Graph",
+    System.salesforce: "Salesforce",
+}
+
+_IDEMPOTENT = frozenset({"GET", "HEAD"})
+_RETRYABLE = frozenset({429, 502, 503, 504})
+_DEFAULT_DELAY = 0.5  # seconds before a retry when the server gives no Retry-After
+_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,80}")
+_HINTS = {
+    401: "the credential was rejected (expired, revoked or for another tenant)",
+    403: "the signed-in account lacks the permission or role this call needs",
+    404: "the item was not found",
+    409: "the item changed or conflicts with another one",
+}
+_HINTS_IT = {
+    401: "la credenziale è stata rifiutata (scaduta, revocata o di un altro tenant)",
+    403: "all'account connesso manca l'autorizzazione o il ruolo richiesto da questa chiamata",
+    404: "l'elemento non è stato trovato",
+    409: "l'elemento è cambiato o è in conflitto con un altro",
+}
+
+
+def system_name(system: System) -> str:
+    """The display name of `system` for user-facing messages."""
+    return SYSTEM_NAMES.get(system, str(system))
+
+
+@dataclass
+class CallTally:
+    """Calls made inside one `count_calls()` scope (a sweep), and the counter to forward them to."""
+
+    counter: CallCounter | None = None
+    calls: Counter[System] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        """All calls counted in this scope."""
+        return sum(self.calls.values())
+
+
+_TALLY: ContextVar[CallTally | None] = ContextVar("live_call_tally", default=None)
+
+
+@contextmanager
+def count_calls(counter: CallCounter | None = None) -> Iterator[CallTally]:
+    """Count every `send()` attempt made in this context (tasks created inside inherit it).
+
+    `counter` is used for attempts whose `send()` got no counter of its own, so clients need not carry one.
+    """
+    tally = CallTally(counter)
+    token = _TALLY.set(tally)
+    try:
+        yield tally
+    finally:
+        _TALLY.reset(token)
+
+
+class BearerAuth(httpx.Auth):
+    """Sets `Authorization: Bearer …` from an async token provider on every request (async clients only)."""
+
+    def __init__(self, token_provider: TokenProvider) -> None:
+        self._token_provider = token_provider
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self._token_provider()
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
+def make_http_client(
+    base_url: str,
+    *,
+    token_provider: TokenProvider | None = None,
+    timeout: float = 5.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """An `httpx.AsyncClient` for one system: base URL, explicit timeouts, bearer auth when given a provider.
+
+    The caller owns the client (open it in the app's cleanup context, close it there).
+    """
+    return httpx.AsyncClient(
+        base_url=base_url,
+        auth=BearerAuth(token_provider) if token_provider is not None else None,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+        transport=transport,
+        follow_redirects=False,  # a redirect from an API is usually a login page: report it, don't follow it
+        headers={"Accept": "application/json"},
+    )
+
+
+async def send(
+    http: httpx.AsyncClient,
+    system: System,
+    method: str,
+    url: str,
+    *,
+    counter: CallCounter | None = None,
+    max_retries: int = 1,
+    max_retry_after: float = 5.0,
+    sleep: Sleep = asyncio.sleep,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send one request with the shared policy and return a 2xx response.
+
+    Counts every attempt. Retries only GET/HEAD, at most `max_retries` times, on 429/502/503/504 and timeouts,
+    waiting `Retry-After` (seconds or HTTP-date) when given; if the server asks for more than `max_retry_after`
+    seconds it gives up at once rather than spend quota on a call bound to be refused.
+
+    Raises:
+        LiveCheckUnavailable: timeout, connection error, 429/5xx after the allowed retries.
+        LiveCheckFailed: any other non-2xx answer, with a plain message naming system, status and error code.
+    """
+    method = method.upper()
+    retries = max(0, max_retries) if method in _IDEMPOTENT else 0
+    path = _path(url)
+    for attempt in range(retries + 1):
+        last = attempt == retries
+        _count(system, counter)
+        started = time.perf_counter()
+        try:
+            response = await http.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            log.info("%s %s %s timed out after %.0f ms", system, method, path, _ms(started))
+            if last:
+                raise LiveCheckUnavailable(
+                    system,
+                    f"{system_name(system)} did not answer in time.",
+                    message_it=f"{system_name(system)} non ha risposto in tempo.",
+                ) from exc
+            await sleep(min(_DEFAULT_DELAY, max_retry_after))
+            continue
+        except httpx.TransportError as exc:
+            log.info("%s %s %s failed (%s) after %.0f ms", system, method, path, type(exc).__name__, _ms(started))
+            raise LiveCheckUnavailable(
+                system,
+                f"{system_name(system)} could not be reached.",
+                message_it=f"{system_name(system)} non è raggiungibile.",
+            ) from exc
+        status = response.status_code
+        level = logging.DEBUG if response.is_success else logging.INFO
+        log.log(level, "%s %s %s -> %d in %.0f ms", system, method, path, status, _ms(started))
+        if response.is_success:
+            return response
+        delay = _retry_after(response)
+        if status in _RETRYABLE and not last and (delay is None or delay <= max_retry_after):
+            await sleep(min(_DEFAULT_DELAY if delay is None else delay, max_retry_after))
+            continue
+        raise _error(system, response, delay)
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+
+def _count(system: System, counter: CallCounter | None) -> None:
+    tally = _TALLY.get()
+    if tally is not None:
+        tally.calls[system] += 1
+        counter = counter or tally.counter
+    if counter is not None:
+        counter.add(system)
+
+
+def _path(url: str) -> str:
+    try:
+        return httpx.URL(url).path  # never the query: it can carry ids, filters or signatures
+    except httpx.InvalidURL:
+        return "<invalid url>"
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds the server asked us to wait (`Retry-After` as seconds or HTTP-date), or None."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds) if not math.isnan(seconds) else None
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """The error code of a Partner Center/ARM/Dataverse (`{"error":{"code"}}`) or Salesforce (`[{"errorCode"}]`) body.
+
+    Only the code: the message can echo user names or record data, so it stays out of logs and chat.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code: object = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        code = body["error"].get("code")
+    elif isinstance(body, list) and body and isinstance(body[0], dict):
+        code = body[0].get("errorCode")
+    if isinstance(code, str) and _CODE.fullmatch(code):
+        return code
+    return None
+
+
+def _error(system: System, response: httpx.Response, retry_after: float | None) -> LiveCheckError:
+    """The error for a non-2xx answer, its message in English and Italian."""
+    status = response.status_code
+    code = _error_code(response)
+    name = system_name(system)
+    said = f"{name} answered {status}" + (f" ({code})" if code else "")
+    said_it = f"{name} ha risposto {status}" + (f" ({code})" if code else "")
+    if status == 429 or status >= 500:
+        seconds = math.ceil(retry_after) if retry_after else None
+        wait = f"; try again in {seconds} s" if seconds else ""
+        wait_it = f"; riprovare tra {seconds} s" if seconds else ""
+        reason, reason_it = (
+            ("is throttling requests", "sta limitando le richieste")
+            if status == 429
+            else ("is not available right now", "al momento non è disponibile")
+        )
+        return LiveCheckUnavailable(
+            system,
+            f"{said}: {name} {reason}{wait}.",
+            status=status,
+            retry_after=retry_after,
+            message_it=f"{said_it}: {name} {reason_it}{wait_it}.",
+        )
+    if code == "REQUEST_LIMIT_EXCEEDED":  # Salesforce's throttle is a 403: the org's daily API limit is used up
+        return LiveCheckUnavailable(
+            system,
+            f"{said}: the org's API request limit is used up.",
+            status=status,
+            message_it=f"{said_it}: il limite di richieste API dell'organizzazione è esaurito.",
+        )
+    redirect = 300 <= status < 400
+    hint = _HINTS.get(status, "unexpected redirect" if redirect else "the request was refused")
+    hint_it = _HINTS_IT.get(status, "reindirizzamento imprevisto" if redirect else "la richiesta è stata rifiutata")
+    return LiveCheckFailed(system, f"{said}: {hint}.", status=status, message_it=f"{said_it}: {hint_it}.")
