@@ -3,9 +3,9 @@
 - POST bodies are validated here: a bad request gets a 4xx with a short JSON reason, never a 500.
 - expectReplies and invoke responses are serialised once (4.17.x serialises twice and answers 500): a reply
   is serialised when it goes out and that snapshot serves the POST, the expectReplies response and the
-  transcript (`bot/turn_context.py`); serialising goes through `bot/activity_json.py` (msrest's output, without
+  transcript (`bot/sdk/turn_context.py`); serialising goes through `bot/sdk/activity_json.py` (msrest's output, without
   msrest's per-call overhead), as does reading the incoming activity.
-- Replies are copied shallowly by `bot/turn_context.py` rather than with `copy.deepcopy` before they are sent.
+- Replies are copied shallowly by `bot/sdk/turn_context.py` rather than with `copy.deepcopy` before they are sent.
 - Replies go out through one shared aiohttp session instead of a thread-pooled `requests` call.
 - ConnectorClients are cached per (app id, serviceUrl, audience), as the legacy BotFrameworkAdapter did,
   so a turn no longer builds one, and the credentials (and their MSAL token cache) live across turns.
@@ -50,10 +50,10 @@ from msrest.serialization import Model
 from msrest.universal_http.requests import ClientRetryPolicy
 from yarl import URL
 
-from bot import openid
-from bot.activity_json import deserialize, has_lone_surrogate
+from bot.sdk import openid
+from bot.sdk.activity_json import deserialize, has_lone_surrogate
+from bot.sdk.turn_context import FastCopyTurnContext, serialized, snapshot
 from bot.settings import is_loopback_host
-from bot.turn_context import FastCopyTurnContext, serialized, snapshot
 
 log = logging.getLogger(__name__)
 

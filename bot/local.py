@@ -16,8 +16,8 @@ from typing import Any
 from botbuilder.core import Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, DeliveryModes
 
-from bot.activity_json import deserialize
 from bot.identity import TERMINAL_CLAIM, in_process_auth
+from bot.sdk.activity_json import deserialize
 from bot.wiring import Assistant
 from dialogs.state import ANSWER_KEY, MATCH_KEY
 from knowledge.models import Match

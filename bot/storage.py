@@ -19,7 +19,7 @@ from typing import Any
 
 from botbuilder.core import Storage
 
-from bot.state import ETAG, decode_item, encode_item
+from bot.sdk.state import ETAG, decode_item, encode_item
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,8 @@ class SqliteStorage(Storage):
       only inserts a new key (two concurrent first turns must not overwrite each other); "*"
       writes unconditionally. A conflict raises `StorageConflictError`; one call is all or nothing.
     - Values are stored in jsonpickle's format, because BotState stores DialogState/DialogInstance objects;
-      `bot/state.py`'s codec writes and reads dialog state without going through jsonpickle.
-    - `read_encoded`/`write_encoded` let `bot/state.py`'s BotState reuse the stored text to detect changes.
+      `bot/sdk/state.py`'s codec writes and reads dialog state without going through jsonpickle.
+    - `read_encoded`/`write_encoded` let `bot/sdk/state.py`'s BotState reuse the stored text to detect changes.
 
     E-tags are 128 random bits in hex rather than counters: a per-key counter restarts when a key
     is deleted and re-created, so a stale writer could match the new row (ABA); a random tag cannot.

@@ -23,10 +23,10 @@ from assistant.redaction import MASK as MASK  # re-exported: callers and tests i
 from assistant.redaction import redact as redact
 from assistant.redaction import redact_activity as redact_activity
 from assistant.redaction import redacted_json
-from bot.activity_json import serialize
 from bot.log_setup import safe_id
+from bot.sdk.activity_json import serialize
+from bot.sdk.turn_context import serialized
 from bot.storage import SqliteDatabase, SqliteStorage
-from bot.turn_context import serialized
 
 log = logging.getLogger(__name__)
 

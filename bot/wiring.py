@@ -18,8 +18,8 @@ from bot.errors import on_turn_error
 from bot.handler import TroubleshootBot
 from bot.journal import SqliteJournal
 from bot.live import LiveChecks, build_live_checks
+from bot.sdk.state import ConversationState, UserState
 from bot.settings import Settings
-from bot.state import ConversationState, UserState
 from bot.storage import SqliteDatabase, SqliteStorage
 from bot.transcripts import SqliteTranscriptStore, TranscriptMiddleware
 from dialogs.main_dialog import MainDialog

@@ -32,10 +32,10 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
 
 from assistant.trust import VOUCHED_PREFIX
-from bot.activity_json import has_lone_surrogate
 from bot.channels.gate import ClientRateLimit, GateRefusal, LogThrottle, TokenGate
 from bot.identity import EMBEDDED_CLAIM, VOUCHED_CLAIM, in_process_auth
 from bot.log_setup import safe_id
+from bot.sdk.activity_json import has_lone_surrogate
 from bot.settings import Settings
 from bot.wiring import Assistant
 

@@ -8,7 +8,7 @@ from botbuilder.dialogs import DialogInstance, DialogSet, DialogState
 from botbuilder.dialogs.prompts import PromptOptions
 
 from bot.handler import stack_is_known
-from bot.state import encode_item
+from bot.sdk.state import encode_item
 from knowledge.models import Area
 from tests.harness import DialogHarness
 

@@ -2,7 +2,7 @@
 
 A fake OpenID metadata + JWKS server on 127.0.0.1 publishes an RSA key made here; botbuilder's channel validation
 is pointed at it through `ChannelValidation.open_id_metadata_endpoint` (its own override, read per request).
-One correctly signed token gets through, so the table can fail. Then the key cache of `bot/openid.py` alone:
+One correctly signed token gets through, so the table can fail. Then the key cache of `bot/sdk/openid.py` alone:
 refresh rules, remembered failures, one fetch shared by concurrent callers.
 """
 
@@ -33,8 +33,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from bot import openid
 from bot.app import create_app
+from bot.sdk import openid
 from bot.settings import Settings
 
 APP_ID = "3f2a1c4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b"

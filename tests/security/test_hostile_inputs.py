@@ -764,7 +764,7 @@ def _raised_in(record: logging.LogRecord, path_part: str) -> bool:
     return bool(frames) and path_part in frames[-1].filename
 
 
-# Crashes this suite found (all fixed: lone surrogates are refused with a 400 at both edges, bot/activity_json.py
+# Crashes this suite found (all fixed: lone surrogates are refused with a 400 at both edges, bot/sdk/activity_json.py
 # has_lone_surrogate; Teams invokes without an object value get a 400 error body, bot/handler.py). Should one come
 # back it is counted as a crash (the test fails at the end, after both batches ran) without stopping its batch, so
 # the other inputs are still tried. The minimal requests are in REGRESSIONS (the batches' explicit examples, and

@@ -1,4 +1,4 @@
-"""Tests for bot/state.py: the jsonpickle-compatible state codec and the encode-once BotState subclasses."""
+"""Tests for bot/sdk/state.py: the jsonpickle-compatible state codec and the encode-once BotState subclasses."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from botbuilder.dialogs import DialogInstance, DialogState
 from botbuilder.dialogs.prompts import PromptOptions
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
-from bot.state import ConversationState, UserState, decode_item, encode_item
+from bot.sdk.state import ConversationState, UserState, decode_item, encode_item
 from bot.storage import SqliteStorage, StorageConflictError
 
 KEY = "msteams/conversations/19:abc@thread.tacv2;messageid=1699999"

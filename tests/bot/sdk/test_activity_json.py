@@ -1,4 +1,4 @@
-"""Tests for bot/activity_json.py: the fast (de)serialiser gives what msrest gives, or fails exactly as it does."""
+"""Tests for bot/sdk/activity_json.py: the fast (de)serialiser gives what msrest gives, or fails exactly as it does."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ from botbuilder.schema.teams import (
 from msrest.exceptions import DeserializationError
 from msrest.serialization import Deserializer, Model, Serializer
 
-from bot import activity_json
-from bot.activity_json import deserialize, serialize
+from bot.sdk import activity_json
+from bot.sdk.activity_json import deserialize, serialize
 from tests.devset import load_cases
 from tests.harness import DialogHarness
 

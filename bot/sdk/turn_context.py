@@ -25,7 +25,7 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference, DeliveryModes, ResourceResponse
 
-from bot.activity_json import serialize
+from bot.sdk.activity_json import serialize
 
 _SERIALIZED = "cosell.serialized"  # turn_state: id(activity) → (activity, its JSON as sent)
 _REFERENCE = "cosell.reference"  # turn_state: (incoming activity, its conversation reference)

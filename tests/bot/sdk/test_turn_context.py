@@ -1,4 +1,4 @@
-"""Tests for bot/turn_context.py: the reply copy and the send path it sits in."""
+"""Tests for bot/sdk/turn_context.py: the reply copy and the send path it sits in."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from botbuilder.schema import (
     SuggestedActions,
 )
 
-from bot.activity_json import serialize
 from bot.local import LocalConversation
-from bot.turn_context import FastCopyTurnContext, serialized
+from bot.sdk.activity_json import serialize
+from bot.sdk.turn_context import FastCopyTurnContext, serialized
 from bot.wiring import build_assistant
 
 
