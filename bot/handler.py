@@ -51,7 +51,7 @@ from bot.channels.rendering import refreshed_card, welcome_activity
 from bot.identity import turn_access
 from bot.log_setup import safe_id
 from dialogs.access import ACCESS_KEY
-from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, ConversationData
+from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, ConversationData, set_conversation_data
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
 
@@ -205,7 +205,7 @@ class TroubleshootBot(TeamsActivityHandler):
     async def _load_data(self, ctx: TurnContext) -> ConversationData:
         raw = await self._data.get(ctx, dict)
         data = ConversationData.model_validate(raw or {})
-        ctx.turn_state["cosell.data"] = data
+        set_conversation_data(ctx, data)
         return data
 
     def _turn_lang(self, ctx: TurnContext, data: ConversationData) -> Lang:

@@ -7,10 +7,9 @@ from botbuilder.core import TurnContext
 
 from assistant.trust import NO_ACCESS, Access
 from dialogs import messages
-from dialogs.state import turn_lang
+from dialogs.state import conversation_data, turn_lang
 
 ACCESS_KEY = "cosell.access"
-_TOLD_KEY = "cosell.live_hidden_told"  # in the conversation's data: say it once per conversation
 
 
 def turn_access(ctx: TurnContext) -> Access:
@@ -30,10 +29,9 @@ async def may_show_live(ctx: TurnContext, *, always_explain: bool = False) -> bo
     with `always_explain`, for an explicit "diagnose") and return False."""
     if turn_access(ctx).live:
         return True
-    data = ctx.turn_state.get("cosell.data")
-    told = bool(getattr(data, "live_hidden_told", False))
-    if always_explain or not told:
+    data = conversation_data(ctx)
+    if always_explain or data is None or not data.live_hidden_told:
         await ctx.send_activity(messages.text("live_hidden", turn_lang(ctx)))
-        if data is not None and hasattr(data, "live_hidden_told"):
+        if data is not None:
             data.live_hidden_told = True
     return False

@@ -44,6 +44,7 @@ from dialogs.state import (
     Journal,
     LiveFindings,
     Remediation,
+    conversation_data,
     set_match,
     turn_lang,
 )
@@ -152,8 +153,8 @@ class MainDialog(ComponentDialog):
         return None
 
     async def _handoff(self, ctx: TurnContext, lang: Lang) -> None:
-        data = ctx.turn_state.get("cosell.data")
-        summary = f"last entry: {getattr(data, 'last_entry', None)}"
+        data = conversation_data(ctx)
+        summary = f"last entry: {data.last_entry if data else None}"
         ref = await self._journal.record_handoff(ctx.activity.conversation.id, ctx.activity.channel_id, lang, summary)
         await ctx.send_activity(messages.text("handoff", lang, ref=ref))
 
@@ -185,7 +186,7 @@ class MainDialog(ComponentDialog):
         verdict = self._match(text, lang)
         set_match(ctx, verdict)
         if verdict.kind == "answer" and verdict.entry:
-            data = ctx.turn_state.get("cosell.data")
+            data = conversation_data(ctx)
             if data is not None:
                 data.last_entry = verdict.entry
             opts = AnswerOptions(entry_id=verdict.entry, confidence=verdict.confidence, via=verdict.via)

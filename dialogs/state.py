@@ -146,6 +146,20 @@ class Remediation(Protocol):
         affects are re-run (their cached results replaced) and come back in the outcome's `verified`."""
 
 
+_DATA_KEY = "cosell.data"  # turn_state: this conversation's ConversationData, loaded by the bot handler
+
+
+def set_conversation_data(ctx: TurnContext, data: ConversationData) -> None:
+    """Make `data` this turn's conversation data (the bot handler loads it, and saves it after the turn)."""
+    ctx.turn_state[_DATA_KEY] = data
+
+
+def conversation_data(ctx: TurnContext) -> ConversationData | None:
+    """This turn's conversation data; None on turns the handler did not load it for."""
+    data = ctx.turn_state.get(_DATA_KEY)
+    return data if isinstance(data, ConversationData) else None
+
+
 def turn_lang(ctx: TurnContext) -> Lang:
     """The language replies of this turn use (set by the bot handler)."""
     lang: Lang = ctx.turn_state.get(LANG_KEY, "en")
