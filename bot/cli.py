@@ -29,17 +29,37 @@ def _locale(lang: str | None) -> str:
     return "it-IT" if (lang or "").casefold().startswith("it") else "en-US"
 
 
+def _devtools() -> Any | None:
+    """The developer tools (bench, sandbox, `--demo`), found through their entry point so that nothing in the
+    product imports them; None when they are not installed."""
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group="cosell_bot.devtools"):
+        try:
+            return point.load()
+        except ImportError:
+            return None
+    return None
+
+
+def _demo_tools() -> Any:
+    tools = _devtools()
+    if tools is None:
+        print(
+            "--demo needs the developer tools: install the project with its dev extra (scripts/bootstrap)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return tools
+
+
+async def _start_demo(settings: Settings, demo: str | None) -> Any:
+    return await _demo_tools().start_demo(settings, demo) if demo else None
+
+
 def _demo_scenario(name: str | None) -> Any:
     """The sandbox scenario for `--demo NAME`, or None; exits 2 naming the valid ones when unknown."""
-    if not name:
-        return None
-    from bot.sandbox import UnknownScenario, load_scenario, scenario_names
-
-    try:
-        return load_scenario(name)
-    except UnknownScenario:
-        print(f"unknown sandbox scenario {name!r}; valid: {', '.join(scenario_names())}", file=sys.stderr)
-        raise SystemExit(2) from None
+    return _demo_tools().scenario(name) if name else None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -62,10 +82,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     demo = _demo_scenario(args.demo)
     if demo is not None:
-        from bot.demo import attach_demo, demo_settings, free_port
-
-        sandbox_port = free_port()
-        settings = demo_settings(settings, demo, sandbox_port)
+        tools = _demo_tools()
+        sandbox_port = tools.free_port()
+        settings = tools.demo_settings(settings, demo, sandbox_port)
     logging.getLogger("bot").info(
         "serving on http://%s:%d/ (Web Chat page; Bot Framework endpoint /api/messages, auth %s, database %s)",
         settings.bind_host,
@@ -75,7 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     app = create_app(settings)
     if demo is not None:
-        attach_demo(app, demo, sandbox_port)
+        tools.attach_demo(app, demo, sandbox_port)
         logging.getLogger("bot").info("demo: live checks use the simulated tenant %r (test/demo tool)", demo.name)
     tune_gc_for_serving()
     web.run_app(app, host=settings.bind_host, port=settings.port, print=None)
@@ -83,11 +102,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def _chat(settings: Settings, locale: str, demo: str | None = None) -> None:
-    from bot.demo import start_demo
     from bot.local import LocalConversation
     from bot.wiring import build_assistant
 
-    running = await start_demo(settings, demo) if demo else None
+    running = await _start_demo(settings, demo)
     assistant = build_assistant(running.settings if running else settings)
     try:
         convo = LocalConversation(assistant, locale=locale, channel_id="test")
@@ -123,11 +141,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
 async def _ask(
     settings: Settings, questions: Iterable[str], locale: str, as_json: bool, demo: str | None = None
 ) -> None:
-    from bot.demo import start_demo
     from bot.local import LocalConversation
     from bot.wiring import build_assistant
 
-    running = await start_demo(settings, demo) if demo else None
+    running = await _start_demo(settings, demo)
     assistant = build_assistant(running.settings if running else settings)
     try:
         for question in questions:
@@ -159,13 +176,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
     _demo_scenario(args.demo)
     asyncio.run(_ask(settings, questions, _locale(args.locale), args.json, args.demo))
     return 0
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from bot.bench import run_bench
-
-    configure_logging("WARNING")
-    return run_bench(_settings(), as_json=args.json, quick=args.quick)
 
 
 def cmd_teams_package(args: argparse.Namespace) -> int:
@@ -211,41 +221,16 @@ def cmd_teams_package(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sandbox(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
-    from bot.sandbox import HOST, UnknownScenario, base_urls, create_sandbox_app, load_scenario, scenario_names
-    from bot.sandbox.salesforce import SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET
-
-    try:
-        scenario = load_scenario(args.scenario)
-    except UnknownScenario:
-        print(f"unknown sandbox scenario {args.scenario!r}; valid: {', '.join(scenario_names())}", file=sys.stderr)
-        return 2
-    configure_logging("INFO")
-    print(f"sandbox (simulated tenant, test and demo only) scenario {scenario.name}: {scenario.description}")
-    for system, url in base_urls(args.port).items():
-        print(f"  {system}: {url}")
-    print(
-        f"  salesforce OAuth (client credentials): {base_urls(args.port)['salesforce']}/services/oauth2/token "
-        f"client_id={SANDBOX_SF_CLIENT_ID} client_secret={SANDBOX_SF_CLIENT_SECRET}"
-    )
-    print("any non-empty 'Authorization: Bearer x' is accepted; Ctrl-C to stop", flush=True)
-    web.run_app(create_sandbox_app(scenario), host=HOST, port=args.port, print=None)
-    return 0
-
-
 _MARKS = {"pass": "✅", "warn": "⚠️ ", "fail": "❌", "skipped": "⏭️ ", "error": "❗"}
 
 
 async def _diagnose(
     settings: Settings, area: str | None, demo: str | None, as_json: bool, inputs: dict[str, str]
 ) -> int:
-    from bot.demo import start_demo
     from bot.live import build_live_checks
     from bot.storage import SqliteDatabase
 
-    running = await start_demo(settings, demo) if demo else None
+    running = await _start_demo(settings, demo)
     live_settings = running.settings if running else settings
     database = SqliteDatabase(live_settings.database_path)
     live = build_live_checks(live_settings, database)
@@ -284,25 +269,22 @@ async def _diagnose(
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from bot.sandbox import UnknownScenario, scenario_names
-
     settings = _settings()
     configure_logging("WARNING")
     inputs = {k: v for k, v in {"referral_id": args.referral, "opportunity_id": args.opportunity}.items() if v}
     try:
-        return asyncio.run(_diagnose(settings, args.area, args.demo, args.json, inputs))
-    except UnknownScenario:
-        print(f"unknown sandbox scenario {args.demo!r}; valid: {', '.join(scenario_names())}", file=sys.stderr)
-        return 2
+        _demo_scenario(args.demo)
+    except SystemExit as exc:  # an unknown scenario: 2, the valid ones named
+        return int(exc.code or 2)
+    return asyncio.run(_diagnose(settings, args.area, args.demo, args.json, inputs))
 
 
 async def _trace(settings: Settings, referral: str | None, opportunity: str | None, demo: str | None) -> dict[str, Any]:
-    from bot.demo import start_demo
     from bot.live import build_live_checks
     from bot.storage import SqliteDatabase
     from tenant.trace import trace_opportunity, trace_referral
 
-    running = await start_demo(settings, demo) if demo else None
+    running = await _start_demo(settings, demo)
     live_settings = running.settings if running else settings
     database = SqliteDatabase(live_settings.database_path)
     live = build_live_checks(live_settings, database)
@@ -336,25 +318,28 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from bot.auth import AuthNotConfigured, login, msal_configured, uses_app_only
+    from bot.live import entra_config
     from bot.storage import SqliteDatabase
+    from bot.token_cache import SqliteTokenCacheStore
+    from tenant.auth.entra import AuthNotConfigured, login, msal_configured, uses_app_only
     from tenant.base import LiveCheckError, System
 
     settings = _settings()
     configure_logging("WARNING")
     system = System(args.system)
-    if not msal_configured(settings):
+    config = entra_config(settings)
+    if not msal_configured(config):
         print(
             "login needs an Entra app registration: set COSELL_LIVE_CLIENT_ID and COSELL_LIVE_TENANT_ID",
             file=sys.stderr,
         )
         return 2
-    if uses_app_only(settings, system):
+    if uses_app_only(config, system):
         print(f"{system.value} uses app-only tokens (client secret configured): no sign-in needed")
         return 0
     database = SqliteDatabase(settings.database_path)
     try:
-        username = login(settings, database, system)
+        username = login(config, SqliteTokenCacheStore(database), system)
     except AuthNotConfigured as exc:
         print(f"login: {exc}", file=sys.stderr)
         return 2
@@ -391,10 +376,6 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?")
     ask.add_argument("--demo", metavar="SCENARIO", help="live checks against the simulated tenant (test/demo tool)")
     ask.set_defaults(func=cmd_ask)
-    bench = sub.add_parser("bench", help="measure matcher, turn cost, HTTP throughput and memory")
-    bench.add_argument("--json", action="store_true")
-    bench.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
-    bench.set_defaults(func=cmd_bench)
     teams = sub.add_parser("teams-package", help="build the Teams app package (manifest.json + icons, zipped)")
     teams.add_argument("--app-id", required=True, help="the bot's Microsoft App ID (a GUID)")
     teams.add_argument("--out", type=Path, default=Path("var/teams-app.zip"))
@@ -406,12 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     teams.add_argument("--privacy", help="privacy statement URL (https)")
     teams.add_argument("--terms", help="terms of use URL (https)")
     teams.set_defaults(func=cmd_teams_package)
-    sandbox = sub.add_parser(
-        "sandbox", help="serve a simulated tenant on 127.0.0.1 for tests and demos (not a product feature)"
-    )
-    sandbox.add_argument("--scenario", required=True, help="scenario file name in bot/sandbox_scenarios/")
-    sandbox.add_argument("--port", type=int, default=8765)
-    sandbox.set_defaults(func=cmd_sandbox)
+    tools = _devtools()
+    if tools is not None:  # bench and sandbox (developer tools, not the product)
+        tools.register(sub)
     diagnose = sub.add_parser("diagnose", help="run the live checks against the configured tenant")
     diagnose.add_argument("--json", action="store_true")
     diagnose.add_argument("--area", choices=["prerequisites", "configuration", "maintenance"])

@@ -2,24 +2,28 @@
 
 The only place that turns settings (URLs, tokens) into concrete clients; dialogs and the CLI get a
 `LiveChecks` and run sweeps through it. Static tokens are used as given (SecretStr, never logged); without one,
-msal acquires them when an Entra app registration is configured (bot/auth.py). Salesforce is not an Entra resource:
-its connected app's OAuth flows (bot/salesforce_auth.py) come before its static token.
+msal acquires them when an Entra app registration is configured (tenant/auth/entra.py), its encrypted token cache
+kept in the database (bot/token_cache.py). Salesforce is not an Entra resource: its connected app's OAuth flows
+(tenant/auth/salesforce.py) come before its static token. `entra_config` and `salesforce_auth_config` are the one
+place the credential settings become the tenant's configs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
-from bot.auth import MsalApps, MsalTokenProvider, msal_configured, resource_scope
 from bot.quota import SqliteCallCounter
-from bot.salesforce_auth import PENDING_INSTANCE_URL, SalesforceAuth, salesforce_token_provider
 from bot.settings import Settings
 from bot.storage import SqliteDatabase
+from bot.token_cache import SqliteTokenCacheStore
+from tenant.auth.entra import EntraConfig, MsalApps, MsalTokenProvider, dataverse_scope, msal_configured, resource_scope
+from tenant.auth.salesforce import PENDING_INSTANCE_URL, SalesforceAuth, SalesforceAuthConfig, salesforce_token_provider
 from tenant.base import CheckResult, System
 from tenant.checks.catalog import all_checks
 from tenant.clients.dataverse import DataverseClient
@@ -42,18 +46,67 @@ def _provider(secret: SecretStr) -> TokenProvider:
     return token
 
 
+def entra_config(settings: Settings) -> EntraConfig:
+    """The Entra ID values of `settings`: the app registration, the cache key, the authority and each scope.
+
+    Dataverse's scope, when not set, is derived from its URL (its `.default` scope drops the `api.` label).
+    """
+    scopes = {
+        System.partner_center: settings.live_partner_center_scope,
+        System.power_automate: settings.live_power_automate_scope,
+        System.dataverse: settings.live_dataverse_scope or dataverse_scope(settings.live_dataverse_url),
+        System.power_platform: settings.live_power_platform_scope,
+        System.graph: settings.live_graph_scope,
+    }
+    return EntraConfig(
+        client_id=settings.live_client_id,
+        tenant_id=settings.live_tenant_id,
+        client_secret=settings.live_client_secret,
+        cache_key=settings.live_cache_key,
+        authority=settings.live_authority,
+        scopes=MappingProxyType(scopes),  # read-only: the config is frozen
+    )
+
+
+def salesforce_auth_config(settings: Settings) -> SalesforceAuthConfig | None:
+    """The Salesforce OAuth values of `settings`, or None when Salesforce uses a static token or nothing.
+
+    The private key's PEM is read (from the setting or its file) only for the JWT bearer flow.
+
+    Raises:
+        OSError: the private key file cannot be read.
+    """
+    flow = settings.live_salesforce_auth
+    if flow not in ("jwt_bearer", "client_credentials"):
+        return None
+    pem = settings.live_salesforce_private_key_pem() if flow == "jwt_bearer" else ""
+    return SalesforceAuthConfig(
+        flow=flow,
+        token_url=settings.live_salesforce_token_url,
+        client_id=settings.live_salesforce_client_id,
+        client_secret=settings.live_salesforce_client_secret,
+        username=settings.live_salesforce_username,
+        private_key_pem=SecretStr(pem),
+        audience=settings.live_salesforce_audience,
+        ttl=settings.live_salesforce_token_ttl,
+        timeout=settings.live_check_timeout,
+    )
+
+
 def _token_source(
     settings: Settings, database: SqliteDatabase, msal_http_client: Any | None
 ) -> Callable[..., SecretStr | TokenProvider | None]:
     """`token(static, system, scope=None)`: the static token if set, else an msal provider if configured, else None."""
-    apps = MsalApps(settings, database, http_client=msal_http_client) if msal_configured(settings) else None
+    config = entra_config(settings)
+    store = SqliteTokenCacheStore(database)
+    apps = MsalApps(config, store, http_client=msal_http_client) if msal_configured(config) else None
 
     def token(static: SecretStr, system: System, scope: str | None = None) -> SecretStr | TokenProvider | None:
         if static.get_secret_value():
             return static
         if apps is None:
             return None
-        return MsalTokenProvider(settings, database, system, scope=scope, apps=apps)
+        return MsalTokenProvider(config, store, system, scope=scope, apps=apps)
 
     return token
 
@@ -112,12 +165,13 @@ def _salesforce(
 ) -> dict[System, Any]:
     """The Salesforce client (not an Entra resource: no msal).
 
-    OAuth (JWT bearer or client credentials against the org's connected app, bot/salesforce_auth.py) when configured:
-    the instance URL is the setting, else the token response's `instance_url`; a 401 signs in again once. Else the
-    static token, which needs the instance URL. Else none.
+    OAuth (JWT bearer or client credentials against the org's connected app, tenant/auth/salesforce.py) when
+    configured: the instance URL is the setting, else the token response's `instance_url`; a 401 signs in again once.
+    Else the static token, which needs the instance URL. Else none.
     """
-    provider = salesforce_token_provider(settings, transport=transport)
-    if provider is not None:
+    config = salesforce_auth_config(settings)
+    if config is not None:
+        provider = salesforce_token_provider(config, transport=transport)
         owned.append(provider.http)
         rest = http(settings.live_salesforce_url or PENDING_INSTANCE_URL, provider)
         rest.auth = SalesforceAuth(provider)  # bearer from the provider, plus 401 → sign in again, instance URL
@@ -147,7 +201,7 @@ def build_live_checks(
         owned.append(client)
         return client
 
-    # Static tokens first; else msal (bot/auth.py) when an Entra app registration is configured; else no client.
+    # Static tokens first; else msal (tenant/auth/entra.py) with an Entra app registration configured; else no client.
     token = _token_source(settings, database, msal_http_client)
 
     webhooks_scope = resource_scope(settings.live_partner_center_webhooks_url)

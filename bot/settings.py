@@ -75,8 +75,8 @@ class Settings(BaseSettings):
     )
 
     # Live checks against the admin's own tenant. A static access token (`live_*_token`) is used as given; else, when
-    # an Entra app registration is configured (client id + tenant), msal acquires tokens (bot/auth.py); else that
-    # system's checks are skipped.
+    # an Entra app registration is configured (client id + tenant), msal acquires tokens
+    # (tenant/auth/entra.py); else that system's checks are skipped.
     live_partner_center_url: str = "https://api.partner.microsoft.com"
     live_partner_center_webhooks_url: str = "https://api.partnercenter.microsoft.com"
     live_power_automate_url: str = "https://api.flow.microsoft.com"
@@ -92,10 +92,10 @@ class Settings(BaseSettings):
     live_power_platform_token: SecretStr = SecretStr("")
     live_graph_url: str = "https://graph.microsoft.com"
     live_graph_token: SecretStr = SecretStr("")
-    # Salesforce REST API. Credentials, first match wins (bot/salesforce_auth.py): a private key + username = OAuth JWT
-    # bearer; else client id + secret = OAuth client credentials; else the static access token as given; else the
-    # Salesforce checks are skipped. OAuth takes the instance URL from the token response when the URL is empty; the
-    # static token needs the URL. An inconsistent combination (e.g. a key without a username) stops start-up.
+    # Salesforce REST API. Credentials, first match wins (tenant/auth/salesforce.py): a private key + username =
+    # OAuth JWT bearer; else client id + secret = OAuth client credentials; else the static access token as given;
+    # else the Salesforce checks are skipped. OAuth takes the instance URL from the token response when the URL is
+    # empty; the static token needs the URL. An inconsistent combination (e.g. a key without a username) stops start-up.
     live_salesforce_url: str = Field("", description="Salesforce instance URL, e.g. https://yourorg.my.salesforce.com")
     live_salesforce_token: SecretStr = SecretStr("")
     live_salesforce_client_id: str = Field("", description="Consumer key of the org's connected app (OAuth)")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.bench import run_bench
 from bot.settings import Settings
+from devtools.bench import run_bench
 
 SECTIONS = {
     "matcher": ("real KB (19) warm", "synthetic KB (500) first pass"),

@@ -10,10 +10,10 @@ from collections import defaultdict
 import pytest
 
 from bot.cli import main
-from bot.demo import start_demo
 from bot.live import build_live_checks
-from bot.sandbox import scenario_names
 from bot.storage import SqliteDatabase
+from devtools.demo import start_demo
+from devtools.sandbox import scenario_names
 from dialogs.render import findings_markdown
 from tenant.base import CheckResult, Status
 from tenant.checks.catalog import all_checks

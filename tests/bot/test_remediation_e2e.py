@@ -7,8 +7,8 @@ from botbuilder.core import MemoryStorage
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, ConversationReference
 
-from bot.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
 from bot.wiring import build_assistant
+from devtools.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
 from tenant.base import System
 
 QUESTION = "which child flows must be on before the partner center to crm flow?"

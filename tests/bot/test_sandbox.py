@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bot.cli import main
-from bot.sandbox import HOST, base_urls, create_sandbox_app, load_scenario, scenario_names
+from devtools.sandbox import HOST, base_urls, create_sandbox_app, load_scenario, scenario_names
 from tenant.base import LiveCheckFailed, LiveCheckUnavailable
 from tenant.clients.dataverse import DataverseClient
 from tenant.clients.flows import FlowClient

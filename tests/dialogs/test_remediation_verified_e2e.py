@@ -12,8 +12,8 @@ from botbuilder.core import MemoryStorage
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, ConversationReference
 
-from bot.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
 from bot.wiring import Assistant, build_assistant
+from devtools.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
 from tenant.runner import Sweep
 
 FLOWS_OFF = "The co-sell connector flows won't turn on"

@@ -20,8 +20,8 @@ from botframework.connector.auth import ClaimsIdentity
 
 from assistant.trust import Identity, TrustPolicy, identify
 from bot.app import create_app
-from bot.demo import demo_settings
-from bot.sandbox import HOST, create_sandbox_app, load_scenario
+from devtools.demo import demo_settings
+from devtools.sandbox import HOST, create_sandbox_app, load_scenario
 from tenant.base import CheckResult, Fix, Status, System
 from tests.fakes import FakeLiveFindings, FakeRemediation
 from tests.harness import DialogHarness

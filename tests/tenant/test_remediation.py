@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
+from devtools.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
 from tenant.base import CheckResult, CredentialMissing, Fix, Status, System
 from tenant.checks.flows import flow_checks
 from tenant.clients.flows import FlowClient

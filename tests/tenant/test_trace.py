@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.sandbox import base_urls, create_sandbox_app, load_scenario
+from devtools.sandbox import base_urls, create_sandbox_app, load_scenario
 from tenant.base import System
 from tenant.clients.dataverse import DataverseClient
 from tenant.clients.flows import FlowClient

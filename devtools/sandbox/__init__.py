@@ -2,7 +2,7 @@
 routes the live-check clients call, driven by scenario files. A test and demo tool, not a product feature.
 """
 
-from bot.sandbox.app import HOST, base_urls, create_sandbox_app
-from bot.sandbox.scenario import Scenario, UnknownScenario, load_scenario, scenario_names
+from devtools.sandbox.app import HOST, base_urls, create_sandbox_app
+from devtools.sandbox.scenario import Scenario, UnknownScenario, load_scenario, scenario_names
 
 __all__ = ["HOST", "Scenario", "UnknownScenario", "base_urls", "create_sandbox_app", "load_scenario", "scenario_names"]

@@ -5,9 +5,12 @@
 - Delegated (`PublicClientApplication`) for everything else: Partner Center Referrals is App+User only, Microsoft
   Graph's `/me/licenseDetails` needs a user, the Flow management API expects a user token. `cosell-bot login SYSTEM`
   runs the device-code flow once; checks then acquire silently from the cached account (refresh token).
-- The msal token cache is kept in the database, table `token_cache(name, blob)`, encrypted with Fernet. The key is
-  `COSELL_LIVE_CACHE_KEY`; when empty it is derived from the client secret with HKDF-SHA256 (rotating the secret then
-  invalidates the cache: sign in again); with neither, nothing is persisted and delegated systems stay signed out.
+- The msal token cache is encrypted here with Fernet and kept through the `TokenCacheStore` port (the bot stores
+  the blobs in its database: `bot/token_cache.py`). The key is `COSELL_LIVE_CACHE_KEY`; when empty it is derived
+  from the client secret with HKDF-SHA256 (rotating the secret then invalidates the cache: sign in again); with
+  neither, nothing is persisted and delegated systems stay signed out.
+
+Everything configurable comes in an `EntraConfig` (built from the settings by `bot/live.py`), never the settings.
 
 msal calls block (HTTP with `requests`), so `token()` runs them in `asyncio.to_thread`. Errors are the
 `LiveCheckError` family with plain messages: never a token, a secret or an Entra response body.
@@ -20,18 +23,17 @@ import base64
 import logging
 import re
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import msal  # type: ignore[import-untyped]
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import SecretStr
 
-from bot.settings import Settings
-from bot.storage import SqliteDatabase
 from tenant.base import CredentialMissing, LiveCheckError, LiveCheckFailed, LiveCheckUnavailable, System
 from tenant.clients.transport import system_name
 
@@ -42,33 +44,61 @@ APP_ONLY = frozenset({System.dataverse, System.power_platform})
 # Systems `cosell-bot login` can sign in to.
 LOGIN_SYSTEMS = (System.partner_center, System.power_automate, System.dataverse, System.graph, System.power_platform)
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS token_cache (name TEXT PRIMARY KEY, blob BLOB NOT NULL, updated_at TEXT)"
-_UPSERT = (
-    "INSERT INTO token_cache (name, blob, updated_at) VALUES (?, ?, ?) "
-    "ON CONFLICT(name) DO UPDATE SET blob = excluded.blob, updated_at = excluded.updated_at"
-)
 _CODE = re.compile(r"[A-Za-z0-9_.\-]{1,80}")
 _HKDF_SALT = b"cosell-bot/token-cache/v1"
+
+
+@dataclass(frozen=True)
+class EntraConfig:
+    """The Entra ID values the live checks' msal use: the app registration, the cache key and the scopes.
+
+    Attributes:
+        client_id: application (client) id of the app registration (`COSELL_LIVE_CLIENT_ID`).
+        tenant_id: the admin's Entra tenant, GUID or domain (`COSELL_LIVE_TENANT_ID`).
+        client_secret: enables app-only tokens where the API allows them; empty = delegated only.
+        cache_key: Fernet key of the token cache; empty = derived from the client secret, or no cache.
+        authority: the authority host, scheme://host (sovereign clouds differ); the tenant id is appended.
+        scopes: the token scope of each system; a system missing or empty here has none.
+    """
+
+    client_id: str = ""
+    tenant_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    cache_key: SecretStr = SecretStr("")
+    authority: str = "https://login.microsoftonline.com"
+    scopes: Mapping[System, str] = field(default_factory=dict)
+
+
+class TokenCacheStore(Protocol):
+    """Where the encrypted token cache is kept: one opaque blob per cache name (already Fernet-encrypted)."""
+
+    def load(self, name: str) -> bytes | None:
+        """The blob last saved under `name`, or None when there is none."""
+        ...
+
+    def save(self, name: str, blob: bytes) -> None:
+        """Keep `blob` under `name`, replacing any earlier one."""
+        ...
 
 
 class AuthNotConfigured(Exception):
     """The Entra app registration (client id, tenant) or the cache key is missing; the message says which."""
 
 
-def msal_configured(settings: Settings) -> bool:
+def msal_configured(config: EntraConfig) -> bool:
     """True when an Entra app registration is configured for the live checks."""
-    return bool(settings.live_client_id and settings.live_tenant_id)
+    return bool(config.client_id and config.tenant_id)
 
 
-def cache_key(settings: Settings) -> bytes | None:
+def cache_key(config: EntraConfig) -> bytes | None:
     """The Fernet key of the token cache: the configured one, else derived from the client secret, else None."""
-    configured = settings.live_cache_key.get_secret_value()
+    configured = config.cache_key.get_secret_value()
     if configured:
         return configured.encode()
-    secret = settings.live_client_secret.get_secret_value()
+    secret = config.client_secret.get_secret_value()
     if not secret:
         return None
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=settings.live_client_id.encode())
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=config.client_id.encode())
     return base64.urlsafe_b64encode(hkdf.derive(secret.encode()))
 
 
@@ -87,41 +117,32 @@ def dataverse_scope(url: str) -> str:
     return f"https://{host}/.default" if host else ""
 
 
-def scope_for(settings: Settings, system: System) -> str:
-    """The configured (or derived) scope for `system`; empty when it cannot be known."""
-    scopes = {
-        System.partner_center: settings.live_partner_center_scope,
-        System.power_automate: settings.live_power_automate_scope,
-        System.dataverse: settings.live_dataverse_scope or dataverse_scope(settings.live_dataverse_url),
-        System.power_platform: settings.live_power_platform_scope,
-        System.graph: settings.live_graph_scope,
-    }
-    return scopes.get(system, "")
+def scope_for(config: EntraConfig, system: System) -> str:
+    """The scope of `system` in the config (configured or derived from its URL); empty when it cannot be known."""
+    return config.scopes.get(system, "")
 
 
-def uses_app_only(settings: Settings, system: System) -> bool:
+def uses_app_only(config: EntraConfig, system: System) -> bool:
     """App-only for systems that allow it when a client secret is configured; delegated otherwise."""
-    return system in APP_ONLY and bool(settings.live_client_secret.get_secret_value())
+    return system in APP_ONLY and bool(config.client_secret.get_secret_value())
 
 
 class EncryptedTokenCache(msal.SerializableTokenCache):
-    """An msal token cache persisted Fernet-encrypted in the database (`token_cache` table, one row per name).
+    """An msal token cache persisted Fernet-encrypted in a `TokenCacheStore` (one blob per name).
 
     Loaded on creation; `persist()` writes it back when msal changed it. A blob that no longer decrypts (the key or
     the secret it derives from changed) is dropped with a warning: the cache starts empty and users sign in again.
     """
 
-    def __init__(self, database: SqliteDatabase, key: bytes, name: str = "msal") -> None:
+    def __init__(self, store: TokenCacheStore, key: bytes, name: str = "msal") -> None:
         super().__init__()
-        self._database = database
+        self._store = store
         self._fernet = Fernet(key)
         self.name = name
-        with database.transaction() as conn:
-            conn.execute(_SCHEMA)
-        rows = database.query("SELECT blob FROM token_cache WHERE name = ?", (name,))
-        if rows:
+        blob = store.load(name)
+        if blob is not None:
             try:
-                self.deserialize(self._fernet.decrypt(bytes(rows[0][0])).decode("utf-8"))
+                self.deserialize(self._fernet.decrypt(blob).decode("utf-8"))
             except (InvalidToken, ValueError):
                 log.warning("the token cache %r could not be decrypted (key changed?): starting empty", name)
         self.has_state_changed = False
@@ -130,28 +151,24 @@ class EncryptedTokenCache(msal.SerializableTokenCache):
         """Write the cache back, encrypted, if msal changed it since the last load or persist."""
         if not self.has_state_changed:
             return
-        blob = self._fernet.encrypt(self.serialize().encode("utf-8"))
-        with self._database.transaction() as conn:
-            conn.execute(_UPSERT, (self.name, blob, datetime.now(UTC).isoformat()))
+        self._store.save(self.name, self._fernet.encrypt(self.serialize().encode("utf-8")))
         self.has_state_changed = False
 
 
 class MsalApps:
     """The msal applications (built lazily: msal does OIDC discovery on creation) and the shared token cache."""
 
-    def __init__(self, settings: Settings, database: SqliteDatabase, *, http_client: Any | None = None) -> None:
-        if not msal_configured(settings):
+    def __init__(self, config: EntraConfig, store: TokenCacheStore, *, http_client: Any | None = None) -> None:
+        if not msal_configured(config):
             raise AuthNotConfigured("set COSELL_LIVE_CLIENT_ID and COSELL_LIVE_TENANT_ID (the Entra app registration)")
-        self.settings = settings
+        self.config = config
         self._http_client = http_client
-        key = cache_key(settings)
+        key = cache_key(config)
         self.cache: msal.SerializableTokenCache = (
-            EncryptedTokenCache(database, key, name=f"msal:{settings.live_client_id}")
-            if key
-            else msal.SerializableTokenCache()
+            EncryptedTokenCache(store, key, name=f"msal:{config.client_id}") if key else msal.SerializableTokenCache()
         )
         self.persistent = key is not None
-        self.authority = f"{settings.live_authority.rstrip('/')}/{settings.live_tenant_id}"
+        self.authority = f"{config.authority.rstrip('/')}/{config.tenant_id}"
         self._lock = threading.Lock()
         self._public: msal.PublicClientApplication | None = None
         self._confidential: msal.ConfidentialClientApplication | None = None
@@ -167,7 +184,7 @@ class MsalApps:
         """The public client (device code, silent delegated acquisition); blocking on first use."""
         with self._lock:
             if self._public is None:
-                self._public = msal.PublicClientApplication(self.settings.live_client_id, **self._common())
+                self._public = msal.PublicClientApplication(self.config.client_id, **self._common())
             return self._public
 
     def confidential(self) -> msal.ConfidentialClientApplication:
@@ -175,8 +192,8 @@ class MsalApps:
         with self._lock:
             if self._confidential is None:
                 self._confidential = msal.ConfidentialClientApplication(
-                    self.settings.live_client_id,
-                    client_credential=self.settings.live_client_secret.get_secret_value(),
+                    self.config.client_id,
+                    client_credential=self.config.client_secret.get_secret_value(),
                     **self._common(),
                 )
             return self._confidential
@@ -196,8 +213,8 @@ class MsalTokenProvider:
 
     def __init__(
         self,
-        settings: Settings,
-        database: SqliteDatabase,
+        config: EntraConfig,
+        store: TokenCacheStore,
         system: System,
         *,
         http_client: Any | None = None,
@@ -205,9 +222,9 @@ class MsalTokenProvider:
         apps: MsalApps | None = None,
     ) -> None:
         self.system = system
-        self.apps = apps or MsalApps(settings, database, http_client=http_client)
-        self.scope = scope or scope_for(settings, system)
-        self.app_only = uses_app_only(settings, system)
+        self.apps = apps or MsalApps(config, store, http_client=http_client)
+        self.scope = scope or scope_for(config, system)
+        self.app_only = uses_app_only(config, system)
         self._lock = asyncio.Lock()
 
     async def __call__(self) -> str:
@@ -263,8 +280,8 @@ def _access_token(system: System, result: dict[str, Any] | None, app_only: bool)
 
 
 def login(
-    settings: Settings,
-    database: SqliteDatabase,
+    config: EntraConfig,
+    store: TokenCacheStore,
     system: System,
     *,
     http_client: Any | None = None,
@@ -275,10 +292,10 @@ def login(
     Returns the signed-in username. Raises `AuthNotConfigured` (nothing to sign in with, or nowhere to keep the
     result) or a `LiveCheckError` (Entra refused or could not be reached).
     """
-    if cache_key(settings) is None:
+    if cache_key(config) is None:
         raise AuthNotConfigured("set COSELL_LIVE_CACHE_KEY (or COSELL_LIVE_CLIENT_SECRET) to keep the sign-in")
-    apps = MsalApps(settings, database, http_client=http_client)
-    scope = scope_for(settings, system)
+    apps = MsalApps(config, store, http_client=http_client)
+    scope = scope_for(config, system)
     if not scope:
         raise AuthNotConfigured(f"set COSELL_LIVE_{system.value.upper()}_SCOPE (or the system's URL) first")
     name = system_name(system)

@@ -1,4 +1,8 @@
-"""msal token acquisition through its `http_client` hook: a fake Entra ID, no network."""
+"""msal token acquisition (tenant/auth/entra.py) through its `http_client` hook: a fake Entra ID, no network.
+
+Configs come from `Settings` through `bot.live.entra_config` (the one place they are built) where the settings are
+the point, and the encrypted cache is kept by `bot.token_cache.SqliteTokenCacheStore`, as in the running bot.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,30 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
-from bot.auth import MsalApps, MsalTokenProvider, cache_key, dataverse_scope, login, resource_scope
 from bot.cli import main
-from bot.live import build_live_checks
+from bot.live import build_live_checks, entra_config
 from bot.settings import Settings
 from bot.storage import SqliteDatabase
+from bot.token_cache import SqliteTokenCacheStore
+from tenant.auth.entra import (
+    AuthNotConfigured,
+    EntraConfig,
+    MsalApps,
+    MsalTokenProvider,
+    cache_key,
+    dataverse_scope,
+    login,
+    resource_scope,
+    scope_for,
+    uses_app_only,
+)
 from tenant.base import CredentialMissing, LiveCheckFailed, System
 
 TENANT = "11111111-2222-3333-4444-555555555555"
@@ -125,16 +142,31 @@ def auth_settings(make_settings: Callable[..., Settings]) -> Callable[..., Setti
 
 
 @pytest.fixture
+def auth_config(auth_settings: Callable[..., Settings]) -> Callable[..., EntraConfig]:
+    """`auth_config(**settings_overrides)`: the `EntraConfig` the bot builds from those settings."""
+
+    def make(**overrides: Any) -> EntraConfig:
+        return entra_config(auth_settings(**overrides))
+
+    return make
+
+
+@pytest.fixture
 def database(tmp_path: Path) -> Any:
     db = SqliteDatabase(tmp_path / "auth.db")
     yield db
     db.close()
 
 
-async def test_client_credentials_acquires_once_and_caches(auth_settings: Any, database: SqliteDatabase) -> None:
-    settings = auth_settings(live_client_secret=SECRET, live_dataverse_url="https://org.api.crm4.dynamics.com/api")
+@pytest.fixture
+def store(database: SqliteDatabase) -> SqliteTokenCacheStore:
+    return SqliteTokenCacheStore(database)
+
+
+async def test_client_credentials_acquires_once_and_caches(auth_config: Any, store: SqliteTokenCacheStore) -> None:
+    config = auth_config(live_client_secret=SECRET, live_dataverse_url="https://org.api.crm4.dynamics.com/api")
     entra = FakeEntra()
-    provider = MsalTokenProvider(settings, database, System.dataverse, http_client=entra)
+    provider = MsalTokenProvider(config, store, System.dataverse, http_client=entra)
 
     assert await provider() == "at-1"
     assert await provider.token() == "at-1"
@@ -145,10 +177,11 @@ async def test_client_credentials_acquires_once_and_caches(auth_settings: Any, d
     assert request["scope"].split() == ["https://org.crm4.dynamics.com/.default"]
 
 
-async def test_cache_is_encrypted_and_survives_a_reopen(auth_settings: Any, tmp_path: Path) -> None:
-    settings = auth_settings(live_client_secret=SECRET)
+async def test_cache_is_encrypted_and_survives_a_reopen(auth_config: Any, tmp_path: Path) -> None:
+    config = auth_config(live_client_secret=SECRET)
     first = SqliteDatabase(tmp_path / "cache.db")
-    assert await MsalTokenProvider(settings, first, System.power_platform, http_client=FakeEntra())() == "at-1"
+    first_store = SqliteTokenCacheStore(first)
+    assert await MsalTokenProvider(config, first_store, System.power_platform, http_client=FakeEntra())() == "at-1"
     [(blob,)] = first.query("SELECT blob FROM token_cache")
     first.close()
     assert b"at-1" not in blob and b"access_token" not in blob.lower() and SECRET.encode() not in blob
@@ -156,18 +189,19 @@ async def test_cache_is_encrypted_and_survives_a_reopen(auth_settings: Any, tmp_
     reopened = SqliteDatabase(tmp_path / "cache.db")
     entra = FakeEntra()
     try:
-        assert await MsalTokenProvider(settings, reopened, System.power_platform, http_client=entra)() == "at-1"
+        reopened_store = SqliteTokenCacheStore(reopened)
+        assert await MsalTokenProvider(config, reopened_store, System.power_platform, http_client=entra)() == "at-1"
     finally:
         reopened.close()
     assert entra.token_requests == []
 
 
-async def test_device_code_login_then_silent_delegated_tokens(auth_settings: Any, database: SqliteDatabase) -> None:
-    settings = auth_settings(live_cache_key=Fernet.generate_key().decode())
+async def test_device_code_login_then_silent_delegated_tokens(auth_config: Any, store: SqliteTokenCacheStore) -> None:
+    config = auth_config(live_cache_key=Fernet.generate_key().decode())
     entra = FakeEntra()
     printed: list[str] = []
 
-    username = login(settings, database, System.partner_center, http_client=entra, out=printed.append)
+    username = login(config, store, System.partner_center, http_client=entra, out=printed.append)
 
     assert username == "admin@contoso.example"
     assert printed == ["To sign in, open https://microsoft.com/devicelogin and enter ABCD-EFGH."]
@@ -175,30 +209,30 @@ async def test_device_code_login_then_silent_delegated_tokens(auth_settings: Any
     assert "https://api.partner.microsoft.com/.default" in entra.device_scope.split()
 
     later = FakeEntra()  # a later process: the account comes from the encrypted cache in the database
-    provider = MsalTokenProvider(settings, database, System.partner_center, http_client=later)
+    provider = MsalTokenProvider(config, store, System.partner_center, http_client=later)
     assert await provider() == "at-1"
     assert later.token_requests == [] and later.device_requests == 0
     # another resource of the same sign-in (the webhooks API) is redeemed with the cached refresh token
     hooks = MsalTokenProvider(
-        settings, database, System.partner_center, http_client=later, scope=resource_scope("https://api.pc.example/x")
+        config, store, System.partner_center, http_client=later, scope=resource_scope("https://api.pc.example/x")
     )
     assert await hooks() == "at-1"
     assert later.token_requests[0]["grant_type"] == "refresh_token"
     assert later.token_requests[0]["refresh_token"] == "rt-1"
 
 
-async def test_delegated_without_sign_in_is_credential_missing(auth_settings: Any, database: SqliteDatabase) -> None:
-    settings = auth_settings(live_client_secret=SECRET)  # secret set, but Partner Center is delegated only
+async def test_delegated_without_sign_in_is_credential_missing(auth_config: Any, store: SqliteTokenCacheStore) -> None:
+    config = auth_config(live_client_secret=SECRET)  # secret set, but Partner Center is delegated only
     entra = FakeEntra()
     with pytest.raises(CredentialMissing, match="run cosell-bot login partner_center"):
-        await MsalTokenProvider(settings, database, System.partner_center, http_client=entra)()
+        await MsalTokenProvider(config, store, System.partner_center, http_client=entra)()
     assert entra.token_requests == []
 
 
-async def test_refusal_is_plain_and_never_echoes_the_secret(auth_settings: Any, database: SqliteDatabase) -> None:
-    settings = auth_settings(live_client_secret=SECRET)
+async def test_refusal_is_plain_and_never_echoes_the_secret(auth_config: Any, store: SqliteTokenCacheStore) -> None:
+    config = auth_config(live_client_secret=SECRET)
     with pytest.raises(LiveCheckFailed) as caught:
-        await MsalTokenProvider(settings, database, System.power_platform, http_client=FakeEntra(refuse=True))()
+        await MsalTokenProvider(config, store, System.power_platform, http_client=FakeEntra(refuse=True))()
     message = str(caught.value)
     assert "invalid_client" in message and SECRET not in message and "bad secret" not in message
 
@@ -215,25 +249,107 @@ async def test_live_checks_use_msal_unless_a_static_token_is_set(auth_settings: 
         await live.close()
 
 
-def test_cache_key_and_scopes(auth_settings: Any) -> None:
-    assert cache_key(auth_settings()) is None
-    derived = cache_key(auth_settings(live_client_secret=SECRET))
-    assert derived and derived == cache_key(auth_settings(live_client_secret=SECRET))
-    assert derived != cache_key(auth_settings(live_client_secret="another"))
+def test_cache_key_and_scopes(auth_settings: Any, auth_config: Any) -> None:
+    assert cache_key(auth_config()) is None
+    derived = cache_key(auth_config(live_client_secret=SECRET))
+    assert derived and derived == cache_key(auth_config(live_client_secret=SECRET))
+    assert derived != cache_key(auth_config(live_client_secret="another"))
     Fernet(derived)  # a valid Fernet key
     explicit = Fernet.generate_key().decode()
-    assert cache_key(auth_settings(live_client_secret=SECRET, live_cache_key=explicit)) == explicit.encode()
+    assert cache_key(auth_config(live_client_secret=SECRET, live_cache_key=explicit)) == explicit.encode()
     assert dataverse_scope("https://org.api.crm.dynamics.com/api/data/v9.2") == "https://org.crm.dynamics.com/.default"
     assert dataverse_scope("https://org.crm4.dynamics.com") == "https://org.crm4.dynamics.com/.default"
     with pytest.raises(ValidationError, match="Fernet key"):
         auth_settings(live_cache_key="not-a-key")
 
 
-def test_msal_apps_need_client_and_tenant(make_settings: Callable[..., Settings], database: SqliteDatabase) -> None:
-    from bot.auth import AuthNotConfigured
-
+def test_msal_apps_need_client_and_tenant(make_settings: Callable[..., Settings], store: SqliteTokenCacheStore) -> None:
     with pytest.raises(AuthNotConfigured, match="COSELL_LIVE_CLIENT_ID"):
-        MsalApps(make_settings(), database)
+        MsalApps(entra_config(make_settings()), store)
+    with pytest.raises(AuthNotConfigured, match="COSELL_LIVE_TENANT_ID"):
+        MsalApps(EntraConfig(client_id=CLIENT), store)
+
+
+def test_entra_config_maps_the_settings(auth_settings: Any) -> None:
+    key = Fernet.generate_key().decode()
+    settings = auth_settings(
+        live_client_secret=SECRET,
+        live_cache_key=key,
+        live_authority="https://login.microsoftonline.us",
+        live_dataverse_url="https://org.api.crm4.dynamics.com/api/data/v9.2",
+        live_graph_scope="https://graph.example/.default",
+    )
+    config = entra_config(settings)
+
+    assert (config.client_id, config.tenant_id, config.authority) == (
+        CLIENT,
+        TENANT,
+        "https://login.microsoftonline.us",
+    )
+    assert config.client_secret.get_secret_value() == SECRET and config.cache_key.get_secret_value() == key
+    assert dict(config.scopes) == {
+        System.partner_center: "https://api.partner.microsoft.com/.default",
+        System.power_automate: "https://service.flow.microsoft.com/.default",
+        System.dataverse: "https://org.crm4.dynamics.com/.default",  # derived from the URL
+        System.power_platform: "https://service.powerapps.com//.default",
+        System.graph: "https://graph.example/.default",
+    }
+    assert isinstance(config.scopes, MappingProxyType)  # read-only, like the frozen config around it
+    assert SECRET not in repr(config) and key not in repr(config)
+    assert MsalApps(config, MemoryStore()).authority == f"https://login.microsoftonline.us/{TENANT}"
+    # an explicit Dataverse scope wins over the URL's; neither = no scope; Salesforce is no Entra resource
+    explicit = entra_config(
+        auth_settings(
+            live_dataverse_url="https://org.api.crm4.dynamics.com", live_dataverse_scope="https://dv/.default"
+        )
+    )
+    assert scope_for(explicit, System.dataverse) == "https://dv/.default"
+    assert scope_for(entra_config(auth_settings()), System.dataverse) == ""
+    assert scope_for(config, System.salesforce) == ""
+    assert uses_app_only(config, System.dataverse) and not uses_app_only(config, System.graph)
+    assert not uses_app_only(entra_config(auth_settings()), System.dataverse)  # no secret: delegated
+
+
+class MemoryStore:
+    """A `TokenCacheStore` in a dict: the port asks for nothing more."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.loads: list[str] = []
+
+    def load(self, name: str) -> bytes | None:
+        self.loads.append(name)
+        return self.blobs.get(name)
+
+    def save(self, name: str, blob: bytes) -> None:
+        self.blobs[name] = blob
+
+
+async def test_the_cache_is_encrypted_before_it_reaches_any_store(auth_config: Any) -> None:
+    config = auth_config(live_client_secret=SECRET)
+    memory = MemoryStore()
+    assert await MsalTokenProvider(config, memory, System.power_platform, http_client=FakeEntra())() == "at-1"
+    assert list(memory.blobs) == [f"msal:{CLIENT}"]
+    blob = memory.blobs[f"msal:{CLIENT}"]
+    assert b"at-1" not in blob and SECRET.encode() not in blob
+    key = cache_key(config)
+    assert key and b"at-1" in Fernet(key).decrypt(blob)  # encrypted with the config's key, in tenant
+
+    entra = FakeEntra()
+    assert await MsalTokenProvider(config, memory, System.power_platform, http_client=entra)() == "at-1"
+    assert entra.token_requests == []  # read back through the same store
+
+
+def test_a_blob_that_no_longer_decrypts_starts_empty(auth_config: Any, caplog: pytest.LogCaptureFixture) -> None:
+    memory = MemoryStore()
+    memory.blobs[f"msal:{CLIENT}"] = Fernet(Fernet.generate_key()).encrypt(b"{}")  # another key's blob
+    apps = MsalApps(auth_config(live_client_secret=SECRET), memory)
+    assert apps.persistent and apps.cache.serialize() == "{}"
+    assert "could not be decrypted" in caplog.text
+
+    unkeyed = MemoryStore()  # no key and no secret: nothing is persisted, the store is never asked
+    assert not MsalApps(auth_config(), unkeyed).persistent
+    assert unkeyed.loads == []
 
 
 def test_cli_login_without_config_exits_2(

@@ -19,8 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.dataverse import SimulatedTenant
-from bot.sandbox.scenario import Fault, Scenario, SystemKey, Tenant
+from devtools.sandbox.dataverse import SimulatedTenant
+from devtools.sandbox.scenario import Fault, Scenario, SystemKey, Tenant
 
 Handler = Callable[[SimulatedTenant, web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
 

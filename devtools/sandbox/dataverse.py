@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.salesforce import SalesforceRoutes
-from bot.sandbox.tenant import _PREFER_PAGE, TenantRoutes, _iso
+from devtools.sandbox.salesforce import SalesforceRoutes
+from devtools.sandbox.tenant import _PREFER_PAGE, TenantRoutes, _iso
 
 _CONTEXT = "$metadata#"
 

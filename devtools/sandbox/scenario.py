@@ -1,6 +1,6 @@
 """Sandbox scenarios: the simulated tenant's data and the faults it injects, loaded from YAML.
 
-A test and demo tool, not a product feature. `bot/sandbox_scenarios/healthy.yaml` holds the full simulated tenant
+A test and demo tool, not a product feature. `devtools/sandbox/scenarios/healthy.yaml` holds the full simulated tenant
 under `tenant:`; every other file says `base: healthy` and lists `overrides:` (deep-merged into the tenant: mappings
 merge, anything else replaces, `null` deletes the key), `faults:` (appended) and optionally `latency_s:`.
 """
@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "sandbox_scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
 SystemKey = Literal[
     "partner_center_referrals", "partner_center_webhooks", "power_automate", "dataverse", "bap", "graph", "salesforce"

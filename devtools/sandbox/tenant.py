@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.scenario import SandboxFlow, SandboxWebhook, SystemKey, Tenant
+from devtools.sandbox.scenario import SandboxFlow, SandboxWebhook, SystemKey, Tenant
 
 _API_VERSION = "2016-11-01"
 _EVENTS = (
@@ -108,7 +108,7 @@ class TenantRoutes:
 
     @staticmethod
     def _error(system: SystemKey, status: int, code: str, message: str) -> web.Response:
-        from bot.sandbox.app import error_response  # the shared error shape lives with the dispatcher
+        from devtools.sandbox.app import error_response  # the shared error shape lives with the dispatcher
 
         return error_response(system, status, code, message)
 

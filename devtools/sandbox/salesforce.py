@@ -25,7 +25,7 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from bot.sandbox.scenario import SandboxSalesforce
+from devtools.sandbox.scenario import SandboxSalesforce
 
 # Demo connected-app credentials: only the sandbox accepts them (tests and `--demo`), never a real org.
 SANDBOX_SF_CLIENT_ID = "sandbox-demo-consumer-key"

@@ -1,6 +1,7 @@
-"""Salesforce OAuth (bot/salesforce_auth.py): the exact token requests of both grants, caching, one sign-in for
-concurrent callers, 401 → sign in again once, plain secret-free errors, the wiring in build_live_checks, and the
-Salesforce checks passing end to end over HTTP against the sandbox with client credentials and with JWT bearer."""
+"""Salesforce OAuth (tenant/auth/salesforce.py): the exact token requests of both grants, caching, one sign-in for
+concurrent callers, 401 → sign in again once, plain secret-free errors, the config built from the settings
+(bot.live.salesforce_auth_config), the wiring in build_live_checks, and the Salesforce checks passing end to end over
+HTTP against the sandbox with client credentials and with JWT bearer."""
 
 from __future__ import annotations
 
@@ -17,14 +18,21 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from pydantic import SecretStr
 
-from bot.live import build_live_checks
-from bot.salesforce_auth import PENDING_INSTANCE_URL, SalesforceAuth, SalesforceTokenProvider
-from bot.sandbox import HOST, create_sandbox_app, load_scenario
-from bot.sandbox.salesforce import SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET
+from bot.live import build_live_checks, salesforce_auth_config
 from bot.settings import Settings
 from bot.storage import SqliteDatabase
+from devtools.sandbox import HOST, create_sandbox_app, load_scenario
+from devtools.sandbox.salesforce import SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET
+from tenant.auth.salesforce import (
+    PENDING_INSTANCE_URL,
+    SalesforceAuth,
+    SalesforceAuthConfig,
+    SalesforceTokenProvider,
+    salesforce_token_provider,
+)
 from tenant.base import LiveCheckFailed, LiveCheckUnavailable, Status, System
 from tenant.clients.salesforce import SalesforceClient
 from tenant.clients.transport import BearerAuth
@@ -305,6 +313,88 @@ def test_provider_refuses_an_incomplete_flow() -> None:
         SalesforceTokenProvider(token_url=LOGIN_URL, client_id=CLIENT_ID, private_key=rsa_key())
     with pytest.raises(ValueError, match="secret"):
         SalesforceTokenProvider(token_url=TOKEN_URL, client_id=CLIENT_ID)
+
+
+# --- the config, from the settings -----------------------------------------------------------------------------------
+
+
+def test_salesforce_auth_config_maps_the_settings(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    client = salesforce_auth_config(
+        make_settings(
+            live_salesforce_client_id=CLIENT_ID,
+            live_salesforce_client_secret=SECRET,
+            live_salesforce_token_url=TOKEN_URL,
+            live_salesforce_token_ttl=600,
+            live_check_timeout=7.5,
+        )
+    )
+    assert client == SalesforceAuthConfig(
+        flow="client_credentials",
+        token_url=TOKEN_URL,
+        client_id=CLIENT_ID,
+        client_secret=SecretStr(SECRET),
+        ttl=600,
+        timeout=7.5,
+    )
+    key_file = tmp_path / "connected-app.key"
+    key_file.write_text(private_pem(), encoding="utf-8")
+    bearer = salesforce_auth_config(
+        make_settings(
+            live_salesforce_client_id=CLIENT_ID,
+            live_salesforce_username=USERNAME,
+            live_salesforce_private_key_file=str(key_file),
+            live_salesforce_token_url="https://test.salesforce.com/services/oauth2/token",
+            live_salesforce_audience="https://test.salesforce.com",
+        )
+    )
+    assert bearer is not None and bearer.flow == "jwt_bearer"
+    assert bearer.private_key_pem.get_secret_value() == private_pem().strip()  # read from the file
+    assert (bearer.client_id, bearer.username, bearer.audience) == (CLIENT_ID, USERNAME, "https://test.salesforce.com")
+    assert (bearer.ttl, bearer.timeout) == (900, 4.0)
+    assert SECRET not in repr(client) and "PRIVATE KEY" not in repr(bearer)
+    # a static token, or nothing, is no OAuth flow
+    assert salesforce_auth_config(make_settings(live_salesforce_url=MY_DOMAIN, live_salesforce_token="t")) is None
+    assert salesforce_auth_config(make_settings()) is None
+
+
+async def test_provider_from_a_config() -> None:
+    fake = FakeSalesforce()
+    client = SalesforceAuthConfig(
+        flow="client_credentials", token_url=TOKEN_URL, client_id=CLIENT_ID, client_secret=SecretStr(SECRET), ttl=600
+    )
+    provider = salesforce_token_provider(client, transport=fake.transport())
+    assert (provider.flow, provider.ttl, provider.http.timeout.read) == ("client_credentials", 600, 5.0)
+    assert await provider() == "at-1" and fake.forms[0]["client_secret"] == SECRET
+    await provider.aclose()
+
+    bearer = SalesforceAuthConfig(
+        flow="jwt_bearer",
+        token_url=LOGIN_URL,
+        client_id=CLIENT_ID,
+        username=USERNAME,
+        private_key_pem=SecretStr(private_pem()),
+        timeout=2.0,
+    )
+    provider = salesforce_token_provider(bearer, transport=fake.transport())
+    assert (provider.flow, provider.audience, provider.http.timeout.read) == (
+        "jwt_bearer",
+        "https://login.salesforce.com",
+        2.0,
+    )
+    assert await provider() == "at-2"
+    claims = jwt.decode(fake.forms[1]["assertion"], public_pem(), algorithms=["RS256"], audience=provider.audience)
+    assert (claims["iss"], claims["sub"]) == (CLIENT_ID, USERNAME)
+    await provider.aclose()
+
+    ec_pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+    with pytest.raises(ValueError, match="not an RSA key"):
+        salesforce_token_provider(
+            SalesforceAuthConfig("jwt_bearer", LOGIN_URL, CLIENT_ID, private_key_pem=SecretStr(ec_pem))
+        )
 
 
 # --- wiring in build_live_checks -------------------------------------------------------------------------------------

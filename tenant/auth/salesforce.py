@@ -10,7 +10,8 @@ The answer is `{access_token, instance_url, id, token_type, issued_at, signature
 refresh token, so the token is reused for `COSELL_LIVE_SALESFORCE_TOKEN_TTL` seconds (at most the org's session
 timeout) and dropped early when the REST API answers 401 (`SalesforceAuth` then signs in again and retries once).
 Refusals and outages are the `LiveCheckError` family with plain sentences; no message or log line ever carries the
-secret, the private key, the assertion or the access token.
+secret, the private key, the assertion or the access token. The flow and its values come in a `SalesforceAuthConfig`
+(built from the settings by `bot/live.py`), never the settings.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from pydantic import SecretStr
 
-from bot.settings import Settings
 from tenant.base import LiveCheckFailed, LiveCheckUnavailable, System
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,33 @@ _SYSTEM = System.salesforce
 _CODE = re.compile(r"[A-Za-z0-9_.\-]{1,60}")
 _DESCRIPTION = re.compile(r"[A-Za-z0-9 _.,:;'()/\-]{1,160}")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+@dataclass(frozen=True)
+class SalesforceAuthConfig:
+    """The values of one Salesforce OAuth flow against the org's connected app.
+
+    Attributes:
+        flow: `jwt_bearer` (signed assertion) or `client_credentials` (consumer secret).
+        token_url: the OAuth token endpoint (login./test.salesforce.com, or the org's My Domain).
+        client_id: the connected app's consumer key.
+        client_secret: its consumer secret (client credentials; never echoed in a message).
+        username: the user the JWT bearer flow signs in as.
+        private_key_pem: PEM text of the RSA private key that signs the JWT bearer assertion.
+        audience: the assertion's `aud`; empty = scheme://host of the token URL.
+        ttl: seconds an access token is reused (Salesforce sends no expiry).
+        timeout: seconds the token endpoint may take to answer.
+    """
+
+    flow: Flow
+    token_url: str
+    client_id: str
+    client_secret: SecretStr = SecretStr("")
+    username: str = ""
+    private_key_pem: SecretStr = SecretStr("")
+    audience: str = ""
+    ttl: float = 900.0
+    timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -266,30 +294,27 @@ def _prepare(request: httpx.Request, session: SalesforceSession) -> None:
 
 
 def salesforce_token_provider(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
-) -> SalesforceTokenProvider | None:
-    """The provider for the configured OAuth flow, or None when Salesforce uses a static token or nothing.
+    config: SalesforceAuthConfig, *, transport: httpx.AsyncBaseTransport | None = None
+) -> SalesforceTokenProvider:
+    """The provider for the configured OAuth flow (the private key loaded for JWT bearer).
 
     Settings validation has already checked the combination and that the private key loads.
     """
-    flow = settings.live_salesforce_auth
-    if flow not in ("jwt_bearer", "client_credentials"):
-        return None
     key: RSAPrivateKey | None = None
-    if flow == "jwt_bearer":
-        loaded = load_pem_private_key(settings.live_salesforce_private_key_pem().encode(), password=None)
+    if config.flow == "jwt_bearer":
+        loaded = load_pem_private_key(config.private_key_pem.get_secret_value().encode(), password=None)
         if not isinstance(loaded, RSAPrivateKey):
             raise ValueError("the Salesforce private key is not an RSA key")
         key = loaded
     return SalesforceTokenProvider(
-        token_url=settings.live_salesforce_token_url,
-        client_id=settings.live_salesforce_client_id,
-        client_secret=settings.live_salesforce_client_secret.get_secret_value(),
-        username=settings.live_salesforce_username,
+        token_url=config.token_url,
+        client_id=config.client_id,
+        client_secret=config.client_secret.get_secret_value(),
+        username=config.username,
         private_key=key,
-        audience=settings.live_salesforce_audience,
-        ttl=settings.live_salesforce_token_ttl,
-        timeout=settings.live_check_timeout,
+        audience=config.audience,
+        ttl=config.ttl,
+        timeout=config.timeout,
         transport=transport,
     )
 

@@ -493,10 +493,10 @@ def _own_db(settings: Settings, path: Path) -> Settings:
 
 async def bench_live(settings: Settings, tmp: Path, quick: bool) -> list[Row]:
     """Full sweep wall time against the slow simulated tenant versus its slowest single check, and API calls."""
-    from bot.demo import _serve, demo_settings
     from bot.live import build_live_checks
-    from bot.sandbox import load_scenario
     from bot.storage import SqliteDatabase
+    from devtools.demo import _serve, demo_settings
+    from devtools.sandbox import load_scenario
 
     latency = 0.1 if quick else 0.5
     scenario = load_scenario("slow", overrides={"latency_s": latency})

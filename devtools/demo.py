@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.sandbox import HOST, Scenario, base_urls, create_sandbox_app, load_scenario
 from bot.settings import Settings
+from devtools.sandbox import HOST, Scenario, base_urls, create_sandbox_app, load_scenario
 
 DEMO_TOKEN = SecretStr("sandbox-demo-token")
 
