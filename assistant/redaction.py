@@ -1,4 +1,4 @@
-"""Secret redaction: the one module that decides what a stored transcript may not keep.
+"""Secret redaction: the one module that decides what transcripts, the journal and the log may not keep.
 
 `redact(text)` masks credentials in free text with `MASK`; `redact_activity(raw)` drops secret-named keys from a
 serialised activity and redacts every string in it; `redacted_json(raw)` is `json.dumps(redact_activity(raw))`,
