@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
-from botframework.connector.auth import AuthenticateRequestResult, AuthenticationConstants
+from botframework.connector.auth import AuthenticationConstants
 
 from assistant.trust import Access, Identity, TrustPolicy, identify
 
@@ -19,17 +19,6 @@ EMBEDDED_CLAIM = "cosell:embedded_directline"
 VOUCHED_CLAIM = "cosell:vouched_user"
 # The claim of in-process turns from the terminal (`cosell-bot chat` / `ask`): the operator, who holds the settings.
 TERMINAL_CLAIM = "cosell:terminal"
-
-
-def in_process_auth(adapter: Any, app_id: str, claims: dict[str, Any]) -> AuthenticateRequestResult:
-    """Credentials for turns this process hands the bot itself (embedded Direct Line, terminal).
-
-    There is no inbound Bot Framework JWT to validate: the identity is the bot's own, as botbuilder builds it for a
-    proactive turn (so turns run with or without `MicrosoftAppId`), plus `claims` of ours saying where the turn
-    came from (see `FixedCloudAdapter.in_process_auth`).
-    """
-    result: AuthenticateRequestResult = adapter.in_process_auth(app_id, claims)
-    return result
 
 
 def _claims(ctx: TurnContext) -> dict[str, Any]:

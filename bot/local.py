@@ -16,7 +16,7 @@ from typing import Any
 from botbuilder.core import Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, DeliveryModes
 
-from bot.identity import TERMINAL_CLAIM, in_process_auth
+from bot.identity import TERMINAL_CLAIM
 from bot.sdk.activity_json import deserialize
 from bot.wiring import Assistant
 from dialogs.state import ANSWER_KEY, MATCH_KEY
@@ -65,7 +65,7 @@ class LocalConversation:
         # once: a connector factory per turn would leave cyclic garbage
         self._auth = getattr(self.assistant, "_terminal_auth", None)
         if self._auth is None:  # one per assistant: every conversation of the terminal shares it
-            self._auth = in_process_auth(self.assistant.adapter, self.assistant.settings.app_id, {TERMINAL_CLAIM: True})
+            self._auth = self.assistant.adapter.in_process_auth(self.assistant.settings.app_id, {TERMINAL_CLAIM: True})
             self.assistant._terminal_auth = self._auth  # type: ignore[attr-defined]
         if not getattr(self.assistant, "_capture_installed", False):
             self.assistant.adapter.use(CaptureMiddleware())

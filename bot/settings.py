@@ -333,7 +333,6 @@ def _origin(value: str) -> str:
 
 _SF = "COSELL_LIVE_SALESFORCE_"
 _SF_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 def _salesforce_jwt_problem(settings: Settings) -> str | None:
@@ -374,7 +373,7 @@ def _salesforce_client_problem(settings: Settings) -> str | None:
 
 def _salesforce_token_url_problem(settings: Settings) -> str | None:
     parts = urlsplit(settings.live_salesforce_token_url)
-    if parts.scheme != "https" and parts.hostname not in _LOOPBACK:
+    if parts.scheme != "https" and not is_loopback_host(parts.hostname):
         return f"{_SF}TOKEN_URL must use https (credentials are sent to it)"
     return None
 

@@ -20,8 +20,7 @@ def scenario(name: str) -> Scenario:
     try:
         return load_scenario(name)
     except UnknownScenario:
-        print(f"unknown sandbox scenario {name!r}; valid: {', '.join(scenario_names())}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(unknown(name)) from None
 
 
 def unknown(name: str | None) -> int:

@@ -33,7 +33,7 @@ from botframework.connector.auth import AuthenticateRequestResult
 
 from assistant.trust import VOUCHED_PREFIX
 from bot.channels.gate import ClientRateLimit, GateRefusal, LogThrottle, TokenGate
-from bot.identity import EMBEDDED_CLAIM, VOUCHED_CLAIM, in_process_auth
+from bot.identity import EMBEDDED_CLAIM, VOUCHED_CLAIM
 from bot.log_setup import safe_id
 from bot.sdk.activity_json import has_lone_surrogate
 from bot.settings import Settings
@@ -101,11 +101,13 @@ class _Conversation:
 def channel_auth(assistant: Assistant, vouched_user: str | None = None) -> AuthenticateRequestResult:
     """Credentials for turns the embedded endpoint hands the bot.
 
-    The endpoint *is* the channel: there is no inbound Bot Framework JWT to validate (`in_process_auth`); two claims
-    of ours say the turn is the embedded endpoint's and which user, if any, a portal vouched for (bot/identity.py).
+    The endpoint *is* the channel: there is no inbound Bot Framework JWT to validate (see
+    `FixedCloudAdapter.in_process_auth`); two claims of ours say the turn is the embedded endpoint's and which user,
+    if any, a portal vouched for (bot/identity.py).
     """
     claims = {EMBEDDED_CLAIM: True, VOUCHED_CLAIM: vouched_user}
-    return in_process_auth(assistant.adapter, assistant.settings.app_id, claims)
+    result: AuthenticateRequestResult = assistant.adapter.in_process_auth(assistant.settings.app_id, claims)
+    return result
 
 
 class DirectLine:
