@@ -9,10 +9,10 @@ from http import HTTPStatus
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
 
+from assistant import messages
 from bot.adapter import invoke_error
 from bot.log_setup import safe_id
 from bot.storage import StorageConflictError
-from dialogs import messages
 from dialogs.state import turn_lang
 
 log = logging.getLogger(__name__)

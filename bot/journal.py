@@ -11,9 +11,9 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from assistant.case import ItemStatus, RemediationResult
 from assistant.redaction import redact, redact_activity
 from bot.storage import SqliteDatabase
-from dialogs.state import ItemStatus, RemediationResult
 from knowledge.models import Area, Lang
 
 _SCHEMA = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from botbuilder.core import TurnContext
 
+from assistant import messages
 from assistant.trust import NO_ACCESS, Access
-from dialogs import messages
 from dialogs.state import conversation_data, turn_lang
 
 ACCESS_KEY = "cosell.access"

@@ -13,21 +13,14 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogReason, DialogTurnResult
 from botbuilder.schema import Activity, ActivityTypes
 
-from dialogs import messages
+from assistant import messages
+from assistant.case import AnswerOptions, DialogEnd, PromptSpec
+from assistant.presenters.choices import FEEDBACK_CHOICES, recognize
+from assistant.presenters.views import Findings
 from dialogs.access import may_show_live
 from dialogs.base import Renderer
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
-from dialogs.render import FEEDBACK_CHOICES, findings_markdown, recognize
-from dialogs.state import (
-    ANSWER_KEY,
-    AnswerOptions,
-    DialogEnd,
-    Journal,
-    LiveFindings,
-    PromptSpec,
-    Remediation,
-    turn_lang,
-)
+from dialogs.state import ANSWER_KEY, Journal, LiveFindings, Remediation, turn_lang
 from knowledge.loader import KnowledgeBase
 from tenant.base import CheckResult
 
@@ -55,7 +48,7 @@ class AnswerDialog(Dialog):
 
     def companions(self) -> list[Dialog]:
         """The dialogs this one begins, to add to the same dialog set."""
-        return fix_offer_dialogs(self._remediation, self._journal)
+        return fix_offer_dialogs(self._remediation, self._journal, self._render)
 
     async def begin_dialog(self, dialog_context: DialogContext, options: object = None) -> DialogTurnResult:
         opts = AnswerOptions.model_validate(options)
@@ -121,5 +114,5 @@ class AnswerDialog(Dialog):
             return []
         await ctx.send_activity(Activity(type=ActivityTypes.typing))  # checks take a moment
         sweep = await self._live.sweep(ids=ids)
-        await ctx.send_activity(findings_markdown(sweep.results, turn_lang(ctx)))
+        await ctx.send_activity(self._render(Findings(tuple(sweep.results)), ctx))
         return list(sweep.results)

@@ -9,7 +9,8 @@ from botbuilder.dialogs import DialogContext
 from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, TextPrompt
 from botbuilder.schema import Activity
 
-from dialogs.state import PromptSpec
+from assistant.case import PromptSpec
+from assistant.presenters.views import View
 
 # Whole-message commands, casefolded. Exact matches only: "help me with the flow" is a question.
 HELP = frozenset({"help", "aiuto", "?", "commands", "comandi", "what can you do", "cosa sai fare"})
@@ -136,7 +137,7 @@ def area_command(word: str | None) -> str | None:
     return next((area for area, words in AREA_WORDS.items() if word in words), None)
 
 
-Renderer = Callable[[PromptSpec, TurnContext], Activity]
+Renderer = Callable[[View, TurnContext], Activity]  # the channel's renderer (bot/channels/rendering.py)
 
 
 class SpecPrompt(TextPrompt):

@@ -5,21 +5,14 @@ from __future__ import annotations
 from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, ActivityTypes
 
+from assistant.case import ChecklistOptions, DialogEnd, ItemStatus, PromptSpec
+from assistant.presenters.choices import ITEM_CHOICES, recognize
+from assistant.presenters.views import Findings
 from dialogs.access import may_show_live
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
-from dialogs.render import ITEM_CHOICES, findings_markdown, recognize
 from dialogs.runtime import Waterfall
-from dialogs.state import (
-    ChecklistOptions,
-    DialogEnd,
-    ItemStatus,
-    Journal,
-    LiveFindings,
-    PromptSpec,
-    Remediation,
-    turn_lang,
-)
+from dialogs.state import Journal, LiveFindings, Remediation
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area
 
@@ -50,7 +43,7 @@ class ChecklistDialog(ComponentDialog):
         self._remediation = remediation
         self._render = render
         self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
-        for dialog in fix_offer_dialogs(remediation, journal):
+        for dialog in fix_offer_dialogs(remediation, journal, render):
             self.add_dialog(dialog)
         steps = [self._sweep_step, self._item_step, self._record_step]
         self.add_dialog(Waterfall(WaterfallDialog.__name__, steps))
@@ -113,7 +106,7 @@ class ChecklistDialog(ComponentDialog):
             return opts, None
         await step.context.send_activity(Activity(type=ActivityTypes.typing))
         sweep = await self._live.sweep(area=opts.area.value)
-        await step.context.send_activity(findings_markdown(sweep.results, turn_lang(step.context)))
+        await step.context.send_activity(self._render(Findings(tuple(sweep.results)), step.context))
         for entry in self._kb.area(opts.area):
             related = [r for r in sweep.results if entry.id in r.entries]
             if related and all(r.status.value == "pass" for r in related):

@@ -15,7 +15,9 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, Dialog, DialogContext, DialogReason, DialogTurnResult, DialogTurnStatus
 from botbuilder.schema import Activity, ActivityTypes
 
-from dialogs import messages
+from assistant import messages
+from assistant.case import AnswerOptions, ClarifyOptions, DialogEnd
+from assistant.presenters.views import Findings
 from dialogs.access import may_show_live
 from dialogs.answer_dialog import AnswerDialog
 from dialogs.base import (
@@ -33,14 +35,10 @@ from dialogs.base import (
 )
 from dialogs.checklist_dialog import AREA_DIALOGS
 from dialogs.clarify_dialog import ClarifyDialog
-from dialogs.render import findings_markdown
 from dialogs.runtime import patch_dialog_context
 from dialogs.state import (
     LANG_CHANGED_KEY,
     LANG_KEY,
-    AnswerOptions,
-    ClarifyOptions,
-    DialogEnd,
     Journal,
     LiveFindings,
     Remediation,
@@ -107,6 +105,7 @@ class MainDialog(ComponentDialog):
         self._match = match
         self._journal = journal
         self._live = live
+        self._render = render
         self.add_dialog(Router(self._route, self._welcome))
         answer = AnswerDialog(kb, journal, render, live, remediation)
         for dialog in (answer, *answer.companions(), ClarifyDialog(kb, answer, render)):
@@ -208,7 +207,7 @@ class MainDialog(ComponentDialog):
             return
         await ctx.send_activity(Activity(type=ActivityTypes.typing))
         sweep = await self._live.sweep()
-        await ctx.send_activity(findings_markdown(sweep.results, lang))
+        await ctx.send_activity(self._render(Findings(tuple(sweep.results)), ctx))
 
 
 def _submitted_area(value: object) -> str | None:

@@ -9,27 +9,14 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, Dialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, ActivityTypes
 
-from dialogs import messages
+from assistant import messages
+from assistant.case import DialogEnd, PromptSpec, RemediationOptions, RemediationResult
+from assistant.presenters.choices import CONFIRM_CHOICES, FIX_CHOICES, recognize
+from assistant.presenters.views import FixReport
 from dialogs.access import turn_access
-from dialogs.base import SpecPrompt, spec_options
-from dialogs.render import (
-    CONFIRM_CHOICES,
-    FIX_CHOICES,
-    outcome_markdown,
-    recognize,
-    render_remediation,
-    verification_markdown,
-)
+from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.runtime import Waterfall
-from dialogs.state import (
-    DialogEnd,
-    Journal,
-    PromptSpec,
-    Remediation,
-    RemediationOptions,
-    RemediationResult,
-    turn_lang,
-)
+from dialogs.state import Journal, Remediation, turn_lang
 from tenant.base import CheckResult, LiveCheckError
 from tenant.remediation import RemediationOutcome, RemediationPlan
 
@@ -53,9 +40,9 @@ def remediation_options(results: list[CheckResult]) -> dict[str, object] | None:
     return RemediationOptions(findings=[r.model_dump(mode="json") for r in found]).model_dump()
 
 
-def fix_offer_dialogs(remediation: Remediation | None, journal: Journal) -> list[Dialog]:
+def fix_offer_dialogs(remediation: Remediation | None, journal: Journal, render: Renderer) -> list[Dialog]:
     """The dialogs to add beside a dialog that offers fixes: a `RemediationDialog`, or none without remediation."""
-    return [RemediationDialog(remediation, journal)] if remediation is not None else []
+    return [RemediationDialog(remediation, journal, render)] if remediation is not None else []
 
 
 def _fixed(plan: RemediationPlan, outcome: RemediationOutcome) -> bool:
@@ -78,11 +65,12 @@ class RemediationDialog(ComponentDialog):
     """Offers "Fix it for me" for each fixable finding in turn; free text instead of an answer ends the dialog and
     is routed as a new question. Only allow-listed users get a preview; nothing changes without "confirm"."""
 
-    def __init__(self, remediation: Remediation, journal: Journal) -> None:
+    def __init__(self, remediation: Remediation, journal: Journal, render: Renderer) -> None:
         super().__init__(RemediationDialog.__name__)
         self._remediation = remediation
         self._journal = journal
-        self.add_dialog(SpecPrompt(SpecPrompt.__name__, render_remediation))
+        self._render = render
+        self.add_dialog(SpecPrompt(SpecPrompt.__name__, render))
         self.add_dialog(Waterfall(WaterfallDialog.__name__, [self._offer_step, self._preview_step, self._execute_step]))
         self.initial_dialog_id = WaterfallDialog.__name__
 
@@ -146,11 +134,9 @@ class RemediationDialog(ComponentDialog):
         detail = None if failure is None else f"{failure.step.describe()}: {failure.detail}"
         result: RemediationResult = "done" if outcome.ok else "failed"
         await self._record(step, plan.action, plan.before, outcome.after, result, detail)
-        report = outcome_markdown(outcome, lang)
         if outcome.verified:  # the affected checks, re-run after the change: what they find now, in the same reply
-            report += "\n\n" + verification_markdown(plan, list(outcome.verified), lang)
             self._refresh_offers(step, plan, list(outcome.verified))
-        await step.context.send_activity(report)
+        await step.context.send_activity(self._render(FixReport(outcome, plan), step.context))
         if _fixed(plan, outcome):
             step.values["fixed"] = [*step.values["fixed"], *plan.entries]
         return await self._next(step)

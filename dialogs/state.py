@@ -6,88 +6,24 @@ so stored state never records Python class paths.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from botbuilder.core import TurnContext
-from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.case import (
+    ConversationData,
+    ItemStatus,
+    RemediationResult,
+)
 from knowledge.models import Area, Lang, Match
 from tenant.base import CheckResult
 from tenant.remediation import RemediationOutcome, RemediationPlan
 from tenant.runner import Sweep
 
-ItemStatus = Literal["done", "fixed", "open", "skipped"]
-RemediationResult = Literal["refused", "cancelled", "done", "failed"]
-
 LANG_KEY = "cosell.lang"  # turn_state: the language of this turn's replies
 LANG_CHANGED_KEY = "cosell.lang_locked"  # turn_state: set when the user chose a language explicitly
 MATCH_KEY = "cosell.match"  # turn_state: the matcher's verdict for this turn's text (for `ask --json`)
 ANSWER_KEY = "cosell.answer"  # turn_state: the text of the answer shown this turn
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class ChecklistOptions(_Model):
-    """Where a checklist walk is: area, current item, and the status of each item so far."""
-
-    area: Area
-    index: int = 0
-    results: dict[str, ItemStatus] = Field(default_factory=dict)
-    swept: bool = False  # live checks already ran for this walk
-
-
-class AnswerOptions(_Model):
-    """The entry to present and how it was found."""
-
-    entry_id: str
-    confidence: float = 0.0
-    via: str = "fuzzy"
-
-
-class ClarifyOptions(_Model):
-    """The candidate entries of a clarifying question."""
-
-    alternatives: list[str]
-
-
-class RemediationOptions(_Model):
-    """The fixes to offer, one at a time: failed findings (`CheckResult` dumps) that carry a `fix.action`."""
-
-    findings: list[dict[str, Any]]
-
-
-class PromptSpec(_Model):
-    """A language-neutral description of a prompt, rendered in the turn's language each time it is shown."""
-
-    kind: Literal["answer", "item", "clarify", "summary", "fix_offer", "fix_confirm"]
-    entry_id: str | None = None
-    area: Area | None = None
-    index: int = 0
-    alternatives: list[str] = Field(default_factory=list)
-    results: dict[str, ItemStatus] = Field(default_factory=dict)  # summary: status per entry id
-    action: str | None = None  # fix_offer / fix_confirm: the remediation action
-    finding: str | None = None  # fix_offer: the finding's title and summary
-    plan: dict[str, Any] | None = None  # fix_confirm: the RemediationPlan dump (ids, names, hosts; no secrets)
-
-
-class DialogEnd(_Model):
-    """What a child dialog returns to the main dialog: optionally text to route as a new question."""
-
-    redirect: str | None = None
-    fixed: list[str] = Field(default_factory=list)  # FAQ entries whose finding a remediation fixed
-
-
-class ConversationData(_Model):
-    """Per-conversation data kept in conversation state."""
-
-    lang: Lang | None = None
-    lang_locked: bool = False
-    turns: int = 0
-    last_entry: str | None = None
-    checklists: dict[str, dict[str, ItemStatus]] = Field(default_factory=dict)
-    live_hidden_told: bool = False  # the user was told why live checks are not shown to them
 
 
 class LiveFindings(Protocol):

@@ -73,9 +73,9 @@ class DialogHarness:
         return replies
 
     async def send(self, text: str | None = None, *, value: Any = None, locale: str | None = None) -> list[str]:
-        """Send a message (or card submit); return the reply texts."""
+        """Send a message (or card submit); return the reply texts (a card's plain-text summary for a card)."""
         activity = Activity(type=ActivityTypes.message, text=text, value=value, locale=locale or self.locale)
-        return [a.text or "" for a in await self._run(activity)]
+        return [a.text or a.summary or "" for a in await self._run(activity)]
 
     async def send_activity(self, activity: Activity) -> list[Activity]:
         """Send any activity; return the message replies."""

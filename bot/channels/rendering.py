@@ -1,24 +1,36 @@
-"""Channel-aware rendering of the dialogs' prompt specs: Adaptive Cards where the channel shows them.
+"""One renderer per channel for everything a dialog shows: answers, checklist items and summaries, clarifying
+questions, live findings, fix offers, previews and reports.
 
-Teams gets `Action.Execute` buttons (refreshed in place through the `adaptiveCard/action` invoke), Web Chat
-and Direct Line get `Action.Submit`, and every other channel gets botbuilder's plain-text rendering.
-The activity's `summary` carries a plain-text version for notifications and screen readers.
+Teams, Web Chat and the Emulator get Adaptive Cards (`assistant.presenters.cards`): Teams with `Action.Execute`
+buttons (refreshed in place through the `adaptiveCard/action` invoke), the others with `Action.Submit`. Every other
+channel gets markdown (`assistant.presenters.markdown`) with its choices fitted by botbuilder's `ChoiceFactory`
+(suggested actions, a hero card or inline text). A card activity's `summary` carries the plain text for notifications
+and screen readers.
 """
 
 from __future__ import annotations
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
-from botbuilder.schema import Activity
+from botbuilder.dialogs.choices import Choice, ChoiceFactory
+from botbuilder.schema import Activity, CardAction
 
-from bot.channels import cards
-from dialogs import messages
-from dialogs.render import entry_markdown, item_markdown, prompt_choices, render_prompt, summary_markdown
-from dialogs.state import PromptSpec, turn_lang
+from assistant import messages
+from assistant.case import PromptSpec
+from assistant.presenters import cards
+from assistant.presenters import markdown as md
+from assistant.presenters.choices import prompt_choices
+from assistant.presenters.views import Findings, FixReport, View
+from dialogs.state import turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
+from tenant.remediation import RemediationPlan
 
 # generic Direct Line clients get text with suggested actions (botbuilder's ChoiceFactory), not cards
 CARD_CHANNELS = frozenset({"msteams", "webchat", "emulator"})
+_FIX_KEYS = {
+    "fix_offer": (("fix", "fix_yes"), ("no", "fix_no")),
+    "fix_confirm": (("confirm", "fix_confirm_yes"), ("no", "fix_confirm_no")),
+}
 
 
 def wants_cards(channel_id: str | None) -> bool:
@@ -30,44 +42,130 @@ def _plain(markdown: str) -> str:
     return markdown.replace("**", "").replace("_", "")
 
 
-def build_card(kb: KnowledgeBase, spec: PromptSpec, lang: Lang, *, execute: bool) -> tuple[cards.Card, str]:
-    """The card for a spec and its plain-text summary."""
-    choices = prompt_choices(kb, spec, lang)
-    if spec.kind == "answer" and spec.entry_id:
-        entry = kb.get(spec.entry_id)
-        summary = entry_markdown(entry, lang) + "\n\n" + messages.text("helped_q", lang)
-        return cards.answer_card(entry, lang, choices, execute=execute), _plain(summary)
-    if spec.kind == "item" and spec.area:
-        card = cards.item_card(kb.area(spec.area), spec.area, spec.index, lang, choices, execute=execute)
-        return card, _plain(item_markdown(kb, spec.area, spec.index, lang))
-    if spec.kind == "summary" and spec.area:
-        items = [(spec.results.get(e.id, "skipped"), e.content(lang).check, None) for e in kb.area(spec.area)]
-        title = messages.text("summary", lang, area=messages.area_name(spec.area, lang)).replace("**", "")
-        card = cards.checklist_card(title, items, lang)
-        tail = "summary_next" if any(s == "open" for s, _, _ in items) else "summary_all_ok"
-        card["body"].append(cards._text(messages.text(tail, lang).replace("**", "")))
-        return card, _plain(summary_markdown(kb, spec.area, dict(spec.results), lang))
-    *titles, (_, none_title) = choices
-    heading = messages.clarify_heading(len(titles), lang)
-    return cards.clarify_card(titles, lang, none_title, execute=execute), _plain(heading)
+def _locale(activity: Activity, lang: Lang) -> Activity:
+    activity.locale = "it-IT" if lang == "it" else "en-US"
+    return activity
+
+
+def _fix_choices(kind: str, lang: Lang) -> list[tuple[str, str]]:
+    return [(key, messages.text(title, lang)) for key, title in _FIX_KEYS[kind]]
+
+
+class TextRenderer:
+    """Markdown, with choices as botbuilder fits them to the channel (imBack: a button sends its title back as text,
+    so every channel answers the same way)."""
+
+    def __init__(self, kb: KnowledgeBase, channel_id: str | None) -> None:
+        self._kb = kb
+        self._channel = channel_id
+
+    def render(self, view: View, lang: Lang) -> Activity:
+        """The activity showing `view` in `lang`."""
+        if isinstance(view, Findings):
+            return _locale(MessageFactory.text(md.findings_markdown(list(view.results), lang)), lang)
+        if isinstance(view, FixReport):
+            return _locale(MessageFactory.text(md.report_markdown(view.outcome, view.plan, lang)), lang)
+        if view.kind == "summary" and view.area:
+            text = md.summary_markdown(self._kb, view.area, dict(view.results), lang)
+            return _locale(Activity(type="message", text=text), lang)
+        text, choices = self._prompt(view, lang)
+        buttons = [Choice(value=k, action=CardAction(type="imBack", title=t, value=t)) for k, t in choices]
+        return _locale(ChoiceFactory.for_channel(self._channel, buttons, text), lang)
+
+    def _prompt(self, spec: PromptSpec, lang: Lang) -> tuple[str, list[tuple[str, str]]]:
+        if spec.kind in _FIX_KEYS:
+            return _fix_text(spec, lang), _fix_choices(spec.kind, lang)
+        if spec.kind == "answer" and spec.entry_id:
+            body = md.entry_markdown(self._kb.get(spec.entry_id), lang)
+            question = messages.text("helped_q", lang)
+        elif spec.kind == "item" and spec.area:
+            body = md.item_markdown(self._kb, spec.area, spec.index, lang)
+            question = messages.text("item_q", lang)
+        else:
+            body = messages.clarify_heading(len(spec.alternatives), lang)  # the choices list the titles
+            question = ""
+        return f"{body}\n\n{question}".strip(), prompt_choices(self._kb, spec, lang)
+
+
+def _fix_text(spec: PromptSpec, lang: Lang) -> str:
+    if spec.kind == "fix_confirm" and spec.plan is not None:
+        return md.plan_markdown(RemediationPlan.model_validate(spec.plan), lang)
+    return md.fix_offer_markdown(spec.action or "", spec.finding, lang)
+
+
+class CardRenderer:
+    """Adaptive Cards, with `Action.Execute` buttons on Teams and `Action.Submit` elsewhere."""
+
+    def __init__(self, kb: KnowledgeBase, *, execute: bool) -> None:
+        self._kb = kb
+        self._execute = execute
+
+    def render(self, view: View, lang: Lang) -> Activity:
+        """The activity showing `view` in `lang`: one card, or one line of text when there is nothing to tabulate."""
+        if isinstance(view, Findings):
+            results = list(view.results)
+            text = md.findings_markdown(results, lang)
+            if not any(r.status.value in ("pass", "warn", "fail") for r in results):
+                return _locale(MessageFactory.text(text), lang)  # nothing could be checked: one honest line
+            card = cards.findings_card(results, messages.text("live_heading", lang), _plain(text), lang)
+            return card_activity(card, _plain(text), lang)
+        if isinstance(view, FixReport):
+            text = _plain(md.report_markdown(view.outcome, view.plan, lang))
+            return card_activity(cards.fix_report_card(view.outcome, view.plan, text, lang), text, lang)
+        card, summary = self.build(view, lang)
+        return card_activity(card, summary, lang)
+
+    def build(self, spec: PromptSpec, lang: Lang) -> tuple[cards.Card, str]:
+        """The card for a prompt spec and its plain-text summary."""
+        kb, execute = self._kb, self._execute
+        if spec.kind in _FIX_KEYS:
+            summary, choices = _plain(_fix_text(spec, lang)), _fix_choices(spec.kind, lang)
+            if spec.kind == "fix_confirm" and spec.plan is not None:
+                plan = RemediationPlan.model_validate(spec.plan)
+                return cards.fix_confirm_card(plan, choices, summary, lang, execute=execute), summary
+            return cards.fix_offer_card(
+                _fix_text(spec, lang), choices, spec.action or "", lang, execute=execute
+            ), summary
+        choices = prompt_choices(kb, spec, lang)
+        if spec.kind == "answer" and spec.entry_id:
+            entry = kb.get(spec.entry_id)
+            summary = md.entry_markdown(entry, lang) + "\n\n" + messages.text("helped_q", lang)
+            return cards.answer_card(entry, lang, choices, execute=execute), _plain(summary)
+        if spec.kind == "item" and spec.area:
+            card = cards.item_card(kb.area(spec.area), spec.area, spec.index, lang, choices, execute=execute)
+            return card, _plain(md.item_markdown(kb, spec.area, spec.index, lang))
+        if spec.kind == "summary" and spec.area:
+            items = [(spec.results.get(e.id, "skipped"), e.content(lang).check, None) for e in kb.area(spec.area)]
+            title = messages.text("summary", lang, area=messages.area_name(spec.area, lang)).replace("**", "")
+            card = cards.checklist_card(title, items, lang)
+            tail = "summary_next" if any(s == "open" for s, _, _ in items) else "summary_all_ok"
+            card["body"].append(cards._text(messages.text(tail, lang).replace("**", "")))
+            return card, _plain(md.summary_markdown(kb, spec.area, dict(spec.results), lang))
+        *titles, (_, none_title) = choices
+        heading = messages.clarify_heading(len(titles), lang)
+        return cards.clarify_card(titles, lang, none_title, execute=execute), _plain(heading)
+
+
+Renderer = TextRenderer | CardRenderer
+
+
+def renderer_for(kb: KnowledgeBase, channel_id: str | None) -> Renderer:
+    """The renderer of a channel: cards where they render, text elsewhere."""
+    if wants_cards(channel_id):
+        return CardRenderer(kb, execute=channel_id == "msteams")
+    return TextRenderer(kb, channel_id)
 
 
 def card_activity(card: cards.Card, summary: str, lang: Lang) -> Activity:
     """A message carrying one Adaptive Card, with the summary for notifications and screen readers."""
     activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
     activity.summary = summary
-    activity.locale = "it-IT" if lang == "it" else "en-US"
-    return activity
+    return _locale(activity, lang)
 
 
-def render_activity(kb: KnowledgeBase, spec: PromptSpec, ctx: TurnContext) -> Activity:
-    """The activity for a prompt spec on this turn's channel, in this turn's language."""
-    channel = ctx.activity.channel_id
-    if not wants_cards(channel):
-        return render_prompt(kb, spec, ctx)
-    lang = turn_lang(ctx)
-    card, summary = build_card(kb, spec, lang, execute=channel == "msteams")
-    return card_activity(card, summary, lang)
+def render_activity(kb: KnowledgeBase, view: View, ctx: TurnContext) -> Activity:
+    """The activity for `view` on this turn's channel, in this turn's language (the dialogs' `Renderer`)."""
+    return renderer_for(kb, ctx.activity.channel_id).render(view, turn_lang(ctx))
 
 
 def welcome_activity(channel_id: str | None, lang: Lang) -> Activity:
@@ -85,6 +183,10 @@ def refreshed_card(kb: KnowledgeBase, data: dict[str, object], lang: Lang) -> ca
     if isinstance(area, str) and data.get("card") is None:
         return cards.answered_card(messages.text("welcome", lang).split(".")[0], area, lang)
     kind, key = data.get("card"), str(data.get("choice", ""))
+    if kind in _FIX_KEYS:
+        picked = dict(_fix_choices(str(kind), lang)).get(key, key)
+        name = messages.fix_text(str(data.get("action", "")), "name", lang)
+        return cards.answered_card(name[:1].upper() + name[1:], picked, lang)
     if kind == "answer" and isinstance(data.get("entry"), str) and str(data["entry"]) in kb.by_id:
         spec = PromptSpec(kind="answer", entry_id=str(data["entry"]))
         title = kb.get(str(data["entry"])).content(lang).title

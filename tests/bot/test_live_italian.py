@@ -9,12 +9,12 @@ from collections import defaultdict
 
 import pytest
 
+from assistant.presenters.markdown import findings_markdown
 from bot.cli import main
 from bot.live import build_live_checks
 from bot.storage import SqliteDatabase
 from devtools.demo import start_demo
 from devtools.sandbox import scenario_names
-from dialogs.render import findings_markdown
 from tenant.base import CheckResult, Status
 from tenant.checks.catalog import all_checks
 from tenant.checks.crm import crm_checks

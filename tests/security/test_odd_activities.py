@@ -308,7 +308,7 @@ async def test_message_with_odd_addressing_is_answered(
 
 
 def test_card_verbs_are_the_ones_the_cards_use() -> None:
-    from bot.channels import cards
+    from assistant.presenters import cards
 
     emitted = {a["verb"] for a in cards.welcome_card("en", execute=True)["actions"]}
     emitted |= {cards.button("x", {}, execute=True)["verb"]}

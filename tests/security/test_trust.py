@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -223,7 +224,12 @@ async def _say(client, conversation: str, auth: dict[str, str], text: str) -> st
     resp = await client.post(f"{BASE}/conversations/{conversation}/activities", json=activity, headers=headers)
     assert resp.status == 200, await resp.text()
     got = await (await client.get(f"{BASE}/conversations/{conversation}/activities", headers=headers)).json()
-    return "\n".join(a.get("text") or "" for a in got["activities"] if a.get("from", {}).get("role") == "bot")
+    bot = [a for a in got["activities"] if a.get("from", {}).get("role") == "bot"]
+    # everything the user could read: the text, a card's summary and the card itself
+    return "\n".join(
+        f"{a.get('text') or ''} {a.get('summary') or ''} {json.dumps(a.get('attachments') or [], ensure_ascii=False)}"
+        for a in bot
+    )
 
 
 async def test_anonymous_web_chat_with_auth_on_never_sees_the_tenant(  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Adaptive Cards (schema 1.5) built by pure functions from prompt specs and knowledge data.
+"""Adaptive Cards (schema 1.5) built by pure functions from prompt specs, knowledge data and live findings.
 
 Buttons are `Action.Execute` for Teams (Universal Actions: an `adaptiveCard/action` invoke that refreshes
 the card in place) and `Action.Submit` elsewhere (Web Chat does not support `Action.Execute`). Every
@@ -12,26 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dialogs import messages
-from dialogs.render import item_heading
+from assistant import messages
+from assistant.presenters.markdown import item_heading, step_markdown, verification_heading, verified_order
+from assistant.presenters.marks import mark
 from knowledge.models import Area, Entry, Lang
+from tenant.base import CheckResult
+from tenant.remediation import MAX_RESUBMITS, RemediationOutcome, RemediationPlan
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 VERSION = "1.5"
-
-#: status mark per checklist item: dialog outcomes and (later) live-check results
-MARKS = {
-    "done": "✅",
-    "fixed": "🔧",
-    "open": "❌",
-    "skipped": "⏭️",
-    "pass": "✅",
-    "warn": "⚠️",
-    "fail": "❌",
-    "error": "❗",
-    "pending": "⬜",
-}
 
 Card = dict[str, Any]
 
@@ -127,12 +117,12 @@ def checklist_card(title: str, items: Sequence[tuple[str, str, str | None]], lan
             {
                 "type": "ColumnSet",
                 "columns": [
-                    {"type": "Column", "width": "auto", "items": [_text(MARKS.get(status, "•"))]},
+                    {"type": "Column", "width": "auto", "items": [_text(mark(status))]},
                     {"type": "Column", "width": "stretch", "items": column},
                 ],
             }
         )
-    fallback = title + ": " + "; ".join(f"{MARKS.get(s, '•')} {t}" for s, t, _ in items)
+    fallback = title + ": " + "; ".join(f"{mark(s)} {t}" for s, t, _ in items)
     return card(body, [], fallback, lang)
 
 
@@ -152,3 +142,72 @@ def answered_card(original_title: str, picked_title: str, lang: Lang) -> Card:
         f"{original_title}: {picked_title}",
         lang,
     )
+
+
+# --- live findings and fixes -------------------------------------------------------------------------------------
+
+
+def _plain(markdown: str) -> str:
+    return markdown.replace("**", "").replace("`", "")
+
+
+def finding_rows(results: Sequence[CheckResult], lang: Lang) -> list[dict[str, Any]]:
+    """One row per check: its status mark in a narrow column, the title in bold and the summary beside it."""
+    rows = []
+    for result in results:
+        title, summary = result.text(lang)
+        rows.append(
+            {
+                "type": "ColumnSet",
+                "columns": [
+                    {"type": "Column", "width": "auto", "items": [_text(mark(result.status.value))]},
+                    {
+                        "type": "Column",
+                        "width": "stretch",
+                        "items": [_text(title, weight="Bolder", spacing="None"), _text(summary, spacing="None")],
+                    },
+                ],
+            }
+        )
+    return rows
+
+
+def findings_card(results: Sequence[CheckResult], heading: str, fallback: str, lang: Lang) -> Card:
+    """Live-check findings as a checklist: a status column, each check's title and what it found."""
+    body = [_text(_plain(heading), weight="Bolder", style="heading"), *finding_rows(results, lang)]
+    return card(body, [], fallback, lang)
+
+
+def fix_offer_card(text: str, choices: list[tuple[str, str]], action: str, lang: Lang, *, execute: bool) -> Card:
+    """The offer to fix a finding, with "Fix it for me" / "No, thanks" buttons."""
+    actions = choice_actions(choices, execute=execute, extra={"card": "fix_offer", "action": action})
+    return card([_text(text)], actions, _plain(text), lang)
+
+
+def fix_confirm_card(
+    plan: RemediationPlan, choices: list[tuple[str, str]], fallback: str, lang: Lang, *, execute: bool
+) -> Card:
+    """The preview of exactly what a fix changes, one numbered step per line, and confirm / cancel buttons."""
+    steps = "\n".join(f"{n}. {_plain(step_markdown(step, lang))}" for n, step in enumerate(plan.steps, 1))
+    body = [_text(messages.text("fix_preview_title", lang), weight="Bolder", style="heading"), _text(steps)]
+    if plan.skipped:
+        body.append(_text(messages.text("fix_skipped", lang, n=plan.skipped, limit=MAX_RESUBMITS), isSubtle=True))
+    body.append(_text(messages.text("fix_preview_confirm", lang), weight="Bolder", spacing="Medium"))
+    actions = choice_actions(choices, execute=execute, extra={"card": "fix_confirm", "action": plan.action})
+    return card(body, actions, fallback, lang)
+
+
+def fix_report_card(outcome: RemediationOutcome, plan: RemediationPlan, fallback: str, lang: Lang) -> Card:
+    """What a fix did, step by step, then the affected checks as re-run right after the change."""
+    head = messages.text("fix_done" if outcome.ok else "fix_failed", lang, not_run=outcome.not_run)
+    body: list[dict[str, Any]] = [_text(_plain(head), weight="Bolder", style="heading")]
+    for result in outcome.results:
+        line = f"{mark('ok' if result.ok else 'broken')} {_plain(step_markdown(result.step, lang))}"
+        body.append(_text(line if result.ok else f"{line}: {result.detail}"))
+    if outcome.verified:
+        verified = list(outcome.verified)
+        heading = verification_heading(plan, verified, lang)
+        body.append(_text(_plain(heading), weight="Bolder", spacing="Medium"))
+        body.extend(finding_rows(verified_order(plan, verified), lang))
+    body.append(_text(_plain(messages.text("fix_journaled", lang)), isSubtle=True, size="Small"))
+    return card(body, [], fallback, lang)

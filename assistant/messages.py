@@ -185,6 +185,14 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "it": "**Cambierà esattamente questo:**\n\n{steps}\n\nRispondi **conferma** per procedere; qualsiasi "
         "altra risposta annulla.",
     },
+    "fix_preview_title": {
+        "en": "This will change exactly:",
+        "it": "Cambierà esattamente questo:",
+    },
+    "fix_preview_confirm": {
+        "en": "Confirm to go ahead; anything else cancels.",
+        "it": "Conferma per procedere; qualsiasi altra risposta annulla.",
+    },
     "fix_skipped": {
         "en": "({n} other listed runs are left out: no longer failed, or beyond the limit of {limit} per fix.)",
         "it": "({n} altre esecuzioni elencate sono escluse: non più in errore, o oltre il limite di {limit}.)",
