@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bot.channels.webchat import DirectLine, add_webchat_routes
+from bot.channels.directline.endpoint import DirectLine
+from bot.channels.webchat import add_webchat_routes
 from bot.health import add_health_routes
 from bot.settings import Settings, is_loopback_host
 from bot.wiring import Assistant, Knowledge, build_assistant

@@ -145,3 +145,10 @@ def test_inconsistent_salesforce_settings_are_named(make_settings, overrides, na
     assert "s3cret" not in described  # values are never echoed
     key = str(values.get("live_salesforce_private_key", ""))
     assert not key.startswith("-----") or key.splitlines()[1] not in described
+
+
+@pytest.mark.parametrize("value", ["portal.contoso.com", "https://portal.contoso.com/app", "ftp://x"])
+def test_a_trusted_origin_must_be_an_origin(make_settings, value) -> None:
+    with pytest.raises(ValidationError) as info:
+        make_settings(trusted_origins=f"http://localhost:3000,{value}")
+    assert "COSELL_TRUSTED_ORIGINS" in describe_error(info.value)
