@@ -4,7 +4,7 @@ Turns of one conversation are serialised in-process (a per-conversation lock), a
 e-tags catch the cross-process case, so two racing turns never silently overwrite each other's state.
 
 Every activity gets a defined answer, whatever its shape (the adapter refuses with a 400 what cannot be a turn at
-all, see `bot.adapter._shape_problem`):
+all, see `bot.inbound._shape_problem`):
 
 - a message without `recipient` or `from` (or with null ones) is answered: no @mention to strip, no user state
   (the bot keeps none); a malformed mention entity leaves the text as sent;
