@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from assistant.case import ItemStatus, RemediationResult
-from assistant.redaction import redact, redact_activity
+from assistant.redaction.masking import redact, redact_activity
 from bot.storage import SqliteDatabase
 from knowledge.models import Area, Lang
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 
-from assistant.redaction import redact
+from assistant.redaction.masking import redact
 
 ID_LIMIT = 128  # characters of one caller-supplied id kept in a log line
 MESSAGE_LIMIT = 4096  # characters of one formatted message (or traceback line): a backstop, not the usual bound
@@ -74,7 +74,7 @@ class SafeFormatter(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        # credentials never reach the log, whatever a message or an exception quotes (assistant/redaction.py)
+        # credentials never reach the log, whatever a message or an exception quotes (assistant/redaction/)
         record.message = escape_controls(truncate(redact(record.getMessage()), MESSAGE_LIMIT))
         if self.usesTime():
             record.asctime = self.formatTime(record, self.datefmt)

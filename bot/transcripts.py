@@ -19,10 +19,7 @@ from botbuilder.core import Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes, ChannelAccount
 from msrest.serialization import Serializer
 
-from assistant.redaction import MASK as MASK  # re-exported: callers and tests import them from here
-from assistant.redaction import redact as redact
-from assistant.redaction import redact_activity as redact_activity
-from assistant.redaction import redacted_json
+from assistant.redaction.masking import redacted_json
 from bot.log_setup import safe_id
 from bot.sdk.activity_json import serialize
 from bot.sdk.turn_context import serialized

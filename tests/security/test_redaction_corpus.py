@@ -1,4 +1,4 @@
-"""Corpus tests for assistant/redaction.py: credentials that must never reach the transcript table, look-alikes
+"""Corpus tests for assistant/redaction/: credentials that must never reach the transcript table, look-alikes
 support staff need that must come out unchanged, the pre-check that must not miss, and linear time on hostile text.
 
 Every secret here is generated at test time from a seeded `random.Random` (nothing real is committed); the exact
@@ -23,16 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.redaction import (
-    _NOT_A_PASSWORD,
-    _RULES,
-    _TRIGGER,
-    MASK,
-    RULES,
-    may_hold_secret,
-    redact,
-    redacted_json,
-)
+from assistant.redaction.context import _NOT_A_PASSWORD
+from assistant.redaction.masking import _RULES, _TRIGGER, RULES, may_hold_secret, redact, redacted_json
+from assistant.redaction.rule import MASK
 
 RNG = random.Random(20250501)
 ALNUM = string.ascii_letters + string.digits
@@ -588,7 +581,7 @@ def test_imported_shapes_come_from_detect_secrets() -> None:
 
 def test_the_module_is_sdk_free() -> None:
     code = (
-        "import sys; import assistant.redaction; "
+        "import sys; import assistant.redaction.masking; "
         "sys.exit(sorted(m for m in sys.modules if m.split('.')[0] in ('botbuilder', 'aiohttp', 'msrest')) or 0)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
@@ -650,7 +643,7 @@ def test_every_pattern_takes_linear_time_on_hostile_text() -> None:
     at every position of a 100 KB run (quadratic) takes seconds on one input."""
     code = (
         "import json, sys, time\n"
-        "from assistant.redaction import RULES, redact\n"
+        "from assistant.redaction.masking import RULES, redact\n"
         "texts = json.load(sys.stdin)\n"
         "start = time.process_time()\n"
         "for text in texts:\n"
