@@ -12,7 +12,8 @@ from aiohttp import web
 from bot.channels.directline.endpoint import DirectLine
 from bot.channels.webchat import add_webchat_routes
 from bot.health import add_health_routes
-from bot.settings import Settings, is_loopback_host
+from bot.loopback import is_loopback_host
+from bot.settings import Settings
 from bot.wiring import Assistant, Knowledge, build_assistant
 
 ASSISTANT = web.AppKey("assistant", Assistant)

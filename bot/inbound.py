@@ -13,8 +13,8 @@ from aiohttp import web
 from botbuilder.schema import Activity, DeliveryModes
 from yarl import URL
 
+from bot.loopback import is_loopback_host
 from bot.sdk.activity_json import deserialize, has_lone_surrogate
-from bot.settings import is_loopback_host
 
 _ID_FIELDS = (("id",), ("replyToId",), ("channelId",), ("conversation", "id"), ("from", "id"), ("recipient", "id"))
 

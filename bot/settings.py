@@ -1,4 +1,7 @@
-"""Settings: one pydantic-settings class built once at start-up and passed down (nothing else reads os.environ)."""
+"""Settings: one pydantic-settings class built once at start-up and passed down (nothing else reads os.environ).
+
+Values are checked where they are declared; the Salesforce sign-in combination by `bot/salesforce_settings.py`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.loopback import is_loopback_host
+from bot.salesforce_settings import salesforce_problem
 
 
 @dataclass(frozen=True)
@@ -239,7 +245,7 @@ class Settings(BaseSettings):
             raise ValueError("match_suggest_at must not exceed match_answer_at")
         if self.app_type == "SingleTenant" and self.app_id and not self.app_tenant_id:
             raise ValueError("MicrosoftAppTenantId is required when MicrosoftAppType is SingleTenant")
-        problem = _salesforce_jwt_problem(self) or _salesforce_client_problem(self)
+        problem = salesforce_problem(self)
         if problem:
             raise ValueError(problem)
         return self
@@ -329,85 +335,6 @@ def _origin(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query or parts.fragment:
         raise ValueError("each entry must be an origin: scheme://host[:port], no path")
     return f"{parts.scheme}://{parts.netloc.lower()}"
-
-
-_SF = "COSELL_LIVE_SALESFORCE_"
-_SF_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
-
-
-def _salesforce_jwt_problem(settings: Settings) -> str | None:
-    """What is missing or wrong for the JWT bearer flow, when a private key is set (None: fine or not chosen)."""
-    key, key_file = settings.live_salesforce_private_key.get_secret_value(), settings.live_salesforce_private_key_file
-    if key and key_file:
-        return f"set {_SF}PRIVATE_KEY or {_SF}PRIVATE_KEY_FILE, not both"
-    if not (key or key_file):
-        if settings.live_salesforce_username:
-            return f"{_SF}USERNAME is only used by the JWT bearer flow: set {_SF}PRIVATE_KEY (or _FILE) too"
-        return None
-    if not settings.live_salesforce_username:
-        return f"{_SF}USERNAME is required with a private key (JWT bearer flow: the user to sign in as)"
-    if not settings.live_salesforce_client_id:
-        return f"{_SF}CLIENT_ID (the connected app's consumer key) is required with a private key (JWT bearer flow)"
-    return _salesforce_token_url_problem(settings) or _private_key_problem(settings)
-
-
-def _salesforce_client_problem(settings: Settings) -> str | None:
-    """What is missing or wrong for the client credentials flow (None: fine, JWT bearer chosen, or no OAuth)."""
-    client_id, secret = settings.live_salesforce_client_id, settings.live_salesforce_client_secret.get_secret_value()
-    if settings.live_salesforce_auth == "jwt_bearer" or not (client_id or secret):
-        return None
-    if not client_id:
-        return f"{_SF}CLIENT_SECRET needs {_SF}CLIENT_ID (the connected app's consumer key)"
-    if not secret:
-        return (
-            f"{_SF}CLIENT_ID needs {_SF}CLIENT_SECRET (client credentials flow) "
-            f"or {_SF}PRIVATE_KEY and {_SF}USERNAME (JWT bearer flow)"
-        )
-    if urlsplit(settings.live_salesforce_token_url).hostname in _SF_LOGIN_HOSTS:
-        return (
-            f"{_SF}TOKEN_URL must be the org's My Domain token endpoint for the client credentials flow "
-            "(https://<MyDomain>.my.salesforce.com/services/oauth2/token), not login. or test.salesforce.com"
-        )
-    return _salesforce_token_url_problem(settings)
-
-
-def _salesforce_token_url_problem(settings: Settings) -> str | None:
-    parts = urlsplit(settings.live_salesforce_token_url)
-    if parts.scheme != "https" and not is_loopback_host(parts.hostname):
-        return f"{_SF}TOKEN_URL must use https (credentials are sent to it)"
-    return None
-
-
-def _private_key_problem(settings: Settings) -> str | None:
-    """Whether the JWT bearer key loads: an unencrypted RSA private key in PEM form (never echoes the key)."""
-    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    name = f"{_SF}PRIVATE_KEY_FILE" if settings.live_salesforce_private_key_file else f"{_SF}PRIVATE_KEY"
-    try:
-        pem = settings.live_salesforce_private_key_pem()
-    except OSError:
-        return f"{name}: the file cannot be read"
-    try:
-        key = load_pem_private_key(pem.encode(), password=None)
-    except (ValueError, TypeError):
-        return f"{name} must be an unencrypted RSA private key in PEM form (-----BEGIN PRIVATE KEY-----)"
-    if not isinstance(key, RSAPrivateKey):
-        return f"{name} must be an RSA private key (the JWT bearer flow signs with RS256)"
-    return None
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """True for a loopback address or name (`127.0.0.0/8`, `::1`, `localhost`), with or without brackets."""
-    import ipaddress
-
-    name = (host or "").strip().strip("[]").rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def describe_error(exc: ValidationError) -> str:

@@ -19,7 +19,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from bot.app import DIRECT_LINE, create_app
 from bot.channels.gate import ClientRateLimit, RateLimited, client_key
-from bot.settings import is_loopback_host
+from bot.loopback import is_loopback_host
 
 BASE = "/v3/directline"
 PORTAL_KEY = "portal-key-for-tests-0123456789"
