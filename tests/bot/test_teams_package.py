@@ -1,4 +1,5 @@
-"""Teams app package: manifest valid against the vendored official schema, icons fit, broken input refused, CLI."""
+"""Teams app package: manifest valid against the vendored official schema, icons fit, broken input refused (the CLI:
+tests/bot/commands/test_package.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import pytest
 from referencing.exceptions import Unresolvable
 
 from bot.channels import teams_package as tp
-from bot.cli import main
 from dialogs import base as dialog_words
 
 APP_ID = "2f1b7a0e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -214,39 +214,3 @@ def test_png_reader_undoes_every_filter_type() -> None:
     pixels = bytes((x * 37 + y * 11 + ch * 53) % 256 for y in range(10) for x in range(7) for ch in range(4))
     png = tp.read_png(_filtered_png(7, 10, pixels))
     assert (png.width, png.height, png.rgba) == (7, 10, pixels)
-
-
-def test_cli_writes_the_package(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "teams" / "app.zip"
-    args = ["teams-package", "--app-id", APP_ID, "--out", str(out), "--name", "Co-sell Help"]
-    args += ["--website", "https://contoso.example/", "--privacy", "https://contoso.example/p"]
-    args += ["--terms", "https://contoso.example/t"]
-    assert main(args) == 0
-    manifest = json.loads(_unzip(out.read_bytes())["manifest.json"])
-    assert manifest["name"] == {"short": "Co-sell Help", "full": "Co-sell Help"}
-    assert manifest["developer"]["privacyUrl"] == "https://contoso.example/p"
-    captured = capsys.readouterr()
-    assert f"wrote {out}" in captured.out and "placeholder" not in captured.err
-    assert [p.name for p in out.parent.iterdir()] == ["app.zip"]
-
-
-def test_cli_warns_about_placeholder_urls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["teams-package", "--app-id", APP_ID, "--out", str(tmp_path / "app.zip")]) == 0
-    assert "replace the example.com placeholders: websiteUrl, privacyUrl, termsOfUseUrl" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    ("extra", "expected"),
-    [
-        (["--app-id", "not-a-guid"], ["$.bots[0].botId: 'not-a-guid' does not match", "$.id: 'not-a-guid'"]),
-        (["--app-id", APP_ID, "--name", "n" * 31], ["$.name.short:"]),
-    ],
-)
-def test_cli_refuses_an_invalid_manifest(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], expected: list[str]
-) -> None:
-    out = tmp_path / "app.zip"
-    assert main(["teams-package", "--out", str(out), *extra]) == 2
-    err = capsys.readouterr().err
-    assert "nothing written" in err and all(e in err for e in expected), err
-    assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -18,7 +18,6 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
-from bot.cli import main
 from bot.live import build_live_checks, entra_config
 from bot.settings import Settings
 from bot.storage import SqliteDatabase
@@ -350,30 +349,3 @@ def test_a_blob_that_no_longer_decrypts_starts_empty(auth_config: Any, caplog: p
     unkeyed = MemoryStore()  # no key and no secret: nothing is persisted, the store is never asked
     assert not MsalApps(auth_config(), unkeyed).persistent
     assert unkeyed.loads == []
-
-
-def test_cli_login_without_config_exits_2(
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    make_settings()  # clears COSELL_* from the environment
-    monkeypatch.chdir(tmp_path)  # no .env here
-    assert main(["login", "partner_center"]) == 2
-    assert "COSELL_LIVE_CLIENT_ID" in capsys.readouterr().err
-
-
-def test_cli_login_without_cache_key_exits_2(
-    make_settings: Callable[..., Settings],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    make_settings()
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COSELL_LIVE_CLIENT_ID", CLIENT)
-    monkeypatch.setenv("COSELL_LIVE_TENANT_ID", TENANT)
-    monkeypatch.setenv("COSELL_DATABASE_PATH", str(tmp_path / "cli.db"))
-    assert main(["login", "graph"]) == 2
-    assert "COSELL_LIVE_CACHE_KEY" in capsys.readouterr().err
