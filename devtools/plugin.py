@@ -32,7 +32,7 @@ def unknown(name: str | None) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from bot.commands.common import settings_or_exit
     from bot.log_setup import configure_logging
-    from devtools.bench import run_bench
+    from devtools.bench.run import run_bench
 
     configure_logging("WARNING")
     return run_bench(settings_or_exit(), as_json=args.json, quick=args.quick)

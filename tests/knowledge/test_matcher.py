@@ -256,7 +256,7 @@ def test_scoring_stops_early_but_ranks_as_scoring_every_entry_would(knowledge, s
     on the real knowledge base and on a synthetic one large enough to prune candidates."""
     index = knowledge.index
     if size:
-        from devtools.bench import synthetic_docs
+        from devtools.bench.matcher import synthetic_docs
 
         index = build_index(synthetic_docs(knowledge.kb, size), knowledge.kb.lexicon)
     th, compared = knowledge.thresholds, 0

@@ -1,4 +1,5 @@
-"""`run_bench` (quick): every section reported with positive figures. Speed is reported by the bench, never asserted."""
+"""`run_bench` (quick, devtools/bench/run.py): every section reported with positive figures. Speed is reported by
+the bench, never asserted."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import pytest
 
 from bot.settings import Settings
-from devtools.bench import run_bench
+from devtools.bench.run import run_bench
 
 SECTIONS = {
     "matcher": ("real KB (19) warm", "synthetic KB (500) first pass"),

@@ -1,0 +1,53 @@
+"""[memory] a probe process per bot: start-up (imports, build, first turn), then RSS after many one-turn
+conversations."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from devtools.bench.report import Row
+from devtools.bench.turns import Case, build_host, in_child, own_db, run_turn
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+def _rss_mib() -> float:
+    status = Path("/proc/self/status").read_text()
+    return next(int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
+
+
+def probe(kind: str, settings: Settings, cases: list[Case], n: int) -> dict[str, float]:
+    """Child entry: start-up (imports, build, first turn), then RSS after `n` one-turn conversations."""
+
+    async def main() -> dict[str, float]:
+        t0 = time.perf_counter()
+        host = build_host(kind, settings)
+        await run_turn(host, cases[0], "memory-0")
+        startup, rss0 = time.perf_counter() - t0, _rss_mib()
+        for i in range(1, n):
+            await run_turn(host, cases[i % len(cases)], f"memory-{i}")
+        rss = _rss_mib()
+        await host.close()
+        return {"startup_s": startup, "rss_mib": rss, "growth_kib": (rss - rss0) * 1024 / max(n - 1, 1)}
+
+    return asyncio.run(main())
+
+
+async def bench_memory(settings: Settings, tmp: Path, cases: list[Case], quick: bool) -> list[Row]:
+    """A probe process per bot, one after the other so that start-up is timed on a quiet machine."""
+    n, tries, out = (500, 1, {}) if quick else (10_000, 3, {})
+    for kind in ("faq", "echo"):
+        out[kind] = await in_child(probe, kind, own_db(settings, tmp / f"memory-{kind}.db"), cases, n)
+        for i in range(tries - 1):  # a single start-up varies by ±50% (page cache): keep the best
+            again = await in_child(probe, kind, own_db(settings, tmp / f"startup-{kind}-{i}.db"), cases, 1)
+            out[kind]["startup_s"] = min(out[kind]["startup_s"], again["startup_s"])
+    faq, echo = out["faq"], out["echo"]
+    return [
+        Row("memory", f"RSS after {n:,} conversations", "MiB", faq["rss_mib"], echo["rss_mib"], 150),
+        Row("memory", "growth per conversation", "KiB", faq["growth_kib"], echo["growth_kib"]),
+        Row("memory", f"start-up: build + 1st turn, best of {tries}", "s", faq["startup_s"], echo["startup_s"], 1.5),
+    ]

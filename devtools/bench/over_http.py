@@ -1,0 +1,181 @@
+"""[http] `/api/messages` over HTTP: the assistant and the echo bot, each in its own server process, replying to a
+fake Bot Connector, under load at several concurrencies, in blocks alternating between the two."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import resource
+import socket
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from devtools.bench.report import Row, latency_stats, turn_rows
+from devtools.bench.turns import Case, build_host, in_child, locale_of, own_db
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp import web
+
+    from bot.settings import Settings
+
+
+async def _listen(app: web.Application, port: int = 0, **kwargs: Any) -> tuple[web.AppRunner, int]:
+    from aiohttp import web
+
+    runner = web.AppRunner(app, **kwargs)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, int(runner.addresses[0][1])
+
+
+def serve(kind: str, settings: Settings, port: int) -> None:
+    """Child entry: serve `kind` on 127.0.0.1:`port`. GET /bench/control reports CPU time, POST stops."""
+    from aiohttp import web
+
+    async def main() -> None:
+        stop = asyncio.Event()
+
+        async def control(request: web.Request) -> web.Response:
+            if request.method == "POST":
+                stop.set()
+            usage = resource.getrusage(resource.RUSAGE_SELF)  # all threads, µs resolution (/proc/stat has ticks)
+            return web.json_response({"cpu_s": usage.ru_utime + usage.ru_stime})
+
+        if kind == "faq":
+            from bot.app import create_app, tune_gc_for_serving
+
+            app = create_app(settings)
+            tune_gc_for_serving()  # as `cosell-bot serve` does
+        else:
+            host, app = build_host(kind, settings), web.Application()
+            app.router.add_post("/api/messages", lambda request: host.adapter.process(request, host.bot))
+            app.on_cleanup.append(lambda _: host.close())
+        app.router.add_route("*", "/bench/control", control)
+        runner, _ = await _listen(app, port)
+        await stop.wait()
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+async def _load(session: aiohttp.ClientSession, base: str, service_url: str, cases: list[Case], conc: int, n: int,
+                tag: str) -> tuple[list[float], float]:  # fmt: skip
+    """`n` message turns (normal delivery) from `conc` workers, each in its own conversation."""
+    latencies: list[float] = []
+    counter = itertools.count()
+
+    async def worker(w: int) -> None:
+        while (i := next(counter)) < n:
+            case = cases[i % len(cases)]
+            body = {"type": "message", "id": uuid.uuid4().hex, "channelId": "directline", "serviceUrl": service_url,
+                    "conversation": {"id": f"{tag}-c{conc}-w{w}"}, "from": {"id": f"user-{w}"},
+                    "recipient": {"id": "cosell-bot"}, "text": case["text"], "locale": locale_of(case),
+                    "timestamp": datetime.now(UTC).isoformat()}  # fmt: skip
+            start = time.perf_counter()
+            async with session.post(f"{base}/api/messages", json=body) as resp:
+                await resp.read()
+                if resp.status >= 300:
+                    raise RuntimeError(f"/api/messages answered HTTP {resp.status}: {await resp.text()}")
+            latencies.append(time.perf_counter() - start)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(w) for w in range(conc)))
+    return latencies, time.perf_counter() - t0
+
+
+class _Served:
+    """A `serve` child on a free port, and an HTTP session to it (`started`/`stopped` around use)."""
+
+    def __init__(self, kind: str, settings: Settings, limit: int) -> None:
+        import aiohttp
+
+        with socket.socket() as sock:  # a free port for the child, which cannot hand its own back while serving
+            sock.bind(("127.0.0.1", 0))
+            self.base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self._child = asyncio.create_task(in_child(serve, kind, settings, int(self.base.rsplit(":", 1)[1])))
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit))
+
+    async def cpu(self, method: str = "GET") -> float:
+        """The child's CPU seconds so far (POST also tells it to stop)."""
+        async with self.session.request(method, f"{self.base}/bench/control") as resp:
+            return float((await resp.json())["cpu_s"])
+
+    async def started(self) -> _Served:
+        import aiohttp
+
+        while True:  # until the child listens, or raises what stopped it
+            try:
+                await (self.cpu() if not self._child.done() else self._child)
+                return self
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+
+    async def stopped(self) -> None:
+        try:
+            if not self._child.done():
+                await self.cpu("POST")
+            await self._child
+        finally:
+            await self.session.close()
+
+
+async def _blocks(servers: dict[str, _Served], service_url: str, cases: list[Case], conc: int, n: int,
+                  blocks: int) -> dict[str, dict[str, float]]:  # fmt: skip
+    """`n` turns per server at `conc`, in `blocks` blocks alternating between the servers, so that a slow spell of
+    a shared machine hits both alike. CPU per turn is the median block's; latency and throughput pool the blocks."""
+    runs: dict[str, list[tuple[list[float], float, float]]] = {kind: [] for kind in servers}
+    for b in range(blocks):
+        for kind, server in servers.items():
+            cpu0 = await server.cpu()
+            latencies, wall = await _load(server.session, server.base, service_url, cases, conc, n // blocks, f"b{b}")
+            runs[kind].append((latencies, wall, await server.cpu() - cpu0))
+    out = {}
+    for kind, done in runs.items():
+        pooled = [x for latencies, _, _ in done for x in latencies]
+        stats = latency_stats(pooled, sum(wall for _, wall, _ in done), 0.0)
+        stats["cpu"] = statistics.median(cpu * 1000 / len(latencies) for latencies, _, cpu in done)
+        out[kind] = stats
+    return out
+
+
+async def bench_http(settings: Settings, tmp: Path, cases: list[Case], quick: bool) -> list[Row]:
+    """The assistant and the echo bot, each in its own server process, replying to a fake Bot Connector."""
+    from aiohttp import web
+
+    levels, n, blocks, posts = ((1, 4), 50, 1, [0]) if quick else ((1, 16, 64), 1200, 4, [0])
+
+    async def receive(request: web.Request) -> web.Response:
+        posts[0] += 1
+        return web.json_response({"id": f"reply-{posts[0]}"})
+
+    connector = web.Application()
+    connector.router.add_post("/v3/conversations/{conversation}/activities", receive)
+    connector.router.add_post("/v3/conversations/{conversation}/activities/{activity}", receive)
+    runner, port = await _listen(connector, access_log=None)
+    url, servers, out = f"http://127.0.0.1:{port}", {}, {}
+    try:
+        for kind in ("faq", "echo"):
+            servers[kind] = _Served(kind, own_db(settings, tmp / f"http-{kind}.db"), max(levels))
+        for server in servers.values():
+            await server.started()
+            await _load(server.session, server.base, url, cases, max(levels), max(n // 4, 2 * max(levels)), "warm")
+        for conc in levels:
+            out[conc] = await _blocks(servers, url, cases, conc, n, blocks)
+    finally:  # every child stopped and awaited, even when one of them failed
+        stops = await asyncio.gather(*(server.stopped() for server in servers.values()), return_exceptions=True)
+        await runner.cleanup()
+        if failed := next((e for e in stops if isinstance(e, BaseException)), None):
+            raise failed
+    turns = 2 * len(levels) * (n // blocks) * blocks
+    if posts[0] < turns:  # a turn failing inside the bot still answers 201
+        raise RuntimeError(f"the fake connector got {posts[0]} replies for {turns} turns")
+    return [
+        r
+        for c in levels
+        for r in turn_rows("http", f"concurrency {c}", out[c]["faq"], out[c]["echo"], saturated=c >= 16)
+    ]

@@ -1,0 +1,43 @@
+"""`run_bench`: every section on the shared dev set, then the table. Speed is reported, never asserted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from devtools.bench.live import bench_live
+from devtools.bench.matcher import bench_matcher
+from devtools.bench.memory import bench_memory
+from devtools.bench.over_http import bench_http
+from devtools.bench.report import Row, report
+from devtools.bench.turns import Case, bench_turns, in_child, own_db
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+async def _sections(settings: Settings, tmp: Path, cases: list[Case], quick: bool, meta: dict[str, Any]) -> list[Row]:
+    # the matcher runs in a child as well: a 10k-entry heap, even freed, slows every later turn in this process
+    rows, meta["synthetic_kb_build_s"] = await in_child(bench_matcher, [c["text"] for c in cases], quick)
+    faq = [c for c in cases if c["kind"] == "match"]  # the turn sections' workload: real FAQ questions
+    rows += await bench_turns(own_db(settings, tmp / "turns.db"), faq, quick)
+    rows += await bench_http(settings, tmp, faq, quick)
+    rows += await bench_memory(settings, tmp, faq, quick)
+    return rows + await bench_live(settings, tmp, quick)
+
+
+def run_bench(settings: Settings, *, as_json: bool, quick: bool) -> int:
+    """Run every section and print the table (or one JSON object). Speed is reported here, never asserted."""
+    t0, dev_set = time.perf_counter(), Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev.jsonl"
+    cases = [json.loads(line) for line in dev_set.read_text(encoding="utf-8").splitlines() if line.strip()]
+    meta: dict[str, Any] = {"quick": quick, "cpus": os.cpu_count(), "queries": len(cases)}
+    with tempfile.TemporaryDirectory(prefix="cosell-bench-") as tmp:
+        rows = asyncio.run(_sections(settings, Path(tmp), cases, quick, meta))
+    meta["elapsed_s"] = round(time.perf_counter() - t0, 1)
+    report(rows, meta, as_json)
+    return 0
