@@ -1,6 +1,7 @@
 """The devtools' side of `cosell-bot`: the `bench` and `sandbox` sub-commands and what `--demo` needs.
 
-Found by `bot/cli.py` through the `cosell_bot.devtools` entry point, so the product never imports devtools.
+Found by `cosell-bot` (`bot/commands/common.py`) through the `cosell_bot.devtools` entry point, so the product
+never imports devtools.
 """
 
 from __future__ import annotations
