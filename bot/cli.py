@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands import conversation, diagnose, login, package, serve
+from bot.commands import diagnose, login, package, serve, terminal
 from bot.commands.common import devtools
 
 
@@ -13,7 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cosell-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve.register(sub)
-    conversation.register(sub)  # chat, ask
+    terminal.register(sub)  # chat, ask
     package.register(sub)  # teams-package
     tools = devtools()
     if tools is not None:  # bench and sandbox (developer tools, not the product)

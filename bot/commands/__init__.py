@@ -1,5 +1,5 @@
 """The `cosell-bot` sub-commands, one module per family, each adding its parsers with `register(sub)`: `serve`, the
-terminal `conversation` (chat, ask), the Teams app `package`, `diagnose` (diagnose, trace) and `login`; `common` holds
+`terminal` ones (chat, ask), the Teams app `package`, `diagnose` (diagnose, trace) and `login`; `common` holds
 what they share (settings or exit 2, the developer tools found through their entry point, `--demo`).
 
 Imported by `bot.cli`, which orders them; the developer tools' plugin (`devtools/plugin.py`) registers bench and

@@ -1,4 +1,4 @@
-"""`cosell-bot ask` (argument, stdin, --json) and `chat` in the terminal (bot/commands/conversation.py)."""
+"""`cosell-bot ask` (argument, stdin, --json) and `chat` in the terminal (bot/commands/terminal.py)."""
 
 from __future__ import annotations
 
