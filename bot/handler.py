@@ -44,6 +44,7 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import DeserializationError
 
+from assistant.case import ConversationData
 from assistant.trust import Access, TrustPolicy
 from bot.adapter import invoke_error
 from bot.channels.cards import CONTENT_TYPE
@@ -51,7 +52,7 @@ from bot.channels.rendering import refreshed_card, welcome_activity
 from bot.identity import turn_access
 from bot.log_setup import safe_id
 from dialogs.access import ACCESS_KEY
-from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, ConversationData, set_conversation_data
+from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, set_conversation_data
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
 

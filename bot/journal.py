@@ -1,7 +1,7 @@
 """SqliteJournal: durable feedback votes, handoff requests, checklist outcomes and remediations, in the bot's
 database.
 
-Implements the dialogs' `Journal` port. Rows carry ids and choices only, never user text.
+Implements the `Journal` port (`assistant.ports`). Rows carry ids and choices only, never user text.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from assistant.case import ItemStatus, RemediationResult
 from assistant.redaction import redact, redact_activity
 from bot.storage import SqliteDatabase
-from dialogs.state import ItemStatus, RemediationResult
 from knowledge.models import Area, Lang
 
 _SCHEMA = (

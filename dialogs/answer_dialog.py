@@ -13,21 +13,14 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogReason, DialogTurnResult
 from botbuilder.schema import Activity, ActivityTypes
 
+from assistant.case import AnswerOptions, DialogEnd, PromptSpec
+from assistant.ports import Journal, LiveFindings, Remediation
 from dialogs import messages
 from dialogs.access import may_show_live
 from dialogs.base import Renderer
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
 from dialogs.render import FEEDBACK_CHOICES, findings_markdown, recognize
-from dialogs.state import (
-    ANSWER_KEY,
-    AnswerOptions,
-    DialogEnd,
-    Journal,
-    LiveFindings,
-    PromptSpec,
-    Remediation,
-    turn_lang,
-)
+from dialogs.state import ANSWER_KEY, turn_lang
 from knowledge.loader import KnowledgeBase
 from tenant.base import CheckResult
 

@@ -9,7 +9,7 @@ from botbuilder.dialogs import DialogContext
 from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, TextPrompt
 from botbuilder.schema import Activity
 
-from dialogs.state import PromptSpec
+from assistant.case import PromptSpec
 
 # Whole-message commands, casefolded. Exact matches only: "help me with the flow" is a question.
 HELP = frozenset({"help", "aiuto", "?", "commands", "comandi", "what can you do", "cosa sai fare"})

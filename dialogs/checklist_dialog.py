@@ -5,21 +5,14 @@ from __future__ import annotations
 from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, ActivityTypes
 
+from assistant.case import ChecklistOptions, DialogEnd, ItemStatus, PromptSpec
+from assistant.ports import Journal, LiveFindings, Remediation
 from dialogs.access import may_show_live
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
 from dialogs.render import ITEM_CHOICES, findings_markdown, recognize
 from dialogs.runtime import Waterfall
-from dialogs.state import (
-    ChecklistOptions,
-    DialogEnd,
-    ItemStatus,
-    Journal,
-    LiveFindings,
-    PromptSpec,
-    Remediation,
-    turn_lang,
-)
+from dialogs.state import turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
+from assistant.case import AnswerOptions, ClarifyOptions, DialogEnd, PromptSpec
 from dialogs import messages
 from dialogs.answer_dialog import AnswerDialog
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.render import recognize
 from dialogs.runtime import Waterfall
-from dialogs.state import AnswerOptions, ClarifyOptions, DialogEnd, PromptSpec, turn_lang
+from dialogs.state import turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import LANGS
 

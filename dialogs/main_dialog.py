@@ -15,6 +15,8 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, Dialog, DialogContext, DialogReason, DialogTurnResult, DialogTurnStatus
 from botbuilder.schema import Activity, ActivityTypes
 
+from assistant.case import AnswerOptions, ClarifyOptions, DialogEnd
+from assistant.ports import Journal, LiveFindings, Remediation
 from dialogs import messages
 from dialogs.access import may_show_live
 from dialogs.answer_dialog import AnswerDialog
@@ -35,19 +37,7 @@ from dialogs.checklist_dialog import AREA_DIALOGS
 from dialogs.clarify_dialog import ClarifyDialog
 from dialogs.render import findings_markdown
 from dialogs.runtime import patch_dialog_context
-from dialogs.state import (
-    LANG_CHANGED_KEY,
-    LANG_KEY,
-    AnswerOptions,
-    ClarifyOptions,
-    DialogEnd,
-    Journal,
-    LiveFindings,
-    Remediation,
-    conversation_data,
-    set_match,
-    turn_lang,
-)
+from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, conversation_data, set_match, turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Lang, Match
 

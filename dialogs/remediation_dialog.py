@@ -9,6 +9,8 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, Dialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, ActivityTypes
 
+from assistant.case import DialogEnd, PromptSpec, RemediationOptions, RemediationResult
+from assistant.ports import Journal, Remediation
 from dialogs import messages
 from dialogs.access import turn_access
 from dialogs.base import SpecPrompt, spec_options
@@ -21,15 +23,7 @@ from dialogs.render import (
     verification_markdown,
 )
 from dialogs.runtime import Waterfall
-from dialogs.state import (
-    DialogEnd,
-    Journal,
-    PromptSpec,
-    Remediation,
-    RemediationOptions,
-    RemediationResult,
-    turn_lang,
-)
+from dialogs.state import turn_lang
 from tenant.base import CheckResult, LiveCheckError
 from tenant.remediation import RemediationOutcome, RemediationPlan
 

@@ -11,8 +11,9 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs.choices import Choice, ChoiceFactory
 from botbuilder.schema import Activity, CardAction
 
+from assistant.case import PromptSpec
 from dialogs import messages
-from dialogs.state import PromptSpec, turn_lang
+from dialogs.state import turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Entry, Lang
 from tenant.base import CheckResult

@@ -10,10 +10,11 @@ from __future__ import annotations
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import Activity
 
+from assistant.case import PromptSpec
 from bot.channels import cards
 from dialogs import messages
 from dialogs.render import entry_markdown, item_markdown, prompt_choices, render_prompt, summary_markdown
-from dialogs.state import PromptSpec, turn_lang
+from dialogs.state import turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from assistant.case import PromptSpec
 from bot.channels import cards
 from bot.channels.rendering import build_card
-from dialogs.state import PromptSpec
 from knowledge.models import Area
 
 

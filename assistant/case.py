@@ -1,0 +1,82 @@
+"""The conversation's case model, SDK-free: what a conversation keeps and what its dialogs pass each other (pydantic).
+
+Options travel as `model_dump()` dicts inside dialog state and are read back with `model_validate`, so stored state
+never records Python class paths (moving these classes here from `dialogs/state.py` orphaned nothing). The accessors
+that reach these models through a botbuilder `TurnContext` stay in `dialogs/state.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from knowledge.models import Area, Lang
+
+ItemStatus = Literal["done", "fixed", "open", "skipped"]
+RemediationResult = Literal["refused", "cancelled", "done", "failed"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ChecklistOptions(_Model):
+    """Where a checklist walk is: area, current item, and the status of each item so far."""
+
+    area: Area
+    index: int = 0
+    results: dict[str, ItemStatus] = Field(default_factory=dict)
+    swept: bool = False  # live checks already ran for this walk
+
+
+class AnswerOptions(_Model):
+    """The entry to present and how it was found."""
+
+    entry_id: str
+    confidence: float = 0.0
+    via: str = "fuzzy"
+
+
+class ClarifyOptions(_Model):
+    """The candidate entries of a clarifying question."""
+
+    alternatives: list[str]
+
+
+class RemediationOptions(_Model):
+    """The fixes to offer, one at a time: failed findings (`CheckResult` dumps) that carry a `fix.action`."""
+
+    findings: list[dict[str, Any]]
+
+
+class PromptSpec(_Model):
+    """A language-neutral description of a prompt, rendered in the turn's language each time it is shown."""
+
+    kind: Literal["answer", "item", "clarify", "summary", "fix_offer", "fix_confirm"]
+    entry_id: str | None = None
+    area: Area | None = None
+    index: int = 0
+    alternatives: list[str] = Field(default_factory=list)
+    results: dict[str, ItemStatus] = Field(default_factory=dict)  # summary: status per entry id
+    action: str | None = None  # fix_offer / fix_confirm: the remediation action
+    finding: str | None = None  # fix_offer: the finding's title and summary
+    plan: dict[str, Any] | None = None  # fix_confirm: the RemediationPlan dump (ids, names, hosts; no secrets)
+
+
+class DialogEnd(_Model):
+    """What a child dialog returns to the main dialog: optionally text to route as a new question."""
+
+    redirect: str | None = None
+    fixed: list[str] = Field(default_factory=list)  # FAQ entries whose finding a remediation fixed
+
+
+class ConversationData(_Model):
+    """Per-conversation data kept in conversation state."""
+
+    lang: Lang | None = None
+    lang_locked: bool = False
+    turns: int = 0
+    last_entry: str | None = None
+    checklists: dict[str, dict[str, ItemStatus]] = Field(default_factory=dict)
+    live_hidden_told: bool = False  # the user was told why live checks are not shown to them
