@@ -1,4 +1,5 @@
 """The application core, SDK-free: no botbuilder, aiohttp or msrest imports.
 
-For now it holds redaction (`assistant.redaction`); later ports, the case model, presenters.
+It holds the ports the host and the dialogs talk through (`assistant.ports`, implemented by `stores/` and the
+tenant), the conversation's case model (`assistant.case`), the trust model and redaction; later, presenters.
 """

@@ -227,8 +227,7 @@ _MARKS = {"pass": "✅", "warn": "⚠️ ", "fail": "❌", "skipped": "⏭️ ",
 async def _diagnose(
     settings: Settings, area: str | None, demo: str | None, as_json: bool, inputs: dict[str, str]
 ) -> int:
-    from bot.live import build_live_checks
-    from bot.storage import SqliteDatabase
+    from bot.wiring import SqliteDatabase, build_live_checks
 
     running = await _start_demo(settings, demo)
     live_settings = running.settings if running else settings
@@ -280,8 +279,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 async def _trace(settings: Settings, referral: str | None, opportunity: str | None, demo: str | None) -> dict[str, Any]:
-    from bot.live import build_live_checks
-    from bot.storage import SqliteDatabase
+    from bot.wiring import SqliteDatabase, build_live_checks
     from tenant.trace import trace_opportunity, trace_referral
 
     running = await _start_demo(settings, demo)
@@ -319,8 +317,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 def cmd_login(args: argparse.Namespace) -> int:
     from bot.live import entra_config
-    from bot.storage import SqliteDatabase
-    from bot.token_cache import SqliteTokenCacheStore
+    from bot.wiring import SqliteDatabase, SqliteTokenCacheStore
     from tenant.auth.entra import AuthNotConfigured, login, msal_configured, uses_app_only
     from tenant.base import LiveCheckError, System
 
