@@ -1,7 +1,8 @@
-"""The conversation's case model: dialog options, prompt specs and the persisted conversation data (pydantic).
+"""The conversation's case model, SDK-free: what a conversation keeps and what its dialogs pass each other (pydantic).
 
 Options travel as `model_dump()` dicts inside dialog state and are read back with `model_validate`, so stored state
-never records Python class paths. SDK-free: `dialogs/state.py` reaches these through the turn context.
+never records Python class paths (moving these classes here from `dialogs/state.py` orphaned nothing). The accessors
+that reach these models through a botbuilder `TurnContext` stay in `dialogs/state.py`.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, InvokeResponse
 
 from assistant import messages
+from assistant.ports import StateConflict
 from bot.adapter import invoke_error
 from bot.log_setup import safe_id
-from bot.storage import StorageConflictError
 from dialogs.state import turn_lang
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def on_turn_error(context: TurnContext, error: Exception) -> None:
         return
     if activity.type not in (ActivityTypes.message, ActivityTypes.conversation_update):
         return
-    key = "conflict" if isinstance(error, StorageConflictError) else "error"
+    key = "conflict" if isinstance(error, StateConflict) else "error"
     try:
         await context.send_activity(messages.text(key, turn_lang(context)))
         if activity.channel_id == "emulator":

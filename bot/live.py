@@ -3,9 +3,12 @@
 The only place that turns settings (URLs, tokens) into concrete clients; dialogs and the CLI get a
 `LiveChecks` and run sweeps through it. Static tokens are used as given (SecretStr, never logged); without one,
 msal acquires them when an Entra app registration is configured (tenant/auth/entra.py), its encrypted token cache
-kept in the database (bot/token_cache.py). Salesforce is not an Entra resource: its connected app's OAuth flows
+kept through the `TokenCacheStore` port. Salesforce is not an Entra resource: its connected app's OAuth flows
 (tenant/auth/salesforce.py) come before its static token. `entra_config` and `salesforce_auth_config` are the one
 place the credential settings become the tenant's configs.
+
+The stores (the call counter, the token cache) come in as ports: `bot/wiring.py` names the concrete ones, and its
+`build_live_checks(settings, database)` is what the entry points call.
 """
 
 from __future__ import annotations
@@ -18,10 +21,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from bot.quota import SqliteCallCounter
+from assistant.ports import CallCounter, TokenCacheStore
 from bot.settings import Settings
-from bot.storage import SqliteDatabase
-from bot.token_cache import SqliteTokenCacheStore
 from tenant.auth.entra import EntraConfig, MsalApps, MsalTokenProvider, dataverse_scope, msal_configured, resource_scope
 from tenant.auth.salesforce import PENDING_INSTANCE_URL, SalesforceAuth, SalesforceAuthConfig, salesforce_token_provider
 from tenant.base import CheckResult, System
@@ -94,11 +95,10 @@ def salesforce_auth_config(settings: Settings) -> SalesforceAuthConfig | None:
 
 
 def _token_source(
-    settings: Settings, database: SqliteDatabase, msal_http_client: Any | None
+    settings: Settings, store: TokenCacheStore, msal_http_client: Any | None
 ) -> Callable[..., SecretStr | TokenProvider | None]:
     """`token(static, system, scope=None)`: the static token if set, else an msal provider if configured, else None."""
     config = entra_config(settings)
-    store = SqliteTokenCacheStore(database)
     apps = MsalApps(config, store, http_client=msal_http_client) if msal_configured(config) else None
 
     def token(static: SecretStr, system: System, scope: str | None = None) -> SecretStr | TokenProvider | None:
@@ -182,14 +182,18 @@ def _salesforce(
     return {System.salesforce: SalesforceClient(http(settings.live_salesforce_url, token))}
 
 
-def build_live_checks(
+def live_checks(
     settings: Settings,
-    database: SqliteDatabase,
     *,
+    counter: CallCounter,
+    token_cache: TokenCacheStore,
     transport: httpx.AsyncBaseTransport | None = None,
     msal_http_client: Any | None = None,
 ) -> LiveChecks:
-    """Clients for every system that has a token (and a URL), and a runner over all checks."""
+    """Clients for every system that has a token (and a URL), and a runner over all checks.
+
+    `counter` counts the API calls (the runner's daily budget reads it); `token_cache` keeps msal's encrypted cache.
+    """
     clients: dict[System, Any] = {}
     owned: list[httpx.AsyncClient] = []
 
@@ -202,7 +206,7 @@ def build_live_checks(
         return client
 
     # Static tokens first; else msal (tenant/auth/entra.py) with an Entra app registration configured; else no client.
-    token = _token_source(settings, database, msal_http_client)
+    token = _token_source(settings, token_cache, msal_http_client)
 
     webhooks_scope = resource_scope(settings.live_partner_center_webhooks_url)
     pc_token = token(settings.live_partner_center_token, System.partner_center)
@@ -247,7 +251,7 @@ def build_live_checks(
         checks,
         clients=clients,
         credentials=set(credentials),
-        counter=SqliteCallCounter(database),
+        counter=counter,
         per_check_timeout=settings.live_check_timeout,
         deadline=settings.live_sweep_deadline,
         cache_ttl=settings.live_cache_ttl,

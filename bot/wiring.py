@@ -1,13 +1,16 @@
 """Build the whole assistant from settings: knowledge, storage, dialogs, bot and adapter.
 
 Shared by the web app, the terminal chat, `ask` and the benchmark, so every entry point runs the same
-bot logic. The only place that picks concrete implementations.
+bot logic. The only place that picks concrete implementations, and the only product module that imports `stores`
+(an import-linter contract): the CLI and the developer tools get the database and the live checks from here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+import httpx
 from botbuilder.core import MemoryStorage, Storage
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
@@ -16,16 +19,21 @@ from bot.adapter import FixedCloudAdapter
 from bot.channels.rendering import render_activity
 from bot.errors import on_turn_error
 from bot.handler import TroubleshootBot
-from bot.journal import SqliteJournal
-from bot.live import LiveChecks, build_live_checks
+from bot.live import LiveChecks, live_checks
 from bot.sdk.state import ConversationState, UserState
+from bot.sdk.storage import StateStorage
 from bot.settings import Settings
-from bot.storage import SqliteDatabase, SqliteStorage
-from bot.transcripts import SqliteTranscriptStore, TranscriptMiddleware
+from bot.transcripts import TranscriptMiddleware
 from dialogs.main_dialog import MainDialog
 from knowledge.loader import KnowledgeBase, load_kb
 from knowledge.matcher import Index, Thresholds, index_kb, match
 from knowledge.models import Lang, Match
+from stores.sqlite.counters import SqliteCallCounter
+from stores.sqlite.database import SqliteDatabase
+from stores.sqlite.journal import SqliteJournal
+from stores.sqlite.state import SqliteStateStore
+from stores.sqlite.token_cache import SqliteTokenCacheStore
+from stores.sqlite.transcripts import SqliteTranscriptStore
 from tenant.remediation import Remediator
 
 
@@ -84,8 +92,8 @@ def build_assistant(
 ) -> Assistant:
     """Wire an assistant; `storage` overrides the SQLite state storage (tests only)."""
     knowledge = knowledge or load_knowledge(settings)
-    sqlite = SqliteStorage(settings.database_path)
-    state_storage = storage if storage is not None else sqlite
+    sqlite = SqliteStateStore(settings.database_path)
+    state_storage = storage if storage is not None else StateStorage(sqlite)
     database = sqlite.database
     transcripts = SqliteTranscriptStore(database)
     journal = SqliteJournal(database)
@@ -125,4 +133,31 @@ def build_assistant(
     return Assistant(settings, knowledge, database, state_storage, transcripts, journal, bot, adapter, live)
 
 
-__all__ = ["Assistant", "Knowledge", "MemoryStorage", "build_assistant", "load_knowledge"]
+def build_live_checks(
+    settings: Settings,
+    database: SqliteDatabase,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    msal_http_client: Any | None = None,
+) -> LiveChecks:
+    """The live checks (`bot.live.live_checks`) with their stores on `database`: the API call counter and the
+    encrypted msal token cache."""
+    return live_checks(
+        settings,
+        counter=SqliteCallCounter(database),
+        token_cache=SqliteTokenCacheStore(database),
+        transport=transport,
+        msal_http_client=msal_http_client,
+    )
+
+
+__all__ = [
+    "Assistant",
+    "Knowledge",
+    "MemoryStorage",
+    "SqliteDatabase",
+    "SqliteTokenCacheStore",
+    "build_assistant",
+    "build_live_checks",
+    "load_knowledge",
+]

@@ -15,12 +15,13 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from assistant import messages
 from assistant.case import AnswerOptions, DialogEnd, PromptSpec
+from assistant.ports import Journal, LiveFindings, Remediation
 from assistant.presenters.choices import FEEDBACK_CHOICES, recognize
 from assistant.presenters.views import Findings
 from dialogs.access import may_show_live
 from dialogs.base import Renderer
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
-from dialogs.state import ANSWER_KEY, Journal, LiveFindings, Remediation, turn_lang
+from dialogs.state import ANSWER_KEY, turn_lang
 from knowledge.loader import KnowledgeBase
 from tenant.base import CheckResult
 

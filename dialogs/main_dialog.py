@@ -17,6 +17,7 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from assistant import messages
 from assistant.case import AnswerOptions, ClarifyOptions, DialogEnd
+from assistant.ports import Journal, LiveFindings, Remediation
 from assistant.presenters.views import Findings
 from dialogs.access import may_show_live
 from dialogs.answer_dialog import AnswerDialog
@@ -36,16 +37,7 @@ from dialogs.base import (
 from dialogs.checklist_dialog import AREA_DIALOGS
 from dialogs.clarify_dialog import ClarifyDialog
 from dialogs.runtime import patch_dialog_context
-from dialogs.state import (
-    LANG_CHANGED_KEY,
-    LANG_KEY,
-    Journal,
-    LiveFindings,
-    Remediation,
-    conversation_data,
-    set_match,
-    turn_lang,
-)
+from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, conversation_data, set_match, turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Lang, Match
 

@@ -11,12 +11,13 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from assistant import messages
 from assistant.case import DialogEnd, PromptSpec, RemediationOptions, RemediationResult
+from assistant.ports import Journal, Remediation
 from assistant.presenters.choices import CONFIRM_CHOICES, FIX_CHOICES, recognize
 from assistant.presenters.views import FixReport
 from dialogs.access import turn_access
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.runtime import Waterfall
-from dialogs.state import Journal, Remediation, turn_lang
+from dialogs.state import turn_lang
 from tenant.base import CheckResult, LiveCheckError
 from tenant.remediation import RemediationOutcome, RemediationPlan
 

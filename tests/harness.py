@@ -1,10 +1,12 @@
 """DialogHarness: the real bot and dialogs over botbuilder-core's TestAdapter, with MemoryStorage.
 
-A small owned replacement for botbuilder-testing's DialogTestClient (whose pins break current pytest).
+A small owned replacement for botbuilder-testing's DialogTestClient (whose pins break current pytest). Also
+`SqliteStateStorage`: the bot's state storage on SQLite, as `bot.wiring` builds it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from botbuilder.core import ConversationState, MemoryStorage, Storage, UserState
@@ -15,9 +17,28 @@ from assistant.trust import TrustPolicy
 from bot.channels.rendering import render_activity
 from bot.errors import on_turn_error
 from bot.handler import TroubleshootBot
+from bot.sdk.storage import StateStorage
 from bot.wiring import Knowledge
 from dialogs.main_dialog import MainDialog
+from stores.sqlite.state import SqliteStateStore
 from tests.fakes import FakeJournal
+
+
+class SqliteStateStorage(StateStorage):
+    """The `Storage` adapter over a `SqliteStateStore` of its own (what `bot.wiring` builds), with the store's
+    `database`, `ping` and `close` at hand."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.state_store = SqliteStateStore(path)
+        super().__init__(self.state_store)
+        self.database = self.state_store.database
+
+    def ping(self) -> bool:
+        return self.state_store.ping()
+
+    def close(self) -> None:
+        self.state_store.close()
+
 
 # the operator's own machine with the local-demo setting: live findings shown, fixes against the allow-list
 LOCAL_DEMO = TrustPolicy(auth_enabled=False, loopback_only=True, local_fixes=True)

@@ -18,8 +18,7 @@ _MARKS = {"pass": "✅", "warn": "⚠️ ", "fail": "❌", "skipped": "⏭️ ",
 async def _diagnose(
     settings: Settings, area: str | None, demo: str | None, as_json: bool, inputs: dict[str, str]
 ) -> int:
-    from bot.live import build_live_checks
-    from bot.storage import SqliteDatabase
+    from bot.wiring import SqliteDatabase, build_live_checks
 
     running = await start_demo(settings, demo)
     live_settings = running.settings if running else settings
@@ -71,8 +70,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 async def _trace(settings: Settings, referral: str | None, opportunity: str | None, demo: str | None) -> dict[str, Any]:
-    from bot.live import build_live_checks
-    from bot.storage import SqliteDatabase
+    from bot.wiring import SqliteDatabase, build_live_checks
     from tenant.trace import trace_opportunity, trace_referral
 
     running = await start_demo(settings, demo)

@@ -13,8 +13,7 @@ from bot.log_setup import configure_logging
 
 def cmd_login(args: argparse.Namespace) -> int:
     from bot.live import entra_config
-    from bot.storage import SqliteDatabase
-    from bot.token_cache import SqliteTokenCacheStore
+    from bot.wiring import SqliteDatabase, SqliteTokenCacheStore
     from tenant.auth.entra import AuthNotConfigured, login, msal_configured, uses_app_only
     from tenant.base import LiveCheckError, System
 

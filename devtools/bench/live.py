@@ -15,8 +15,7 @@ if TYPE_CHECKING:
 
 async def bench_live(settings: Settings, tmp: Path, quick: bool) -> list[Row]:
     """Full sweep wall time against the slow simulated tenant versus its slowest single check, and API calls."""
-    from bot.live import build_live_checks
-    from bot.storage import SqliteDatabase
+    from bot.wiring import SqliteDatabase, build_live_checks
     from devtools.demo import _serve, demo_settings
     from devtools.sandbox import load_scenario
 

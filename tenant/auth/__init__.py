@@ -5,7 +5,8 @@
 - `salesforce`: Salesforce OAuth against the org's connected app (JWT bearer, client credentials).
 
 Each module takes a small frozen config of exactly the values it uses (`EntraConfig`, `SalesforceAuthConfig`), never
-the bot's settings: `bot/live.py` builds them from `Settings`, and `bot/token_cache.py` keeps the cache's rows.
-May import: httpx, msal, cryptography, PyJWT, pydantic (`SecretStr`), `tenant.base`, `tenant.clients`. Imported by:
-`bot` (wiring, the `login` command). Never imports `bot` (import-linter layers).
+the bot's settings: `bot/live.py` builds them from `Settings`, and `stores/sqlite/token_cache.py` keeps the cache's
+rows. May import: httpx, msal, cryptography, PyJWT, pydantic (`SecretStr`), `tenant.base`, `tenant.clients`. Imported
+by: `bot` (wiring, the `login` command) and `assistant.ports` (which re-exports the `TokenCacheStore` port). Never
+imports `bot` (import-linter layers).
 """

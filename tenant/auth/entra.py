@@ -6,9 +6,9 @@
   Graph's `/me/licenseDetails` needs a user, the Flow management API expects a user token. `cosell-bot login SYSTEM`
   runs the device-code flow once; checks then acquire silently from the cached account (refresh token).
 - The msal token cache is encrypted here with Fernet and kept through the `TokenCacheStore` port (the bot stores
-  the blobs in its database: `bot/token_cache.py`). The key is `COSELL_LIVE_CACHE_KEY`; when empty it is derived
-  from the client secret with HKDF-SHA256 (rotating the secret then invalidates the cache: sign in again); with
-  neither, nothing is persisted and delegated systems stay signed out.
+  the blobs in its database: `stores/sqlite/token_cache.py`). The key is `COSELL_LIVE_CACHE_KEY`; when empty it is
+  derived from the client secret with HKDF-SHA256 (rotating the secret then invalidates the cache: sign in again);
+  with neither, nothing is persisted and delegated systems stay signed out.
 
 Everything configurable comes in an `EntraConfig` (built from the settings by `bot/live.py`), never the settings.
 

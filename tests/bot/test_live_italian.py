@@ -11,10 +11,10 @@ import pytest
 
 from assistant.presenters.markdown import findings_markdown
 from bot.cli import main
-from bot.live import build_live_checks
-from bot.storage import SqliteDatabase
+from bot.wiring import build_live_checks
 from devtools.demo import start_demo
 from devtools.sandbox import scenario_names
+from stores.sqlite.database import SqliteDatabase
 from tenant.base import CheckResult, Status
 from tenant.checks.catalog import all_checks
 from tenant.checks.crm import crm_checks

@@ -1,5 +1,5 @@
-"""Tests for bot/transcripts.py: the SQLite transcript store and TranscriptMiddleware, rows redacted (the redaction
-itself: tests/assistant/redaction/)."""
+"""Tests for bot/transcripts.py: TranscriptMiddleware over the SQLite transcript store, rows redacted (the store's own
+tests: tests/stores/sqlite/test_transcript_store.py; the redaction itself: tests/assistant/redaction/)."""
 
 from __future__ import annotations
 
@@ -21,26 +21,26 @@ from botbuilder.schema import Activity, Attachment, ChannelAccount, Conversation
 
 from assistant.redaction.rule import MASK
 from bot.adapter import FixedCloudAdapter
-from bot.storage import SqliteStorage
 from bot.transcripts import (
-    SqliteTranscriptStore,
     TranscriptMiddleware,
     as_logged,
 )
+from stores.sqlite.state import SqliteStateStore
+from stores.sqlite.transcripts import SqliteTranscriptStore
 
 if TYPE_CHECKING:
     from conftest import FakeConnector
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    store = SqliteStorage(tmp_path / "bot.db")
+async def storage(tmp_path: Path) -> AsyncIterator[SqliteStateStore]:
+    store = SqliteStateStore(tmp_path / "bot.db")
     yield store
     store.close()
 
 
 @pytest.fixture
-def store(storage: SqliteStorage) -> SqliteTranscriptStore:
+def store(storage: SqliteStateStore) -> SqliteTranscriptStore:
     return SqliteTranscriptStore(storage)
 
 
@@ -51,7 +51,7 @@ async def _reply_twice(context: TurnContext) -> None:
 
 
 async def test_middleware_logs_turn_in_order_with_roles_and_redaction(
-    store: SqliteTranscriptStore, storage: SqliteStorage
+    store: SqliteTranscriptStore, storage: SqliteStateStore
 ) -> None:
     adapter = TestAdapter(_reply_twice)
     adapter.use(TranscriptMiddleware(store))
@@ -111,7 +111,7 @@ async def test_updates_are_logged_as_message_update(store: SqliteTranscriptStore
 
 
 async def test_store_failure_does_not_break_the_turn(
-    store: SqliteTranscriptStore, storage: SqliteStorage, caplog: pytest.LogCaptureFixture
+    store: SqliteTranscriptStore, storage: SqliteStateStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     adapter = TestAdapter(_reply_twice)
     adapter.use(TranscriptMiddleware(store))
@@ -126,96 +126,11 @@ async def test_store_failure_does_not_break_the_turn(
     assert "Hunter2" not in caplog.text
 
 
-def _activity(conversation: str, text: str, channel: str = "msteams", ts: str = "2025-01-01T10:00:00Z") -> Activity:
-    return Activity(
-        type="message",
-        text=text,
-        channel_id=channel,
-        timestamp=ts,
-        conversation=ConversationAccount(id=conversation),
-        from_property=ChannelAccount(id="u1", role="user"),
-    )
-
-
-async def test_list_conversations_limit_and_delete(store: SqliteTranscriptStore) -> None:
-    teams = "19:abc@thread.tacv2;messageid=1699999"
-    await store.log_activity(_activity(teams, "one", ts="2025-01-01T10:00:00Z"), "in")
-    await store.log_activity(_activity("webchat-1", "hello", channel="webchat"), "in")
-    await store.log_activity(_activity(teams, "two", ts="2025-01-01T10:05:00Z"), "out")
-    await store.log_activity(_activity(teams, "three", ts="2025-01-01T10:09:00Z"), "in")
-
-    assert await store.list_conversations("msteams") == [
-        {
-            "channel_id": "msteams",
-            "conversation_id": teams,
-            "first_timestamp": "2025-01-01T10:00:00.000Z",
-            "last_timestamp": "2025-01-01T10:09:00.000Z",
-            "count": 3,
-        }
-    ]
-    assert [c["channel_id"] for c in await store.list_conversations()] == ["msteams", "webchat"]
-    last_two = await store.get_transcript("msteams", teams, limit=2)
-    assert [r["activity"]["text"] for r in last_two] == ["two", "three"]
-
-    await store.delete_transcript("msteams", teams)
-
-    assert await store.get_transcript("msteams", teams) == []
-    assert [c["conversation_id"] for c in await store.list_conversations()] == ["webchat-1"]
-
-
-async def test_store_rejects_unknown_direction(store: SqliteTranscriptStore) -> None:
-    with pytest.raises(ValueError, match="direction"):
-        await store.log_activity(_activity("c", "x"), "sideways")
-
-
-async def test_store_on_a_path_owns_its_connection(tmp_path: Path) -> None:
-    path = tmp_path / "bot.db"
-    storage = SqliteStorage(path)
-    own = SqliteTranscriptStore(path)
-    await own.log_activity(_activity("c", "x"), "in")
-    own.close()
-
-    shared = SqliteTranscriptStore(storage)
-    assert len(await shared.get_transcript("msteams", "c")) == 1
-    shared.close()  # does not close the storage's connection
-    assert storage.ping()
-    storage.close()
-
-
-@pytest.mark.parametrize("autoincrement", [False, True], ids=["new-schema", "database-created-with-autoincrement"])
-async def test_rows_keep_their_order_without_a_sequence_table(tmp_path: Path, autoincrement: bool) -> None:
-    path = tmp_path / "bot.db"
-    if autoincrement:  # the schema before AUTOINCREMENT was dropped: still read and written the same
-        old = SqliteStorage(path)
-        with old.database.transaction() as conn:
-            conn.execute(
-                "CREATE TABLE transcript (id INTEGER PRIMARY KEY AUTOINCREMENT, channel_id TEXT NOT NULL,"
-                " conversation_id TEXT NOT NULL, activity_id TEXT, type TEXT, timestamp TEXT, data TEXT NOT NULL,"
-                " direction TEXT NOT NULL CHECK (direction IN ('in', 'out')))"
-            )
-        old.close()
-    store = SqliteTranscriptStore(path)
-    for text in ("one", "two"):
-        await store.log_activity(_activity("a", text), "in")
-    await store.delete_transcript("msteams", "a")
-    for text in ("three", "four", "five"):
-        await store.log_activity(_activity("b", text), "in")
-    await store.log_activity(_activity("c", "six"), "out")
-
-    rows = await store.get_transcript("msteams", "b")
-    sequences = store._db.query("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")
-    store.close()
-
-    assert [r["activity"]["text"] for r in rows] == ["three", "four", "five"]
-    assert rows[0]["seq"] < rows[1]["seq"] < rows[2]["seq"]
-    assert bool(sequences) == autoincrement  # no per-insert sequence bookkeeping in a new database
-
-
 # --- batching, and replies logged from the body the adapter sent ---------------------------------------------
 
 
 class SpyStore(SqliteTranscriptStore):
-    def __init__(self, db: SqliteStorage) -> None:
+    def __init__(self, db: SqliteStateStore) -> None:
         super().__init__(db)
         self.batches: list[list[str]] = []
 
@@ -224,7 +139,7 @@ class SpyStore(SqliteTranscriptStore):
         await super().log_serialized(entries)
 
 
-async def test_a_turn_is_written_in_one_batch_in_order_and_redacted(storage: SqliteStorage) -> None:
+async def test_a_turn_is_written_in_one_batch_in_order_and_redacted(storage: SqliteStateStore) -> None:
     async def chatty(context: TurnContext) -> None:
         await context.send_activity("first, with password: Summer2024")
         await context.send_trace_activity("BotState", value={})
@@ -249,7 +164,7 @@ async def test_a_turn_is_written_in_one_batch_in_order_and_redacted(storage: Sql
     assert [a["from"]["role"] for a in rows] == ["user", "bot", "bot", "bot", "bot"]
 
 
-async def test_a_failing_turn_writes_its_rows_then_logs_the_apology_at_once(storage: SqliteStorage) -> None:
+async def test_a_failing_turn_writes_its_rows_then_logs_the_apology_at_once(storage: SqliteStateStore) -> None:
     async def failing(context: TurnContext) -> None:
         await context.send_activity("working on it")
         raise RuntimeError("boom")
@@ -279,7 +194,7 @@ class PickyStore(SqliteTranscriptStore):
 
 
 async def test_one_row_the_store_refuses_does_not_cost_the_others(
-    storage: SqliteStorage, caplog: pytest.LogCaptureFixture
+    storage: SqliteStateStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def replies(context: TurnContext) -> None:
         await context.send_activity("bad")
@@ -331,7 +246,7 @@ async def test_a_posted_reply_is_serialised_once_for_the_wire_and_the_transcript
     aiohttp_client: Any,
     make_settings: Any,
     fake_connector: FakeConnector,
-    storage: SqliteStorage,
+    storage: SqliteStateStore,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = make_settings()

@@ -7,9 +7,9 @@ import logging
 import random
 import string
 
-from bot.journal import SqliteJournal
 from bot.log_setup import SafeFormatter
-from bot.storage import SqliteDatabase
+from stores.sqlite.database import SqliteDatabase
+from stores.sqlite.journal import SqliteJournal
 
 _RNG = random.Random(20261205)
 GITHUB = "ghp_" + "".join(_RNG.choice(string.ascii_letters + string.digits) for _ in range(36))

@@ -1,7 +1,7 @@
 """msal token acquisition (tenant/auth/entra.py) through its `http_client` hook: a fake Entra ID, no network.
 
 Configs come from `Settings` through `bot.live.entra_config` (the one place they are built) where the settings are
-the point, and the encrypted cache is kept by `bot.token_cache.SqliteTokenCacheStore`, as in the running bot.
+the point, and the encrypted cache is kept by `stores.sqlite.token_cache.SqliteTokenCacheStore`, as in the running bot.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
-from bot.live import build_live_checks, entra_config
+from bot.live import entra_config
 from bot.settings import Settings
-from bot.storage import SqliteDatabase
-from bot.token_cache import SqliteTokenCacheStore
+from bot.wiring import build_live_checks
+from stores.sqlite.database import SqliteDatabase
+from stores.sqlite.token_cache import SqliteTokenCacheStore
 from tenant.auth.entra import (
     AuthNotConfigured,
     EntraConfig,

@@ -21,11 +21,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import SecretStr
 
-from bot.live import build_live_checks, salesforce_auth_config
+from bot.live import salesforce_auth_config
 from bot.settings import Settings
-from bot.storage import SqliteDatabase
+from bot.wiring import build_live_checks
 from devtools.sandbox import HOST, create_sandbox_app, load_scenario
 from devtools.sandbox.salesforce import SANDBOX_SF_CLIENT_ID, SANDBOX_SF_CLIENT_SECRET
+from stores.sqlite.database import SqliteDatabase
 from tenant.auth.salesforce import (
     PENDING_INSTANCE_URL,
     SalesforceAuth,

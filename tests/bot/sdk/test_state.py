@@ -16,8 +16,9 @@ from botbuilder.dialogs import DialogInstance, DialogState
 from botbuilder.dialogs.prompts import PromptOptions
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
+from assistant.ports import StateConflict
 from bot.sdk.state import ConversationState, UserState, decode_item, encode_item
-from bot.storage import SqliteStorage, StorageConflictError
+from tests.harness import SqliteStateStorage
 
 KEY = "msteams/conversations/19:abc@thread.tacv2;messageid=1699999"
 
@@ -140,13 +141,13 @@ def test_e_tag_is_never_part_of_the_encoding() -> None:
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    store = SqliteStorage(tmp_path / "bot.db")
+async def storage(tmp_path: Path) -> AsyncIterator[SqliteStateStorage]:
+    store = SqliteStateStorage(tmp_path / "bot.db")
     yield store
     store.close()
 
 
-class CountingStorage(SqliteStorage):
+class CountingStorage(SqliteStateStorage):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.writes: list[str] = []
@@ -166,7 +167,7 @@ def _context(conversation: str = KEY.rsplit("/", 1)[1]) -> TurnContext:
     return TurnContext(TestAdapter(), activity)
 
 
-async def test_concurrent_saves_conflict_exactly_as_before(storage: SqliteStorage) -> None:
+async def test_concurrent_saves_conflict_exactly_as_before(storage: SqliteStateStorage) -> None:
     await storage.write({KEY: {"topic": "seed"}})
     state_a, state_b = ConversationState(storage), ConversationState(storage)
     ctx_a, ctx_b = _context(), _context()
@@ -176,7 +177,7 @@ async def test_concurrent_saves_conflict_exactly_as_before(storage: SqliteStorag
     await state_a.create_property("topic").set(ctx_a, "from A")
     await state_b.create_property("topic").set(ctx_b, "from B")
     await state_a.save_changes(ctx_a)
-    with pytest.raises(StorageConflictError):
+    with pytest.raises(StateConflict):
         await state_b.save_changes(ctx_b)
 
     await state_a.create_property("topic").set(ctx_a, "from A, again")  # the winner's cache has the new e-tag
@@ -184,24 +185,24 @@ async def test_concurrent_saves_conflict_exactly_as_before(storage: SqliteStorag
     assert (await storage.read([KEY]))[KEY]["topic"] == "from A, again"
 
 
-async def test_two_first_turns_cannot_both_insert(storage: SqliteStorage) -> None:
+async def test_two_first_turns_cannot_both_insert(storage: SqliteStateStorage) -> None:
     state_a, state_b = ConversationState(storage), ConversationState(storage)
     ctx_a, ctx_b = _context(), _context()
     await state_a.create_property("topic").set(ctx_a, "A")
     await state_b.create_property("topic").set(ctx_b, "B")
 
     await state_a.save_changes(ctx_a)
-    with pytest.raises(StorageConflictError):
+    with pytest.raises(StateConflict):
         await state_b.save_changes(ctx_b)
 
 
-async def test_clear_state_then_save_conflicts_and_delete_resets(storage: SqliteStorage) -> None:
+async def test_clear_state_then_save_conflicts_and_delete_resets(storage: SqliteStateStorage) -> None:
     state, ctx = ConversationState(storage), _context()
     await state.create_property("topic").set(ctx, "old")
     await state.save_changes(ctx)
 
     await state.clear_state(ctx)
-    with pytest.raises(StorageConflictError):
+    with pytest.raises(StateConflict):
         await state.save_changes(ctx)
     await state.delete(ctx)
 
@@ -255,7 +256,7 @@ async def test_a_row_in_another_form_is_not_rewritten_until_it_changes(tmp_path:
     storage.close()
 
 
-async def test_a_load_of_nothing_is_saved_as_botbuilder_does(storage: SqliteStorage) -> None:
+async def test_a_load_of_nothing_is_saved_as_botbuilder_does(storage: SqliteStateStorage) -> None:
     # botbuilder hashes the missing item (None) differently from the {} it caches, so loading a missing
     # item makes the next save write it; same here
     state, ctx = UserState(storage), _context()

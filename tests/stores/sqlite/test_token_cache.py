@@ -1,5 +1,5 @@
-"""The token cache's rows (bot/token_cache.py): the `TokenCacheStore` port on SQLite, round trip, and a database
-written before the cache moved into tenant/ (same `token_cache` table, same encryption) still signs in."""
+"""The token cache's rows (stores/sqlite/token_cache.py): the `TokenCacheStore` port on SQLite, round trip, and a
+database written before the cache moved into tenant/ (same `token_cache` table, same encryption) still signs in."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr
 
-from bot.storage import SqliteDatabase
-from bot.token_cache import SqliteTokenCacheStore
+from stores.sqlite.database import SqliteDatabase
+from stores.sqlite.token_cache import SqliteTokenCacheStore
 from tenant.auth.entra import EncryptedTokenCache, EntraConfig, MsalApps, cache_key
 
 CLIENT = "66666666-7777-8888-9999-000000000000"

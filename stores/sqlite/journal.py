@@ -1,7 +1,8 @@
 """SqliteJournal: durable feedback votes, handoff requests, checklist outcomes and remediations, in the bot's
 database.
 
-Implements the dialogs' `Journal` port. Rows carry ids and choices only, never user text.
+Implements the `Journal` port (`assistant.ports`). Rows carry ids and choices only, never user text; the handoff
+summary and the remediation's before/after and detail go through `assistant.redaction` first.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from assistant.case import ItemStatus, RemediationResult
+from assistant.ports import Area, Lang
 from assistant.redaction.masking import redact, redact_activity
-from bot.storage import SqliteDatabase
-from knowledge.models import Area, Lang
+from stores.sqlite.database import SqliteDatabase
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"

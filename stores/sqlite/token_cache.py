@@ -1,4 +1,5 @@
-"""The encrypted msal token cache's rows in the bot's SQLite database: `tenant.auth.entra.TokenCacheStore`.
+"""The encrypted msal token cache's rows in the bot's SQLite database: the `TokenCacheStore` port (`assistant.ports`,
+declared by `tenant.auth.entra`).
 
 Table `token_cache(name, blob, updated_at)`, one row per cache name (`msal:<client id>`). The blobs arrive already
 Fernet-encrypted by `tenant.auth.entra`: this module stores bytes and never sees a token. The table and its rows are
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.storage import SqliteDatabase
+from stores.sqlite.database import SqliteDatabase
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS token_cache (name TEXT PRIMARY KEY, blob BLOB NOT NULL, updated_at TEXT)"
 _UPSERT = (

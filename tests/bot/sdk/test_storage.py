@@ -1,4 +1,5 @@
-"""Tests for bot/storage.py: SQLite state storage with e-tags."""
+"""Tests for bot/sdk/storage.py: botbuilder's `Storage` over the `StateStore` port (here the SQLite one, as the bot
+wires it), with e-tags."""
 
 from __future__ import annotations
 
@@ -15,25 +16,26 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.dialogs import DialogInstance, DialogState
 from botbuilder.schema import Activity, ConversationAccount
 
-from bot.storage import SqliteStorage, StorageConflictError
+from assistant.ports import StateConflict
+from tests.harness import SqliteStateStorage
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TEAMS_KEY = "msteams/conversations/19:abc@thread.tacv2;messageid=1699999"
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStorage]:
-    store = SqliteStorage(tmp_path / "bot.db")
+async def storage(tmp_path: Path) -> AsyncIterator[SqliteStateStorage]:
+    store = SqliteStateStorage(tmp_path / "bot.db")
     yield store
     store.close()
 
 
-def _stored_blob(storage: SqliteStorage, key: str) -> str:
+def _stored_blob(storage: SqliteStateStorage, key: str) -> str:
     [(data,)] = storage.database.query("SELECT data FROM state WHERE key = ?", (key,))
     return str(data)
 
 
-async def test_round_trip_of_dialog_state_objects(storage: SqliteStorage) -> None:
+async def test_round_trip_of_dialog_state_objects(storage: SqliteStateStorage) -> None:
     stack = [DialogInstance(id="MainDialog", state={"stepIndex": 2, "values": {"lang": "it"}})]
     await storage.write({"conv": {"DialogState": DialogState(stack)}})
 
@@ -50,7 +52,7 @@ async def test_round_trip_of_dialog_state_objects(storage: SqliteStorage) -> Non
     assert await storage.read(["conv"]) == {}
 
 
-async def test_write_sets_new_etag_on_item_so_a_second_save_works(storage: SqliteStorage) -> None:
+async def test_write_sets_new_etag_on_item_so_a_second_save_works(storage: SqliteStateStorage) -> None:
     item: dict[str, object] = {"count": 1}
     await storage.write({"k": item})
     first = item["e_tag"]
@@ -62,7 +64,7 @@ async def test_write_sets_new_etag_on_item_so_a_second_save_works(storage: Sqlit
     assert (await storage.read(["k"]))["k"] == {"count": 2, "e_tag": item["e_tag"]}
 
 
-async def test_store_item_objects_carry_etag_as_attribute(storage: SqliteStorage) -> None:
+async def test_store_item_objects_carry_etag_as_attribute(storage: SqliteStateStorage) -> None:
     item = StoreItem(name="Anna")
     await storage.write({"k": item})
 
@@ -74,7 +76,7 @@ async def test_store_item_objects_carry_etag_as_attribute(storage: SqliteStorage
     assert "e_tag" not in _stored_blob(storage, "k")
 
 
-async def test_stale_etag_raises_and_names_key_not_data(storage: SqliteStorage) -> None:
+async def test_stale_etag_raises_and_names_key_not_data(storage: SqliteStateStorage) -> None:
     await storage.write({"k": {"v": "original"}})
     first = (await storage.read(["k"]))["k"]
     second = (await storage.read(["k"]))["k"]
@@ -82,23 +84,23 @@ async def test_stale_etag_raises_and_names_key_not_data(storage: SqliteStorage) 
     await storage.write({"k": first})
 
     second["v"] = "second writer"
-    with pytest.raises(StorageConflictError, match="'k'") as err:
+    with pytest.raises(StateConflict, match="'k'") as err:
         await storage.write({"k": second})
 
     assert "writer" not in str(err.value)
     assert (await storage.read(["k"]))["k"]["v"] == "first writer"
 
 
-async def test_two_first_writes_without_etag_second_raises(storage: SqliteStorage) -> None:
+async def test_two_first_writes_without_etag_second_raises(storage: SqliteStateStorage) -> None:
     await storage.write({"k": {"v": 1}})
 
-    with pytest.raises(StorageConflictError):
+    with pytest.raises(StateConflict):
         await storage.write({"k": {"v": 2}})
 
     assert (await storage.read(["k"]))["k"]["v"] == 1
 
 
-async def test_star_etag_overwrites_unconditionally(storage: SqliteStorage) -> None:
+async def test_star_etag_overwrites_unconditionally(storage: SqliteStateStorage) -> None:
     await storage.write({"k": {"v": 1}, "new": {"v": 0, "e_tag": "*"}})
 
     await storage.write({"k": {"v": 3, "e_tag": "*"}})
@@ -109,7 +111,9 @@ async def test_star_etag_overwrites_unconditionally(storage: SqliteStorage) -> N
 
 
 @pytest.mark.parametrize("seeded", [True, False], ids=["existing-conversation", "first-turn"])
-async def test_concurrent_conversation_state_saves_never_lose_silently(storage: SqliteStorage, seeded: bool) -> None:
+async def test_concurrent_conversation_state_saves_never_lose_silently(
+    storage: SqliteStateStorage, seeded: bool
+) -> None:
     adapter = TestAdapter()
     activity = Activity(
         type="message",
@@ -127,7 +131,7 @@ async def test_concurrent_conversation_state_saves_never_lose_silently(storage: 
     await state_a.create_property("topic").set(ctx_a, "from A")
     await state_b.create_property("topic").set(ctx_b, "from B")
     await state_a.save_changes(ctx_a)
-    with pytest.raises(StorageConflictError):
+    with pytest.raises(StateConflict):
         await state_b.save_changes(ctx_b)
 
     # the winner can save again in the same turn: its cached state carries the new e-tag
@@ -138,7 +142,7 @@ async def test_concurrent_conversation_state_saves_never_lose_silently(storage: 
     assert (await storage.read([TEAMS_KEY]))[TEAMS_KEY]["topic"] == "from A, again"
 
 
-async def test_clear_state_cannot_blindly_overwrite_use_delete(storage: SqliteStorage) -> None:
+async def test_clear_state_cannot_blindly_overwrite_use_delete(storage: SqliteStateStorage) -> None:
     # clear_state() caches a fresh dict with no e-tag, which means "insert only": resetting a
     # conversation must go through ConversationState.delete() instead
     adapter = TestAdapter()
@@ -149,18 +153,18 @@ async def test_clear_state_cannot_blindly_overwrite_use_delete(storage: SqliteSt
     await state.save_changes(ctx)
 
     await state.clear_state(ctx)
-    with pytest.raises(StorageConflictError):
+    with pytest.raises(StateConflict):
         await state.save_changes(ctx)
     await state.delete(ctx)
 
     assert await storage.read(["msteams/conversations/c"]) == {}
 
 
-async def test_multi_key_write_is_all_or_nothing(storage: SqliteStorage) -> None:
+async def test_multi_key_write_is_all_or_nothing(storage: SqliteStateStorage) -> None:
     await storage.write({"a": {"v": 1}})
     fresh: dict[str, object] = {"v": 2}
 
-    with pytest.raises(StorageConflictError, match="'a'"):
+    with pytest.raises(StateConflict, match="'a'"):
         await storage.write({"b": fresh, "a": {"v": 9}})
 
     items = await storage.read(["a", "b"])
@@ -171,12 +175,12 @@ async def test_multi_key_write_is_all_or_nothing(storage: SqliteStorage) -> None
 
 async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "bot.db"
-    store = SqliteStorage(path)
+    store = SqliteStateStorage(path)
     await store.write({TEAMS_KEY: {"v": "kept"}})
     etag = (await store.read([TEAMS_KEY]))[TEAMS_KEY]["e_tag"]
     store.close()
 
-    reopened = SqliteStorage(path)
+    reopened = SqliteStateStorage(path)
     try:
         assert (await reopened.read([TEAMS_KEY]))[TEAMS_KEY] == {"v": "kept", "e_tag": etag}
     finally:
@@ -185,8 +189,9 @@ async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
 
 _CHILD = """
 import asyncio, os, signal, sys
-from bot.storage import SqliteStorage
-storage = SqliteStorage(sys.argv[1])
+from bot.sdk.storage import StateStorage
+from stores.sqlite.state import SqliteStateStore
+storage = StateStorage(SqliteStateStore(sys.argv[1]))
 asyncio.run(storage.write({"k": {"v": "committed"}}))
 {exit}
 """
@@ -209,19 +214,9 @@ def test_committed_write_survives_killed_process(tmp_path: Path, how: str, retur
     assert child.returncode == returncode, child.stderr.decode()
     assert Path(f"{path}-wal").stat().st_size > 0  # never checkpointed: the data is only in the WAL
 
-    store = SqliteStorage(path)
+    store = SqliteStateStorage(path)
     try:
         assert asyncio.run(store.read(["k"]))["k"]["v"] == "committed"
-    finally:
-        store.close()
-
-
-def test_pragmas(tmp_path: Path) -> None:
-    store = SqliteStorage(tmp_path / "bot.db")
-    try:
-        assert store.database.query("PRAGMA journal_mode") == [("wal",)]
-        assert store.database.query("PRAGMA synchronous") == [(1,)]  # NORMAL
-        assert store.database.query("PRAGMA busy_timeout") == [(5000,)]
     finally:
         store.close()
 
@@ -235,7 +230,7 @@ def test_pragmas(tmp_path: Path) -> None:
         "emulator/conversations/città 🤖",
     ],
 )
-async def test_channel_style_keys_round_trip(storage: SqliteStorage, key: str) -> None:
+async def test_channel_style_keys_round_trip(storage: SqliteStateStorage, key: str) -> None:
     await storage.write({key: {"v": key}})
 
     assert (await storage.read([key]))[key]["v"] == key
@@ -243,26 +238,16 @@ async def test_channel_style_keys_round_trip(storage: SqliteStorage, key: str) -
     assert await storage.read([key]) == {}
 
 
-async def test_empty_calls_are_no_ops(storage: SqliteStorage) -> None:
+async def test_empty_calls_are_no_ops(storage: SqliteStateStorage) -> None:
     assert await storage.read([]) == {}
     await storage.write({})
     await storage.delete([])
 
 
-def test_ping_and_idempotent_close(tmp_path: Path) -> None:
-    store = SqliteStorage(tmp_path / "bot.db")
-    assert store.ping() is True
-
-    store.close()
-    store.close()
-
-    assert store.ping() is False
-
-
 async def test_rows_this_process_wrote_skip_the_exactness_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.storage as module
+    import bot.sdk.storage as module
 
     seen: list[bool] = []
     original = module.decode_item
@@ -272,7 +257,7 @@ async def test_rows_this_process_wrote_skip_the_exactness_check(
         return original(data, ours=ours)
 
     monkeypatch.setattr(module, "decode_item", recording)
-    mine, other = SqliteStorage(tmp_path / "bot.db"), SqliteStorage(tmp_path / "bot.db")
+    mine, other = SqliteStateStorage(tmp_path / "bot.db"), SqliteStateStorage(tmp_path / "bot.db")
     try:
         await mine.write({"a": {"n": 1}, "b": {"n": 2}})
         await other.write({"b": {"n": 3, "e_tag": "*"}})  # another process rewrote "b"

@@ -1,12 +1,14 @@
-"""SqliteCallCounter: per UTC day and system, upsert increments, shared database."""
+"""Tests for stores/sqlite/counters.py: SqliteCallCounter, per UTC day and system, upsert increments, shared
+database."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
 
-from bot.quota import SqliteCallCounter
-from bot.storage import SqliteDatabase, SqliteStorage
+from stores.sqlite.counters import SqliteCallCounter
+from stores.sqlite.database import SqliteDatabase
+from stores.sqlite.state import SqliteStateStore
 from tenant.base import System
 
 
@@ -40,7 +42,7 @@ def test_counts_per_day_and_system(tmp_path: Path) -> None:
 
 def test_counts_survive_a_restart_and_share_the_storage_connection(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
-    storage = SqliteStorage(path)
+    storage = SqliteStateStore(path)
     try:
         SqliteCallCounter(storage).add(System.dataverse, 5)
     finally:

@@ -1,4 +1,4 @@
-"""API call counting per system per UTC day, in the bot's SQLite database.
+"""API call counting per system per UTC day, in the bot's SQLite database: the `CallCounter` port (`assistant.ports`).
 
 The paid co-sell connector includes about 10K API calls a day, and no API reads that quota: the calls this bot
 makes on the admin's behalf are counted here, and the live-check runner reads its daily budget from this counter.
@@ -11,8 +11,9 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-from bot.storage import SqliteDatabase, SqliteStorage
-from tenant.base import System
+from assistant.ports import System
+from stores.sqlite.database import SqliteDatabase
+from stores.sqlite.state import SqliteStateStore
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,8 @@ def _utc_today() -> date:
 class SqliteCallCounter:
     """`CallCounter` on the shared `SqliteDatabase`: one upsert per `add` (tens of µs, run on the event loop)."""
 
-    def __init__(self, db: SqliteDatabase | SqliteStorage, *, today: Callable[[], date] = _utc_today) -> None:
-        self._db = db.database if isinstance(db, SqliteStorage) else db
+    def __init__(self, db: SqliteDatabase | SqliteStateStore, *, today: Callable[[], date] = _utc_today) -> None:
+        self._db = db.database if isinstance(db, SqliteStateStore) else db
         self._today = today
         with self._db.transaction() as conn:
             conn.execute(_SCHEMA)

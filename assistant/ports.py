@@ -1,0 +1,186 @@
+"""The ports of the application core: the Protocols the dialogs and the host talk through, SDK-free.
+
+Persistence (implemented in `stores/`, one folder per backend; `bot/wiring.py` picks the implementation):
+
+- `StateStore`: conversation and user state, key → (encoded text, e-tag), with optimistic concurrency; a write that
+  loses the race raises `StateConflict`. The botbuilder `Storage` the dialogs' state goes through is an adapter over
+  it (`bot/sdk/storage.py`), which does the encoding and keeps the e-tags on the items.
+- `TranscriptStore` (`TranscriptSink`, the write side): the redacted activity log per conversation.
+- `Journal`: feedback votes, handoff requests, checklist outcomes, remediations.
+- `CallCounter`: API calls per system per day (re-exported from `tenant.base`, where the check runner declares it).
+- `TokenCacheStore`: the encrypted msal token cache's blobs (from `tenant.auth.entra`, which declares it).
+
+The tenant as the dialogs see it: `LiveFindings` (live checks) and `Remediation` (confirm-gated fixes).
+
+`Area`, `Lang` and `System` are re-exported because the ports' signatures use them: an implementation outside the
+layers (`stores/`) takes them from here, never from `knowledge` or `tenant` directly (import-linter contracts in
+`pyproject.toml`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
+
+from assistant.case import ItemStatus, RemediationResult
+from knowledge.models import Area, Lang
+from tenant.auth.entra import TokenCacheStore
+from tenant.base import CallCounter, CheckResult, System
+from tenant.remediation import RemediationOutcome, RemediationPlan
+from tenant.runner import Sweep
+
+__all__ = [
+    "Area",
+    "CallCounter",
+    "Journal",
+    "Lang",
+    "LiveFindings",
+    "Remediation",
+    "StateChange",
+    "StateConflict",
+    "StateStore",
+    "StoredState",
+    "System",
+    "TokenCacheStore",
+    "TranscriptSink",
+    "TranscriptStore",
+]
+
+
+class StateConflict(Exception):
+    """A write lost an optimistic-concurrency race: the stored item changed since it was read.
+
+    The message names the key only, never the data.
+    """
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"e-tag conflict writing state key {key!r}")
+        self.key = key
+
+
+class StoredState(NamedTuple):
+    """One stored state item: its encoded text and the e-tag of that version."""
+
+    data: str
+    etag: str
+
+
+class StateChange(NamedTuple):
+    """One state item to write: its encoded text and the e-tag the writer read.
+
+    `etag` None: insert only (the key must not exist yet); "*": write unconditionally; any other value: update only
+    if the stored e-tag is still that one.
+    """
+
+    data: str
+    etag: str | None
+
+
+class StateStore(Protocol):
+    """Conversation and user state by key, with optimistic concurrency (e-tags).
+
+    The data is opaque text to the store (the host's encoding of the item, stored and returned as is). E-tags are
+    the store's: every successful write gives each written key a new one, never reused for that key.
+    """
+
+    async def read(self, keys: Iterable[str]) -> dict[str, StoredState]:
+        """The stored items of `keys`; missing keys are absent from the result."""
+        ...
+
+    async def write(self, changes: Mapping[str, StateChange]) -> dict[str, str]:
+        """Write all of `changes` or none; return each key's new e-tag.
+
+        Raises:
+            StateConflict: an e-tag check failed (see `StateChange`); nothing was written.
+        """
+        ...
+
+    async def delete(self, keys: Iterable[str]) -> None:
+        """Remove the items of `keys` (missing keys are ignored)."""
+        ...
+
+
+class TranscriptSink(Protocol):
+    """Anything that can record serialised activities with their direction."""
+
+    async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None:
+        """Store serialised activities (`Activity.serialize()` dicts), redacted, in order; direction "in" or "out".
+
+        Raises:
+            ValueError: a direction is neither "in" nor "out".
+        """
+        ...
+
+
+class TranscriptStore(TranscriptSink, Protocol):
+    """The redacted activity log per conversation: written by the transcript middleware, read by operators."""
+
+    async def get_transcript(
+        self, channel_id: str, conversation_id: str, *, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Oldest first: `{"seq", "direction", "timestamp", "activity"}`; with `limit`, the latest ones."""
+        ...
+
+    async def list_conversations(self, channel_id: str | None = None) -> list[dict[str, Any]]:
+        """Conversations with a transcript, most recently active first."""
+        ...
+
+    async def delete_transcript(self, channel_id: str, conversation_id: str) -> None:
+        """Forget one conversation's transcript."""
+        ...
+
+
+class Journal(Protocol):
+    """Durable record of what users told us: feedback, handoff requests, checklist outcomes."""
+
+    async def record_feedback(self, conversation_id: str, entry_id: str, helpful: bool, lang: Lang) -> None:
+        """Store a helpful / not helpful vote on an answer."""
+
+    async def record_handoff(self, conversation_id: str, channel_id: str, lang: Lang, summary: str) -> str:
+        """Store a request to talk to a person; return its reference."""
+
+    async def record_checklist(self, conversation_id: str, area: Area, results: dict[str, ItemStatus]) -> None:
+        """Store the outcome of a checklist walk."""
+
+    async def record_remediation(
+        self,
+        conversation_id: str,
+        user_id: str,
+        action: str,
+        *,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        result: RemediationResult,
+        detail: str | None = None,
+    ) -> None:
+        """Store who asked for which remediation, the state before and after, and how it ended."""
+
+
+class LiveFindings(Protocol):
+    """Live checks on the admin's tenant, as the dialogs see them (None when nothing is configured)."""
+
+    @property
+    def configured(self) -> bool:
+        """True when at least one system has credentials."""
+
+    def ids_for(self, entry_id: str) -> list[str]:
+        """Ids of the checks that diagnose `entry_id`."""
+
+    async def sweep(
+        self, *, area: str | None = None, ids: list[str] | None = None, inputs: dict[str, str] | None = None
+    ) -> Sweep:
+        """Run checks (of an area, or by id); client failures come back as `error` results, not exceptions."""
+
+
+class Remediation(Protocol):
+    """Confirm-gated fixes of live findings, for the users on the admin allow-list."""
+
+    def allowed(self, *user_ids: str | None) -> bool:
+        """True when any of the user's ids is on the admin allow-list."""
+
+    async def plan(self, action: str, finding: CheckResult) -> RemediationPlan:
+        """The preview of exactly what `action` would change (raises the LiveCheckError family)."""
+
+    async def execute(self, plan: RemediationPlan) -> RemediationOutcome:
+        """Apply a confirmed plan, stopping at the first failed step; when a step changed something, the checks it
+        affects are re-run (their cached results replaced) and come back in the outcome's `verified`."""
