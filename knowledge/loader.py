@@ -39,25 +39,27 @@ class KnowledgeBase:
         return self.by_id[entry_id]
 
 
-def _read_yaml(path: Path) -> object:
+def read_yaml(path: Path) -> object:
+    """The YAML document in `path`; KnowledgeError naming the file when it cannot be read or parsed."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{path.name}: cannot read YAML: {exc}") from exc
 
 
-def _describe(exc: ValidationError) -> str:
+def describe(exc: ValidationError) -> str:
+    """A validation error as `field.path: problem` clauses."""
     return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
 
 
 def load_entry(path: Path) -> Entry:
     """Load one entry file; errors name the file and the entry id."""
-    raw = _read_yaml(path)
+    raw = read_yaml(path)
     entry_id = raw.get("id", "?") if isinstance(raw, dict) else "?"
     try:
         entry = Entry.model_validate(raw)
     except ValidationError as exc:
-        raise KnowledgeError(f"{path.name} (entry {entry_id}): {_describe(exc)}") from exc
+        raise KnowledgeError(f"{path.name} (entry {entry_id}): {describe(exc)}") from exc
     for pattern in (*entry.fingerprints, *entry.generic_fingerprints):
         try:
             re.compile(pattern)
@@ -71,9 +73,9 @@ def load_entry(path: Path) -> Entry:
 def load_lexicon(path: Path) -> Lexicon:
     """Load stopwords, synonyms and small talk."""
     try:
-        return Lexicon.model_validate(_read_yaml(path))
+        return Lexicon.model_validate(read_yaml(path))
     except ValidationError as exc:
-        raise KnowledgeError(f"{path.name}: {_describe(exc)}") from exc
+        raise KnowledgeError(f"{path.name}: {describe(exc)}") from exc
 
 
 def _check_unique(entries: Iterable[Entry]) -> None:

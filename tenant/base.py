@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from knowledge.messages import Bilingual
+
 
 class System(StrEnum):
     """An external system a check calls."""
@@ -73,10 +75,16 @@ class CheckResult(BaseModel):
 class LiveCheckError(Exception):
     """Base of the errors a client raises; messages are plain sentences, never secrets or bodies.
 
-    `message_it` is the same sentence in Italian where the raiser gives one (empty otherwise).
+    `message` is English, or both languages at once (`tenant.texts.said(...)`); `message_it` is the sentence in
+    Italian where the raiser gives one (empty otherwise).
     """
 
-    def __init__(self, system: System, message: str, *, status: int | None = None, message_it: str = "") -> None:
+    def __init__(
+        self, system: System, message: str | Bilingual, *, status: int | None = None, message_it: str = ""
+    ) -> None:
+        if isinstance(message, Bilingual):
+            message_it = message.it
+            message = message.en
         super().__init__(message)
         self.system = system
         self.status = status
@@ -89,7 +97,7 @@ class LiveCheckUnavailable(LiveCheckError):
     def __init__(
         self,
         system: System,
-        message: str,
+        message: str | Bilingual,
         *,
         status: int | None = None,
         retry_after: float | None = None,

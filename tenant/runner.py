@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from knowledge.messages import Bilingual
 from tenant.base import (
     CallCounter,
     Check,
@@ -31,6 +32,7 @@ from tenant.base import (
     System,
 )
 from tenant.clients.transport import count_calls, system_name
+from tenant.texts import said
 
 log = logging.getLogger(__name__)
 
@@ -186,10 +188,7 @@ class CheckRunner:
         for check in selected:
             hit = None if refresh else self._cache_get((scope[0], check.id, scope[1]))
             if missing := [name for name in check.needs if name not in self._credentials]:
-                names = ", ".join(missing)
-                reason = f"No credential configured for {names}: check skipped."
-                reason_it = f"Nessuna credenziale configurata per {names}: verifica saltata."
-                results[check.id] = _result(check, Status.skipped, reason, reason_it)
+                results[check.id] = _result(check, Status.skipped, said("no-credential", names=missing))
             elif hit is not None:
                 results[check.id] = hit
                 cached.append(check.id)
@@ -204,10 +203,8 @@ class CheckRunner:
         for system in check.systems:
             remaining = self._open_for(system)
             if remaining is not None:
-                name, wait = system_name(system), math.ceil(remaining)
-                summary = f"{name} is not answering; not retried for {wait} s."
-                summary_it = f"{name} non risponde; nessun nuovo tentativo per {wait} s."
-                return _result(check, Status.error, summary, summary_it, system=system)
+                text = said("circuit-open", system=system_name(system), seconds=math.ceil(remaining))
+                return _result(check, Status.error, text, system=system)
         return None
 
     def _apply_budget(self, checks: list[Check]) -> tuple[list[Check], dict[str, CheckResult], list[str]]:
@@ -229,10 +226,8 @@ class CheckRunner:
                 for system in check.systems:
                     planned[system] += check.estimated_calls
                 continue
-            names = ", ".join(system_name(s) for s in blocked)
-            reason = f"Skipped to stay within today's budget of {budget} API calls for {names}."
-            reason_it = f"Verifica saltata per restare entro il budget odierno di {budget} chiamate API per {names}."
-            skipped[check.id] = _result(check, Status.skipped, reason, reason_it, system=blocked[0])
+            text = said("over-budget", budget=budget, systems=[system_name(s) for s in blocked])
+            skipped[check.id] = _result(check, Status.skipped, text, system=blocked[0])
             for system in blocked:
                 over.setdefault(system, []).append(check.id)
         warnings = [
@@ -287,23 +282,19 @@ class CheckRunner:
         except Exception:
             # the check id only: the exception text may carry data from the tenant
             log.exception("unexpected error in check %s", check.id)
-            summary, summary_it = (
-                f"unexpected error in check {check.id}",
-                f"errore imprevisto nella verifica {check.id}",
-            )
-            result = _result(check, Status.error, summary, summary_it)
+            result = _result(check, Status.error, said("unexpected-error", check=check.id))
         elapsed_ms = (self._clock() - started) * 1000
         return result.model_copy(update={"elapsed_ms": elapsed_ms}), cacheable
 
     def _from_error(self, check: Check, exc: LiveCheckError) -> CheckResult:
         if isinstance(exc, CredentialMissing):
-            return _result(check, Status.skipped, str(exc), _error_it(exc), system=exc.system)
+            return _result(check, Status.skipped, _said(exc), system=exc.system)
         if isinstance(exc, LiveCheckUnavailable):
             self._failed(exc.system)
         elif isinstance(exc, LiveCheckFailed):
             self._succeeded(exc.system)  # it answered: a refusal is a finding, not an outage
         log.info("check %s: %s error, status %s", check.id, exc.system, exc.status)
-        return _result(check, Status.error, str(exc), _error_it(exc), system=exc.system)
+        return _result(check, Status.error, _said(exc), system=exc.system)
 
     def _open_for(self, system: System) -> float | None:
         """Seconds left before `system`'s open circuit lets calls through again (None: closed or half-open)."""
@@ -337,9 +328,7 @@ class CheckRunner:
             del self._cache[key]
 
 
-def _result(
-    check: Check, status: Status, summary: str, summary_it: str, *, system: System | None = None
-) -> CheckResult:
+def _result(check: Check, status: Status, summary: Bilingual, *, system: System | None = None) -> CheckResult:
     """A result the runner writes itself (skipped, error), in English and Italian."""
     return CheckResult(
         id=check.id,
@@ -347,8 +336,8 @@ def _result(
         title_it=check.title_it,
         system=system or check.systems[0],
         status=status,
-        summary=summary,
-        summary_it=summary_it,
+        summary=summary.en,
+        summary_it=summary.it,
         entries=check.entries,
     )
 
@@ -358,15 +347,16 @@ def _offers(result: CheckResult, action: str) -> bool:
     return result.status is Status.fail and result.fix is not None and result.fix.action == action
 
 
-def _error_it(exc: LiveCheckError) -> str:
-    """The error in Italian: the raiser's own Italian message, else an Italian lead before the English one."""
+def _said(exc: LiveCheckError) -> Bilingual:
+    """The error in English and Italian: the raiser's own Italian message, else an Italian lead before the English
+    one (Italian only, so not a message of the data: both languages of those name the same parameters)."""
     if exc.message_it:
-        return exc.message_it
+        return Bilingual(str(exc), exc.message_it)
     if isinstance(exc, CredentialMissing):
-        return f"Verifica saltata ({system_name(exc.system)}): {exc}"
-    return f"Errore da {system_name(exc.system)}: {exc}"
+        return Bilingual(str(exc), f"Verifica saltata ({system_name(exc.system)}): {exc}")
+    return Bilingual(str(exc), f"Errore da {system_name(exc.system)}: {exc}")
 
 
 def _timed_out(check: Check, seconds: float) -> CheckResult:
-    result = _result(check, Status.error, f"timed out after {seconds:g} s", f"nessuna risposta entro {seconds:g} s")
+    result = _result(check, Status.error, said("timed-out", seconds=seconds))
     return result.model_copy(update={"elapsed_ms": seconds * 1000})

@@ -85,8 +85,10 @@ async def fake_connector(aiohttp_server: Callable[..., Awaitable[Any]]) -> FakeC
         return web.json_response({"id": f"reply-{len(fake.calls)}"}, status=fake.status)
 
     app = web.Application()
-    app.router.add_post("/v3/conversations/{conversation}/activities", receive)
-    app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", receive)
+    # `.+`: the bot percent-encodes the ids whole (quote(..., safe="")), and an id holding "//" ("%2F%2F") is not
+    # matched by the default `{name}` pattern (tests/security/test_hostile_inputs.py sends such ids)
+    app.router.add_post("/v3/conversations/{conversation:.+}/activities", receive)
+    app.router.add_post("/v3/conversations/{conversation:.+}/activities/{activity:.+}", receive)
     server = await aiohttp_server(app)
     fake.url = str(server.make_url("/")).rstrip("/")
     return fake

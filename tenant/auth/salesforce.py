@@ -30,7 +30,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from pydantic import SecretStr
 
+from knowledge.messages import phrase
 from tenant.base import LiveCheckFailed, LiveCheckUnavailable, System
+from tenant.texts import said
 
 log = logging.getLogger(__name__)
 
@@ -181,18 +183,10 @@ class SalesforceTokenProvider:
             response = await self.http.post(self.token_url, data=self._form())
         except httpx.TimeoutException as exc:
             log.info("salesforce: the token endpoint timed out (%s flow)", self.flow)
-            raise LiveCheckUnavailable(
-                _SYSTEM,
-                "Salesforce did not answer the sign-in in time.",
-                message_it="Salesforce non ha risposto in tempo all'accesso.",
-            ) from exc
+            raise LiveCheckUnavailable(_SYSTEM, said("sf-sign-in-timeout")) from exc
         except httpx.TransportError as exc:
             log.info("salesforce: the token endpoint failed (%s, %s flow)", type(exc).__name__, self.flow)
-            raise LiveCheckUnavailable(
-                _SYSTEM,
-                "Salesforce could not be reached to sign in.",
-                message_it="Salesforce non è raggiungibile per l'accesso.",
-            ) from exc
+            raise LiveCheckUnavailable(_SYSTEM, said("sf-sign-in-unreachable")) from exc
         elapsed = (time.perf_counter() - started) * 1000
         log.info("salesforce: token endpoint -> %d in %.0f ms (%s flow)", response.status_code, elapsed, self.flow)
         if not response.is_success:
@@ -207,11 +201,7 @@ class SalesforceTokenProvider:
         token = body.get("access_token") if isinstance(body, dict) else None
         instance = body.get("instance_url") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
-            raise LiveCheckFailed(
-                _SYSTEM,
-                "Salesforce answered the sign-in without an access token.",
-                message_it="Salesforce ha risposto all'accesso senza un token di accesso.",
-            )
+            raise LiveCheckFailed(_SYSTEM, said("sf-sign-in-no-token"))
         if not isinstance(instance, str) or not _instance_ok(instance):
             instance = ""
         return SalesforceSession(token, instance.rstrip("/"), self._clock() + self.ttl)
@@ -220,33 +210,14 @@ class SalesforceTokenProvider:
         """A plain sentence from the OAuth error body: the error code and a sanitised description, nothing else."""
         status = response.status_code
         if status == 429 or status >= 500:
-            reason, reason_it = (
-                ("is throttling sign-ins", "sta limitando gli accessi")
-                if status == 429
-                else ("cannot sign in right now", "al momento non consente l'accesso")
-            )
-            return LiveCheckUnavailable(
-                _SYSTEM,
-                f"Salesforce answered {status} to the sign-in: it {reason}.",
-                status=status,
-                message_it=f"Salesforce ha risposto {status} all'accesso: {reason_it}.",
-            )
+            key = "sf-sign-in-throttled" if status == 429 else "sf-sign-in-unavailable"
+            return LiveCheckUnavailable(_SYSTEM, said(key, status=status), status=status)
         code, description = _oauth_error(response, secrets=self._secrets())
         if code is None:
-            return LiveCheckFailed(
-                _SYSTEM,
-                f"Salesforce answered {status} to the sign-in.",
-                status=status,
-                message_it=f"Salesforce ha risposto {status} all'accesso.",
-            )
-        detail = f" ({description})" if description else ""
+            return LiveCheckFailed(_SYSTEM, said("sf-sign-in-status", status=status), status=status)
+        detail = phrase("parenthesised", text=description) if description else ""
         log.info("salesforce: sign-in refused with %s (%s flow)", code, self.flow)
-        return LiveCheckFailed(
-            _SYSTEM,
-            f"Salesforce refused the sign-in: {code}{detail}.",
-            status=status,
-            message_it=f"Salesforce ha rifiutato l'accesso: {code}{detail}.",
-        )
+        return LiveCheckFailed(_SYSTEM, said("sf-sign-in-refused", code=code, detail=detail), status=status)
 
     def _secrets(self) -> tuple[str, ...]:
         return (self._client_secret,) if self._client_secret else ()
@@ -281,13 +252,7 @@ def _prepare(request: httpx.Request, session: SalesforceSession) -> None:
     if (request.url.scheme, request.url.host, request.url.port) != (pending.scheme, pending.host, pending.port):
         return
     if not session.instance_url:
-        raise LiveCheckFailed(
-            _SYSTEM,
-            "Salesforce's sign-in named no usable instance URL: set COSELL_LIVE_SALESFORCE_URL "
-            "(https://<MyDomain>.my.salesforce.com).",
-            message_it="L'accesso a Salesforce non ha indicato un URL di istanza utilizzabile: impostare "
-            "COSELL_LIVE_SALESFORCE_URL (https://<MyDomain>.my.salesforce.com).",
-        )
+        raise LiveCheckFailed(_SYSTEM, said("sf-no-instance-url"))
     url = httpx.URL(session.instance_url + request.url.raw_path.decode("ascii"))
     request.url = url
     request.headers["Host"] = url.netloc.decode("ascii")

@@ -1,61 +1,159 @@
-"""Helpers the live checks share: result building, client lookup, and the connector's flow names."""
+"""Helpers the live checks share: the run functions' registry, the findings' words (`Say`), client lookup, and
+the connector's flow names.
+
+A check is declared in knowledge/data/checks/<area>.yaml (id, title, systems, needs, entries, messages) and run by
+one coroutine registered with `@check("<id>")`. The coroutine gets the context and a `Say` bound to its declaration,
+computes facts and returns `say("<message key>", status, **parameters)`: the words, in English and Italian, are
+the data's (number formats and plurals included), the facts are the parameters.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tenant.base import Check, CheckContext, CheckResult, CredentialMissing, Fix, Status, System
+from knowledge.check_specs import CheckBook, CheckSpec
+from knowledge.messages import Bilingual, Message, MessageError, Phrase, render, render_both
+from knowledge.models import Lang
+from tenant.base import Check, CheckContext, CheckFn, CheckResult, CredentialMissing, Fix, Status, System
+from tenant.texts import book, said
+
+RunFn = Callable[[CheckContext, "Say"], Awaitable[CheckResult]]
+_RUNS: dict[str, RunFn] = {}
+
+
+class CatalogError(Exception):
+    """The declared checks and the registered run functions do not match, or a declaration names no system."""
+
+
+def check(check_id: str) -> Callable[[RunFn], RunFn]:
+    """Register the decorated coroutine as the run function of the declared check `check_id`."""
+
+    def register(run: RunFn) -> RunFn:
+        if check_id in _RUNS:
+            raise CatalogError(
+                f"check {check_id} has two run functions: {_RUNS[check_id].__qualname__}, {run.__qualname__}"
+            )
+        _RUNS[check_id] = run
+        return run
+
+    return register
+
+
+def registered() -> Mapping[str, RunFn]:
+    """The run functions registered so far, by check id."""
+    return MappingProxyType(_RUNS)
+
+
+class Say:
+    """One check's findings in its own words: its title and its messages (then the shared ones)."""
+
+    def __init__(self, spec: CheckSpec, checks: CheckBook) -> None:
+        self.spec = spec
+        self.system = System(spec.systems[0])  # the findings' system unless one says otherwise
+        self._lookup = checks.lookup(spec.id)
+
+    def __call__(
+        self,
+        key: str,
+        status: Status,
+        *,
+        system: System | None = None,
+        evidence: dict[str, Any] | None = None,
+        entries: tuple[str, ...] | list[str] = (),
+        fix: Fix | None = None,
+        **params: Any,
+    ) -> CheckResult:
+        """The finding worded by message `key` with `params`; `entries` keep their order without duplicates."""
+        summary = self._both(key, params)
+        return CheckResult(
+            id=self.spec.id,
+            title=self.spec.title.en,
+            title_it=self.spec.title.it,
+            system=system or self.system,
+            status=status,
+            summary=summary.en,
+            summary_it=summary.it,
+            evidence=evidence or {},
+            entries=tuple(dict.fromkeys(entries)),
+            fix=fix,
+        )
+
+    def text(self, words: Phrase, lang: Lang = "en") -> str:
+        """A phrase of this check in `lang` (e.g. a problem's English wording for the evidence)."""
+        message = self._message(words.key)
+        try:
+            return render(message, lang, words.params, self._lookup)
+        except MessageError as exc:
+            raise MessageError(f"check {self.spec.id}, message {words.key}: {exc}") from exc
+
+    def _both(self, key: str, params: Mapping[str, Any]) -> Bilingual:
+        message = self._message(key)
+        try:
+            return render_both(message, params, self._lookup)
+        except MessageError as exc:
+            raise MessageError(f"check {self.spec.id}, message {key}: {exc}") from exc
+
+    def _message(self, key: str) -> Message:
+        try:
+            return self._lookup(key)
+        except KeyError:
+            raise MessageError(f"check {self.spec.id}: unknown message {key!r}") from None
+
+
+def _bound(run: RunFn, say: Say) -> CheckFn:
+    async def bound(ctx: CheckContext) -> CheckResult:
+        return await run(ctx, say)
+
+    bound.__qualname__ = run.__qualname__
+    return bound
+
+
+def _build(spec: CheckSpec, run: RunFn, checks: CheckBook) -> Check:
+    try:
+        systems = tuple(System(name) for name in spec.systems)
+    except ValueError as exc:
+        raise CatalogError(f"check {spec.id}: {exc}") from exc
+    return Check(
+        id=spec.id,
+        title=spec.title.en,
+        title_it=spec.title.it,
+        systems=systems,
+        needs=spec.needs,
+        entries=spec.entries,
+        area=spec.area.value,
+        estimated_calls=spec.estimated_calls,
+        run=_bound(run, Say(spec, checks)),
+    )
+
+
+def build_checks(checks: CheckBook, runs: Mapping[str, RunFn]) -> list[Check]:
+    """Every declared check in the data's order, run by its registered function: each declared check must have
+    one, and each function a declaration."""
+    declared = [spec.id for spec in checks.checks]
+    if missing := [check_id for check_id in declared if check_id not in runs]:
+        raise CatalogError(f"checks declared in knowledge/data/checks without a run function: {missing}")
+    if undeclared := sorted(set(runs) - set(declared)):
+        raise CatalogError(f"run functions for checks knowledge/data/checks does not declare: {undeclared}")
+    return [_build(spec, runs[spec.id], checks) for spec in checks.checks]
+
+
+def checks_from(module: str) -> list[Check]:
+    """The declared checks whose run functions `module` registers, in the data's order."""
+    runs = {check_id: run for check_id, run in _RUNS.items() if run.__module__ == module}
+    return [_build(spec, runs[spec.id], book()) for spec in book().checks if spec.id in runs]
 
 
 def client(ctx: CheckContext, system: System) -> Any:
     """The ready client for `system`; a missing one skips the check (no credential, nothing to call)."""
     found = ctx.clients.get(system)
     if found is None:
-        raise CredentialMissing(
-            system,
-            f"No client configured for {system.value}: check skipped.",
-            message_it=f"Nessun client configurato per {system.value}: verifica saltata.",
-        )
+        raise CredentialMissing(system, said("no-client", system=system.value))
     return found
-
-
-def declare(titles: Mapping[str, tuple[str, str]], check_id: str, **fields: Any) -> Check:
-    """A `Check` whose English and Italian titles come from its module's title table."""
-    title, title_it = titles[check_id]
-    return Check(id=check_id, title=title, title_it=title_it, **fields)
-
-
-def finding(
-    check_id: str,
-    title: str,
-    system: System,
-    status: Status,
-    summary: str,
-    *,
-    summary_it: str = "",
-    title_it: str = "",
-    evidence: dict[str, Any] | None = None,
-    entries: tuple[str, ...] | list[str] = (),
-    fix: Fix | None = None,
-) -> CheckResult:
-    """One check's result, with its title and summary in Italian too; `entries` keep their order without
-    duplicates."""
-    return CheckResult(
-        id=check_id,
-        title=title,
-        title_it=title_it,
-        system=system,
-        status=status,
-        summary=summary,
-        summary_it=summary_it,
-        evidence=evidence or {},
-        entries=tuple(dict.fromkeys(entries)),
-        fix=fix,
-    )
 
 
 def host(url: str | None) -> str | None:

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from knowledge.messages import Phrase, phrase
 from tenant.base import (
     Check,
     CheckContext,
@@ -19,10 +20,11 @@ from tenant.base import (
 )
 from tenant.checks.common import (
     ConnectorFlow,
+    Say,
+    check,
+    checks_from,
     client,
     connector_flow,
-    declare,
-    finding,
     host,
     same_url,
     start_order,
@@ -30,20 +32,11 @@ from tenant.checks.common import (
 from tenant.clients.dataverse import DataverseClient
 from tenant.clients.flows import FlowClient, FlowRun
 from tenant.clients.partner_center import PartnerCenterClient
+from tenant.texts import said
 
 PC, PA, DV = System.partner_center, System.power_automate, System.dataverse
 _DV_STATES = {0: "Draft", 1: "Activated", 2: "Suspended"}
 _MAX_RUNS_IN_EVIDENCE = 20
-# (English, Italian) title per check id
-_TITLES = {
-    "connector-flows": ("Connector flows are on", "Flussi del connettore attivi"),
-    "flow-activation-order": (
-        "Child flows on before Partner Center to CRM",
-        'Flussi figlio attivi prima di "Partner Center to CRM"',
-    ),
-    "webhook-registration": ("Partner Center webhook registration", "Registrazione del webhook di Partner Center"),
-    "failed-runs": ("Failed flow runs", "Esecuzioni di flussi non riuscite"),
-}
 
 
 async def _from_flow_api(flows: FlowClient) -> list[ConnectorFlow]:
@@ -75,28 +68,20 @@ async def connector_flows(ctx: CheckContext) -> tuple[list[ConnectorFlow], str]:
             if dv is None:
                 raise
     if dv is None:
-        raise CredentialMissing(
-            PA,
-            "No credential configured for power_automate or dataverse: check skipped.",
-            message_it="Nessuna credenziale configurata per power_automate o dataverse: verifica saltata.",
-        )
+        raise CredentialMissing(PA, said("no-flow-credential"))
     return await _from_dataverse(dv), DV.value
 
 
-async def _connector_flows(ctx: CheckContext) -> CheckResult:
+@check("connector-flows")
+async def _connector_flows(ctx: CheckContext, say: Say) -> CheckResult:
     flows, source = await connector_flows(ctx)
-    title, title_it = _TITLES["connector-flows"]
-    args = ("connector-flows", title, PA if source == PA.value else DV)
+    system = PA if source == PA.value else DV
     fix = Fix(entry="cfg-flows-wont-turn-on", action="start-flows-in-order")
     if not flows:
-        summary = "No connector flow found: is the co-sell referrals solution installed in this environment?"
-        return finding(
-            *args,
+        return say(
+            "none-found",
             Status.fail,
-            summary,
-            summary_it="Nessun flusso del connettore trovato: la soluzione per le segnalazioni di co-sell è "
-            "installata in questo ambiente?",
-            title_it=title_it,
+            system=system,
             evidence={"source": source, "found": []},
             entries=("cfg-flows-wont-turn-on",),
             fix=Fix(entry="cfg-flows-wont-turn-on"),
@@ -108,48 +93,28 @@ async def _connector_flows(ctx: CheckContext) -> CheckResult:
         "off": {f.name: f.state for f in off},
     }
     if not off:
-        return finding(
-            *args,
-            Status.passed,
-            f"All {len(flows)} connector flows are on.",
-            summary_it=f"Tutti i flussi del connettore ({len(flows)}) sono attivi.",
-            title_it=title_it,
-            evidence=evidence,
-        )
+        return say("all-on", Status.passed, system=system, flows=len(flows), evidence=evidence)
     evidence["start_order"] = start_order(off)
-    names = ", ".join(f.name for f in off)
-    summary = f"{len(off)} of {len(flows)} connector flows are off: {names}."
-    one = len(off) == 1
-    summary_it = (
-        f"{len(off)} {'flusso' if one else 'flussi'} del connettore su {len(flows)} "
-        f"{'è disattivato' if one else 'sono disattivati'}: {names}."
-    )
-    return finding(
-        *args,
+    return say(
+        "some-off",
         Status.fail,
-        summary,
-        summary_it=summary_it,
-        title_it=title_it,
+        system=system,
+        off=len(off),
+        flows=len(flows),
+        names=[f.name for f in off],
         evidence=evidence,
         entries=("cfg-flows-wont-turn-on",),
         fix=fix,
     )
 
 
-async def _flow_activation_order(ctx: CheckContext) -> CheckResult:
+@check("flow-activation-order")
+async def _flow_activation_order(ctx: CheckContext, say: Say) -> CheckResult:
     flows, source = await connector_flows(ctx)
-    title, title_it = _TITLES["flow-activation-order"]
-    args = ("flow-activation-order", title, PA if source == PA.value else DV)
+    system = PA if source == PA.value else DV
     parents = [f for f in flows if f.role == "parent"]
     if not parents:
-        return finding(
-            *args,
-            Status.skipped,
-            "No Partner Center to CRM flow found.",
-            summary_it='Nessun flusso "Partner Center to CRM" trovato.',
-            title_it=title_it,
-            evidence={"source": source},
-        )
+        return say("no-parent", Status.skipped, system=system, evidence={"source": source})
     to_start: list[ConnectorFlow] = []
     for parent in parents:
         # the FAQ names the children generically ("Partner Center to CRM - Helper") next to a
@@ -159,49 +124,33 @@ async def _flow_activation_order(ctx: CheckContext) -> CheckResult:
             to_start.extend(children_off + ([] if parent.on else [parent]))
     evidence: dict[str, Any] = {"source": source, "parents": {p.name: "on" if p.on else "off" for p in parents}}
     if not to_start:
-        off = ", ".join(p.name for p in parents if not p.on)
-        summary = "The child flows are on" + (f"; {off} can now be turned on." if off else ".")
-        summary_it = "I flussi figlio sono attivi" + (f"; ora è possibile attivare {off}." if off else ".")
-        return finding(*args, Status.passed, summary, summary_it=summary_it, title_it=title_it, evidence=evidence)
+        if off := [p.name for p in parents if not p.on]:
+            return say("children-on-parent-off", Status.passed, system=system, parents=off, evidence=evidence)
+        return say("children-on", Status.passed, system=system, evidence=evidence)
     order = list(dict.fromkeys(start_order(to_start)))
     evidence["children_off"] = [f.name for f in to_start if f.role == "child"]
     evidence["start_order"] = order
-    summary = f"Child flows are off; turn them on before the parent, in this order: {', '.join(order)}."
-    summary_it = (
-        f"Alcuni flussi figlio sono disattivati: attivarli prima del flusso padre, in quest'ordine: {', '.join(order)}."
-    )
-    return finding(
-        *args,
+    return say(
+        "children-off",
         Status.fail,
-        summary,
-        summary_it=summary_it,
-        title_it=title_it,
+        system=system,
+        order=order,
         evidence=evidence,
         entries=("cfg-activate-pc-to-crm",),
         fix=Fix(entry="cfg-activate-pc-to-crm", action="start-flows-in-order"),
     )
 
 
-async def _webhook_registration(ctx: CheckContext) -> CheckResult:
+@check("webhook-registration")
+async def _webhook_registration(ctx: CheckContext, say: Say) -> CheckResult:
     pc: PartnerCenterClient = client(ctx, PC)
     flows: FlowClient = client(ctx, PA)
-    title, title_it = _TITLES["webhook-registration"]
-    args = ("webhook-registration", title, PC)
     fix = Fix(entry="cfg-flows-wont-turn-on", action="register-webhook")
     entries = ("cfg-flows-wont-turn-on",)
     registration = await pc.get_webhook_registration()
     if registration is None:
-        return finding(
-            *args,
-            Status.fail,
-            "The Partner Center webhook is not registered.",
-            summary_it="Il webhook di Partner Center non è registrato.",
-            title_it=title_it,
-            evidence={"registered": False},
-            entries=entries,
-            fix=fix,
-        )
-    problems: list[tuple[str, str]] = []  # (English, Italian)
+        return say("not-registered", Status.fail, evidence={"registered": False}, entries=entries, fix=fix)
+    problems: list[Phrase] = []
     evidence: dict[str, Any] = {
         "registered": True,
         "events": list(registration.webhook_events),
@@ -209,8 +158,7 @@ async def _webhook_registration(ctx: CheckContext) -> CheckResult:
         "registered_host": host(registration.webhook_url),
     }
     if registration.missing_events:
-        missing = ", ".join(registration.missing_events)
-        problems.append((f"events not registered: {missing}", f"eventi non registrati: {missing}"))
+        problems.append(phrase("events-missing", events=list(registration.missing_events)))
     target = next((f for f in await _from_flow_api(flows) if f.role == "parent"), None)
     if target is None:
         evidence["url"] = "not compared"
@@ -226,43 +174,12 @@ async def _webhook_registration(ctx: CheckContext) -> CheckResult:
             evidence["flow_host"] = host(current)
             evidence["url"] = "matches" if same_url(registration.webhook_url, current) else "differs"
             if evidence["url"] == "differs":
-                problems.append(
-                    (
-                        "registered URL differs from the flow's current HTTP trigger URL",
-                        "l'URL registrato è diverso dall'URL attuale del trigger HTTP del flusso",
-                    )
-                )
+                problems.append(phrase("url-differs"))
     if problems:
-        summary = _sentence([en for en, _it in problems])
-        summary_it = _sentence([it for _en, it in problems])
-        return finding(
-            *args,
-            Status.fail,
-            summary,
-            summary_it=summary_it,
-            title_it=title_it,
-            evidence=evidence,
-            entries=entries,
-            fix=fix,
-        )
+        return say("problems", Status.fail, problems=problems, evidence=evidence, entries=entries, fix=fix)
     if evidence["url"] == "not compared":
-        summary = "All four events are registered; the URL could not be compared with the flow's HTTP trigger."
-        summary_it = (
-            "Tutti e quattro gli eventi sono registrati; non è stato possibile confrontare l'URL con il trigger HTTP "
-            "del flusso."
-        )
-        return finding(
-            *args, Status.warn, summary, summary_it=summary_it, title_it=title_it, evidence=evidence, entries=entries
-        )
-    summary = "All four events are registered and the URL matches the flow's HTTP trigger."
-    summary_it = "Tutti e quattro gli eventi sono registrati e l'URL corrisponde al trigger HTTP del flusso."
-    return finding(*args, Status.passed, summary, summary_it=summary_it, title_it=title_it, evidence=evidence)
-
-
-def _sentence(parts: list[str]) -> str:
-    """Clauses joined with "; ", capitalised, with a full stop."""
-    joined = "; ".join(parts)
-    return joined[0].upper() + joined[1:] + "."
+        return say("url-not-compared", Status.warn, evidence=evidence, entries=entries)
+    return say("registered", Status.passed, evidence=evidence)
 
 
 _CODE_ENTRIES = {
@@ -289,13 +206,12 @@ def _days(ctx: CheckContext) -> int:
         return 7
 
 
-async def _failed_runs(ctx: CheckContext) -> CheckResult:
+@check("failed-runs")
+async def _failed_runs(ctx: CheckContext, say: Say) -> CheckResult:
     flows: FlowClient = client(ctx, PA)
     days = _days(ctx)
     since = datetime.now(UTC) - timedelta(days=days)
     targets = await _from_flow_api(flows)
-    title, title_it = _TITLES["failed-runs"]
-    args = ("failed-runs", title, PA)
     runs_per_flow: list[list[FlowRun]] = list(
         await asyncio.gather(*(flows.failed_runs(f.id, since=since) for f in targets))
     )
@@ -319,29 +235,18 @@ async def _failed_runs(ctx: CheckContext) -> CheckResult:
             )
     evidence: dict[str, Any] = {"days": days, "flows": len(targets), "failed": sum(by_code.values())}
     if not by_code:
-        return finding(
-            *args,
-            Status.passed,
-            f"No failed runs of the connector flows in the last {days} days.",
-            summary_it=f"Nessuna esecuzione non riuscita dei flussi del connettore negli ultimi {days} giorni.",
-            title_it=title_it,
-            evidence=evidence,
-        )
+        return say("none", Status.passed, days=days, evidence=evidence)
     ranked = by_code.most_common()
     evidence.update(by_code=dict(ranked), by_flow=by_flow, runs=runs[:_MAX_RUNS_IN_EVIDENCE])
     entries = [entry_for_code(code) for code, _count in ranked]
-    codes = ", ".join(f"{code} ×{count}" for code, count in ranked)
-    failed = sum(by_code.values())
-    summary = f"{failed} failed runs in the last {days} days: {codes}."
-    some = "esecuzione non riuscita" if failed == 1 else "esecuzioni non riuscite"
-    summary_it = f"{failed} {some} negli ultimi {days} giorni: {codes}."
+    codes = [phrase("code-count", code=code, count=count) for code, count in ranked]
     fix = Fix(entry=entries[0], action="resubmit-failed-runs", detail="Resubmit once the cause is fixed.")
-    return finding(
-        *args,
+    return say(
+        "failed",
         Status.fail,
-        summary,
-        summary_it=summary_it,
-        title_it=title_it,
+        failed=sum(by_code.values()),
+        days=days,
+        codes=codes,
         evidence=evidence,
         entries=entries,
         fix=fix,
@@ -350,45 +255,4 @@ async def _failed_runs(ctx: CheckContext) -> CheckResult:
 
 def flow_checks() -> list[Check]:
     """Connector flows, activation order, webhook registration, failed runs."""
-    # connector-flows and flow-activation-order accept either client, so they declare no credential the runner
-    # could require; connector_flows() skips them when neither client is there.
-    return [
-        declare(
-            _TITLES,
-            "connector-flows",
-            systems=(PA, DV),
-            entries=("cfg-flows-wont-turn-on",),
-            area="configuration",
-            estimated_calls=1,
-            run=_connector_flows,
-        ),
-        declare(
-            _TITLES,
-            "flow-activation-order",
-            systems=(PA, DV),
-            entries=("cfg-activate-pc-to-crm",),
-            area="configuration",
-            estimated_calls=1,
-            run=_flow_activation_order,
-        ),
-        declare(
-            _TITLES,
-            "webhook-registration",
-            systems=(PC, PA),
-            needs=(PC.value, PA.value),
-            entries=("cfg-flows-wont-turn-on",),
-            area="configuration",
-            estimated_calls=3,
-            run=_webhook_registration,
-        ),
-        declare(
-            _TITLES,
-            "failed-runs",
-            systems=(PA,),
-            needs=(PA.value,),
-            entries=("run-flow-failures", "run-disconnected", "run-access-denied", "cfg-workflow-trigger-not-found"),
-            area="maintenance",
-            estimated_calls=9,
-            run=_failed_runs,
-        ),
-    ]
+    return checks_from(__name__)

@@ -6,8 +6,9 @@ import re
 import unicodedata
 from typing import Any
 
+from knowledge.messages import Phrase, phrase
 from tenant.base import Check, CheckContext, CheckResult, Fix, Status, System
-from tenant.checks.common import client, finding
+from tenant.checks.common import Say, check, checks_from, client
 from tenant.clients.partner_center import PartnerCenterClient, Referral
 
 PC = System.partner_center
@@ -97,31 +98,18 @@ def suggest_country_code(name: str) -> str | None:
     return _BY_NAME.get(_fold(name))
 
 
-# a problem found on a referral: (English, Italian, FAQ entry)
-_Problem = tuple[str, str, str]
+# a problem found on a referral: its words (a phrase of the check's messages) and its FAQ entry
+_Problem = tuple[Phrase, str]
 
 
 def _solution_problems(referral: Referral) -> list[_Problem]:
     details = referral.details
     solutions = details.requirements.solutions if details and details.requirements else ()
     if not solutions:
-        return [
-            (
-                "no solution (Solution ID) on the referral",
-                "nessuna soluzione (Solution ID) nella segnalazione",
-                "run-solution-id",
-            )
-        ]
+        return [(phrase("no-solution"), "run-solution-id")]
     if missing := [s for s in solutions if not (s.id or "").strip()]:
-        names = ", ".join(s.name or "unnamed" for s in missing)
-        names_it = ", ".join(s.name or "senza nome" for s in missing)
-        return [
-            (
-                f"solution without a Solution ID: {names}",
-                f"soluzione senza Solution ID: {names_it}",
-                "run-solution-id",
-            )
-        ]
+        names = [s.name or phrase("unnamed") for s in missing]
+        return [(phrase("solution-without-id", names=names), "run-solution-id")]
     return []
 
 
@@ -130,29 +118,15 @@ def _customer_problems(referral: Referral) -> list[_Problem]:
     profile = referral.customer_profile
     country = ((profile.address.country if profile and profile.address else None) or "").strip()
     if not country:
-        problems.append(
-            ("no country on the customer address", "nessun paese nell'indirizzo del cliente", "run-country-code")
-        )
+        problems.append((phrase("no-country"), "run-country-code"))
     elif not _ISO2.fullmatch(country):
         code = suggest_country_code(country)
-        hint, hint_it = (f" (use {code})", f" (usare {code})") if code else ("", "")
-        problems.append(
-            (
-                f"country {country!r} is not a two-letter ISO code{hint}",
-                f"il paese {country!r} non è un codice ISO di due lettere{hint_it}",
-                "run-country-code",
-            )
-        )
+        hint = phrase("use-code", code=code) if code else ""
+        problems.append((phrase("country-not-iso", country=country, hint=hint), "run-country-code"))
     consent = referral.consent
     if consent and consent.consent_to_share_referral_with_microsoft_sellers:
         if not [p for p in (profile.team if profile else ()) if p.email or p.phone_number]:
-            problems.append(
-                (
-                    "Microsoft help requested but no customer contact",
-                    "è stato richiesto l'aiuto di Microsoft ma manca un contatto del cliente",
-                    "run-not-synced",
-                )
-            )
+            problems.append((phrase("no-contact"), "run-not-synced"))
     return problems
 
 
@@ -160,48 +134,26 @@ def _deal_problems(referral: Referral) -> list[_Problem]:
     problems: list[_Problem] = []
     details = referral.details
     if details is None or details.deal_value is None or details.deal_value <= 0:
-        problems.append(("no deal value", "nessun valore della trattativa", "run-bidirectional"))
+        problems.append((phrase("no-deal-value"), "run-bidirectional"))
     if details is None or details.closing_date_time is None:
-        problems.append(("no closing date", "nessuna data di chiusura", "run-bidirectional"))
+        problems.append((phrase("no-closing-date"), "run-bidirectional"))
     if not (referral.external_reference_id or "").strip():
-        problems.append(
-            (
-                "no CRM ID written back (externalReferenceId is empty)",
-                "nessun ID CRM riportato nella segnalazione (externalReferenceId è vuoto)",
-                "run-pc-not-synced-to-crm",
-            )
-        )
+        problems.append((phrase("no-crm-id"), "run-pc-not-synced-to-crm"))
     if (referral.status or "").casefold() == "closed" and (referral.substatus or "").casefold() in ("won", "lost"):
-        problems.append(
-            (
-                f"closed as {referral.substatus}: no further sync",
-                f"chiusa come {referral.substatus}: nessuna ulteriore sincronizzazione",
-                "run-pc-not-synced-to-crm",
-            )
-        )
+        problems.append((phrase("closed", substatus=referral.substatus), "run-pc-not-synced-to-crm"))
     return problems
 
 
 def _problems(referral: Referral) -> list[_Problem]:
-    """(problem, problem in Italian, FAQ entry), in the order the FAQ walks through them."""
+    """(problem, FAQ entry), in the order the FAQ walks through them."""
     return [*_solution_problems(referral), *_customer_problems(referral), *_deal_problems(referral)]
 
 
-_TITLE = "Referral ready to sync"
-_TITLE_IT = "Segnalazione pronta per la sincronizzazione"
-
-
-async def _referral_sync(ctx: CheckContext) -> CheckResult:
-    args = ("referral-sync", _TITLE, PC)
+@check("referral-sync")
+async def _referral_sync(ctx: CheckContext, say: Say) -> CheckResult:
     referral_id = (ctx.inputs.get("referral_id") or "").strip()
     if not referral_id:
-        return finding(
-            *args,
-            Status.skipped,
-            "Give a referral id to check that referral.",
-            summary_it="Indicare l'ID di una segnalazione per verificarla.",
-            title_it=_TITLE_IT,
-        )
+        return say("no-input", Status.skipped)
     pc: PartnerCenterClient = client(ctx, PC)
     referral = await pc.get_referral(referral_id)
     problems = _problems(referral)
@@ -212,26 +164,16 @@ async def _referral_sync(ctx: CheckContext) -> CheckResult:
         "substatus": referral.substatus,
         "country": profile.address.country if profile and profile.address else None,
         "crm_id": referral.external_reference_id or None,
-        "problems": [{"problem": text, "entry": entry} for text, _it, entry in problems],
+        "problems": [{"problem": say.text(problem), "entry": entry} for problem, entry in problems],
     }
     if not problems:
-        return finding(
-            *args,
-            Status.passed,
-            f"Referral {referral.id} has what the sync needs.",
-            summary_it=f"La segnalazione {referral.id} ha tutto ciò che serve per la sincronizzazione.",
-            title_it=_TITLE_IT,
-            evidence=evidence,
-        )
-    entries = [entry for _text, _it, entry in problems]
-    summary = f"Referral {referral.id}: " + "; ".join(text for text, _it, _entry in problems) + "."
-    summary_it = f"Segnalazione {referral.id}: " + "; ".join(it for _text, it, _entry in problems) + "."
-    return finding(
-        *args,
+        return say("ready", Status.passed, referral=referral.id, evidence=evidence)
+    entries = [entry for _problem, entry in problems]
+    return say(
+        "problems",
         Status.fail,
-        summary,
-        summary_it=summary_it,
-        title_it=_TITLE_IT,
+        referral=referral.id,
+        problems=[problem for problem, _entry in problems],
         evidence=evidence,
         entries=entries,
         fix=Fix(entry=entries[0]),
@@ -240,22 +182,4 @@ async def _referral_sync(ctx: CheckContext) -> CheckResult:
 
 def referral_checks() -> list[Check]:
     """The referral-sync check (needs the input "referral_id")."""
-    return [
-        Check(
-            id="referral-sync",
-            title=_TITLE,
-            title_it=_TITLE_IT,
-            systems=(PC,),
-            needs=(PC.value,),
-            entries=(
-                "run-solution-id",
-                "run-country-code",
-                "run-not-synced",
-                "run-bidirectional",
-                "run-pc-not-synced-to-crm",
-            ),
-            area="maintenance",
-            estimated_calls=1,
-            run=_referral_sync,
-        )
-    ]
+    return checks_from(__name__)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from knowledge.messages import phrase
 from tenant.base import Check, CheckContext, CheckResult, Fix, Status, System
-from tenant.checks.common import client, declare, finding
+from tenant.checks.common import Say, check, checks_from, client
 from tenant.clients.salesforce import SalesforceClient
 
 SF = System.salesforce
@@ -13,56 +14,27 @@ QUOTA_WARN = 0.10  # warn when less than 10 % of the daily API requests are left
 QUOTA_FAIL = 0.02  # fail below 2 %
 _QUOTA_ENTRIES = ("run-disconnected", "run-flow-failures")
 _CURRENCY_ENTRIES = ("pre-crm-fields", "run-bidirectional")
-# (English, Italian) title per check id
-_TITLES = {
-    "sf-customize-application": (
-        "Salesforce Customize Application permission",
-        "Autorizzazione Customize Application in Salesforce",
-    ),
-    "sf-currency": (
-        "Referral currency field configured on Salesforce",
-        "Campo valuta delle segnalazioni configurato in Salesforce",
-    ),
-    "sf-api-quota": ("Salesforce daily API requests left", "Richieste API giornaliere residue in Salesforce"),
-}
 
 
-async def _customize_application(ctx: CheckContext) -> CheckResult:
+@check("sf-customize-application")
+async def _customize_application(ctx: CheckContext, say: Say) -> CheckResult:
     sf: SalesforceClient = client(ctx, SF)
-    title, title_it = _TITLES["sf-customize-application"]
-    args = ("sf-customize-application", title, SF)
     user_id = (ctx.inputs.get("salesforce_user_id") or "").strip() or await sf.current_user_id()
     evidence = {"user_id": user_id}
     if await sf.user_can_customize(user_id):
-        summary = "The Salesforce user has Customize Application (profile or permission set)."
-        summary_it = (
-            "L'utente Salesforce ha l'autorizzazione Customize Application (dal profilo o da un set di autorizzazioni)."
-        )
-        return finding(
-            *args,
-            Status.passed,
-            summary,
-            summary_it=summary_it,
-            title_it=title_it,
-            evidence={**evidence, "customize_application": True},
-        )
-    return finding(
-        *args,
+        return say("granted", Status.passed, evidence={**evidence, "customize_application": True})
+    return say(
+        "missing",
         Status.fail,
-        "The Salesforce user lacks Customize Application: use a System Administrator or grant the permission.",
-        summary_it="All'utente Salesforce manca l'autorizzazione Customize Application: usare un amministratore di "
-        "sistema (System Administrator) o concedere l'autorizzazione.",
-        title_it=title_it,
         evidence={**evidence, "customize_application": False},
         entries=("pre-crm-role",),
         fix=Fix(entry="pre-crm-role"),
     )
 
 
-async def _currency(ctx: CheckContext) -> CheckResult:
+@check("sf-currency")
+async def _currency(ctx: CheckContext, say: Say) -> CheckResult:
     sf: SalesforceClient = client(ctx, SF)
-    title, title_it = _TITLES["sf-currency"]
-    args = ("sf-currency", title, SF)
     currencies = await sf.currencies()
     opportunity = await sf.describe("Opportunity")
     referral_fields = sorted(
@@ -73,25 +45,12 @@ async def _currency(ctx: CheckContext) -> CheckResult:
         "opportunity_currency_field": opportunity.field("CurrencyIsoCode") is not None,
         "referral_currency_fields": referral_fields,
     }
-    fields = ", ".join(referral_fields)
-    found = f" Connector currency field(s) on Opportunity: {fields}." if referral_fields else ""
-    found_it = f" Campi valuta del connettore sull'oggetto Opportunity: {fields}." if referral_fields else ""
+    fields = phrase("currency-fields", names=referral_fields) if referral_fields else ""
     if not currencies:
-        summary = (
-            "The org is single-currency: Opportunity has no CurrencyIsoCode, the connector's default deal currency "
-            'field. Enable multi-currency or set the "Deal value currency code" environment variable.' + found
-        )
-        summary_it = (
-            "L'organizzazione usa una sola valuta: l'oggetto Opportunity non ha il campo CurrencyIsoCode, che il "
-            "connettore usa per impostazione predefinita per la valuta della trattativa. Abilitare la gestione "
-            'multivaluta oppure impostare la variabile di ambiente "Deal value currency code".' + found_it
-        )
-        return finding(
-            *args,
+        return say(
+            "single-currency",
             Status.warn,
-            summary,
-            summary_it=summary_it,
-            title_it=title_it,
+            fields=fields,
             evidence=evidence,
             entries=_CURRENCY_ENTRIES,
             fix=Fix(entry="pre-crm-fields"),
@@ -100,103 +59,32 @@ async def _currency(ctx: CheckContext) -> CheckResult:
     corporate = next((c.iso_code for c in currencies if c.is_corporate), None)
     evidence.update({"active_currencies": active, "corporate_currency": corporate})
     if not active:
-        return finding(
-            *args,
+        return say(
+            "none-active",
             Status.fail,
-            "Multi-currency is enabled but no currency is active." + found,
-            summary_it="La gestione multivaluta è abilitata ma nessuna valuta è attiva." + found_it,
-            title_it=title_it,
+            fields=fields,
             evidence=evidence,
             entries=_CURRENCY_ENTRIES,
             fix=Fix(entry="pre-crm-fields"),
         )
-    summary = f"Multi-currency is active: {', '.join(active)} (corporate {corporate or 'unknown'}).{found}"
-    summary_it = (
-        f"La gestione multivaluta è attiva: {', '.join(active)} (valuta aziendale {corporate or 'sconosciuta'})."
-        + found_it
-    )
-    return finding(*args, Status.passed, summary, summary_it=summary_it, title_it=title_it, evidence=evidence)
+    return say("active", Status.passed, active=active, corporate=corporate, fields=fields, evidence=evidence)
 
 
-async def _api_quota(ctx: CheckContext) -> CheckResult:
+@check("sf-api-quota")
+async def _api_quota(ctx: CheckContext, say: Say) -> CheckResult:
     sf: SalesforceClient = client(ctx, SF)
-    title, title_it = _TITLES["sf-api-quota"]
-    args = ("sf-api-quota", title, SF)
     limits = await sf.limits()
     ratio = limits.remaining_ratio
     evidence = {"max": limits.daily_max, "remaining": limits.daily_remaining, "remaining_pct": round(ratio * 100, 1)}
-    said = f"{limits.daily_remaining} of {limits.daily_max} daily API requests left ({ratio:.0%})"
-    said_it = f"{limits.daily_remaining} richieste API giornaliere residue su {limits.daily_max} ({ratio:.0%})"
-    faq = " (the FAQ quotes 10K calls/day for the paid connector; this is the org's own Salesforce limit)"
-    faq_it = (
-        " (le FAQ indicano 10K chiamate al giorno per il connettore a pagamento; questo è il limite Salesforce "
-        "dell'organizzazione)"
-    )
+    left, faq = phrase("left", remaining=limits.daily_remaining, max=limits.daily_max, ratio=ratio), phrase("faq")
     if ratio < QUOTA_FAIL:
-        summary = f"{said}: the connector's flows will fail until the rolling 24-hour limit frees up{faq}."
-        summary_it = (
-            f"{said_it}: i flussi del connettore non riusciranno finché non si libera spazio nel limite mobile di "
-            f"24 ore{faq_it}."
-        )
         fix = Fix(entry="run-flow-failures", detail="Wait for the limit to free up or raise the org's API allocation.")
-        return finding(
-            *args,
-            Status.fail,
-            summary,
-            summary_it=summary_it,
-            title_it=title_it,
-            evidence=evidence,
-            entries=_QUOTA_ENTRIES,
-            fix=fix,
-        )
+        return say("exhausted", Status.fail, left=left, faq=faq, evidence=evidence, entries=_QUOTA_ENTRIES, fix=fix)
     if ratio < QUOTA_WARN:
-        summary = f"{said}: close to the org's limit{faq}."
-        summary_it = f"{said_it}: vicino al limite dell'organizzazione{faq_it}."
-        return finding(
-            *args,
-            Status.warn,
-            summary,
-            summary_it=summary_it,
-            title_it=title_it,
-            evidence=evidence,
-            entries=_QUOTA_ENTRIES,
-        )
-    return finding(
-        *args, Status.passed, f"{said}{faq}.", summary_it=f"{said_it}{faq_it}.", title_it=title_it, evidence=evidence
-    )
+        return say("low", Status.warn, left=left, faq=faq, evidence=evidence, entries=_QUOTA_ENTRIES)
+    return say("enough", Status.passed, left=left, faq=faq, evidence=evidence)
 
 
 def salesforce_checks() -> list[Check]:
     """The Salesforce prerequisite and maintenance checks."""
-    return [
-        declare(
-            _TITLES,
-            "sf-customize-application",
-            systems=(SF,),
-            needs=(SF.value,),
-            entries=("pre-crm-role",),
-            area="prerequisites",
-            estimated_calls=3,
-            run=_customize_application,
-        ),
-        declare(
-            _TITLES,
-            "sf-currency",
-            systems=(SF,),
-            needs=(SF.value,),
-            entries=_CURRENCY_ENTRIES,
-            area="prerequisites",
-            estimated_calls=2,
-            run=_currency,
-        ),
-        declare(
-            _TITLES,
-            "sf-api-quota",
-            systems=(SF,),
-            needs=(SF.value,),
-            entries=_QUOTA_ENTRIES,
-            area="maintenance",
-            estimated_calls=1,
-            run=_api_quota,
-        ),
-    ]
+    return checks_from(__name__)

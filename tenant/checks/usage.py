@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from knowledge.messages import phrase
 from tenant.base import Check, CheckContext, CheckResult, Fix, Status, System
-from tenant.checks.common import client, finding, normalize_flow_name
+from tenant.checks.common import Say, check, checks_from, client, normalize_flow_name
 from tenant.checks.flows import connector_flows
 from tenant.clients.dataverse import DataverseClient, FlowRunRecord
 
@@ -20,9 +21,6 @@ QUOTA_PER_DAY = 10_000  # the paid connector's API calls per day, as the FAQ sta
 CALLS_PER_RUN = 1  # at least one Partner Center call per connector flow run (UNVERIFIED)
 WINDOW_DAYS = 7
 WARN_RATIO = 0.8
-_ID = "api-quota-forecast"
-_TITLE = "Partner Center API calls against the 10K/day quota"
-_TITLE_IT = "Chiamate API a Partner Center rispetto alla quota di 10K al giorno"
 
 
 def _ours(runs: list[FlowRunRecord], ids: set[str], names: set[str]) -> list[FlowRunRecord]:
@@ -51,13 +49,13 @@ def _daily_peak(runs: list[FlowRunRecord], now: datetime, capped: bool) -> tuple
     return float(peak), "peak"
 
 
-async def _api_quota_forecast(ctx: CheckContext) -> CheckResult:
+@check("api-quota-forecast")
+async def _api_quota_forecast(ctx: CheckContext, say: Say) -> CheckResult:
     dv: DataverseClient = client(ctx, DV)
     flows, source = await connector_flows(ctx)
     now = datetime.now(UTC)
     history, capped = await dv.run_history(now - timedelta(days=WINDOW_DAYS))
     runs = _ours(history, {f.id.strip("{}").casefold() for f in flows}, {normalize_flow_name(f.name) for f in flows})
-    args = (_ID, _TITLE, DV)
     daily, basis = _daily_peak(runs, now, capped)
     forecast = round(daily * CALLS_PER_RUN)
     by_flow = Counter(r.workflow_name or r.workflow_id or "?" for r in runs)
@@ -73,50 +71,27 @@ async def _api_quota_forecast(ctx: CheckContext) -> CheckResult:
         "by_flow": dict(by_flow.most_common(5)),
         "flows_from": source,
     }
-    pct = f"{forecast / QUOTA_PER_DAY:.0%}"
-    quota_it, daily_it, forecast_it = (f"{n:,}".replace(",", ".") for n in (QUOTA_PER_DAY, round(daily), forecast))
-    at_least = "at least " if capped else ""
-    almeno = "almeno " if capped else ""
+    share = forecast / QUOTA_PER_DAY
     if forecast >= WARN_RATIO * QUOTA_PER_DAY:
         status = Status.fail if forecast >= QUOTA_PER_DAY else Status.warn
-        summary = (
-            f"The connector flows ran {at_least}{round(daily):,} times a day: about {forecast:,} Partner Center calls, "
-            f"{pct} of the paid connector's {QUOTA_PER_DAY:,} a day (a lower bound; no API reads the quota)."
-        )
-        summary_it = (
-            f"I flussi del connettore sono stati eseguiti {almeno}{daily_it} volte al giorno: circa {forecast_it} "
-            f"chiamate a Partner Center, {pct} della quota di {quota_it} al giorno del connettore a pagamento "
-            "(una stima per difetto; nessuna API legge la quota)."
-        )
         fix = Fix(entry="pre-trial", detail="Reduce sync volume or plan for the quota before runs start failing.")
-        return finding(
-            *args, status, summary, summary_it=summary_it, title_it=_TITLE_IT, evidence=evidence,
-            entries=("pre-trial",), fix=fix,
-        )  # fmt: skip
-    summary = (
-        f"About {forecast:,} Partner Center calls in the busiest 24 hours of the last {WINDOW_DAYS} days "
-        f"({pct} of the {QUOTA_PER_DAY:,} a day of the paid connector; a lower bound, the quota is not readable)."
+        return say(
+            "high",
+            status,
+            at_least=phrase("at-least") if capped else "",
+            runs=round(daily),
+            calls=forecast,
+            share=share,
+            quota=QUOTA_PER_DAY,
+            evidence=evidence,
+            entries=("pre-trial",),
+            fix=fix,
+        )
+    return say(
+        "within", Status.passed, calls=forecast, days=WINDOW_DAYS, share=share, quota=QUOTA_PER_DAY, evidence=evidence
     )
-    summary_it = (
-        f"Circa {forecast_it} chiamate a Partner Center nelle 24 ore di punta degli ultimi {WINDOW_DAYS} giorni "
-        f"({pct} della quota di {quota_it} al giorno del connettore a pagamento; stima per difetto, la quota non è "
-        "leggibile)."
-    )
-    return finding(*args, Status.passed, summary, summary_it=summary_it, title_it=_TITLE_IT, evidence=evidence)
 
 
 def usage_checks() -> list[Check]:
     """The daily API-call forecast."""
-    return [
-        Check(
-            id=_ID,
-            title=_TITLE,
-            title_it=_TITLE_IT,
-            systems=(DV,),
-            needs=(DV.value,),
-            entries=("pre-trial",),
-            area="prerequisites",
-            estimated_calls=3,
-            run=_api_quota_forecast,
-        )
-    ]
+    return checks_from(__name__)

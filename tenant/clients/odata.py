@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from tenant.base import LiveCheckFailed, System
 from tenant.clients.transport import send, system_name
+from tenant.texts import said
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +47,7 @@ def read_json(resp: httpx.Response, system: System) -> Any:
     try:
         return resp.json()
     except ValueError as exc:
-        raise LiveCheckFailed(
-            system,
-            f"{system_name(system)} answered with a body that is not JSON.",
-            status=resp.status_code,
-            message_it=f"{system_name(system)} ha risposto con un contenuto che non è JSON.",
-        ) from exc
+        raise LiveCheckFailed(system, said("not-json", system=system_name(system)), status=resp.status_code) from exc
 
 
 def parse_as(model: type[M], data: object, system: System) -> M:
@@ -60,9 +56,7 @@ def parse_as(model: type[M], data: object, system: System) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise LiveCheckFailed(
-            system,
-            f"{system_name(system)} returned a {model.__name__} in an unexpected shape.",
-            message_it=f"{system_name(system)} ha restituito un {model.__name__} in un formato imprevisto.",
+            system, said("unexpected-shape", system=system_name(system), model=model.__name__)
         ) from exc
 
 
@@ -86,20 +80,12 @@ async def collect_pages(
         resp = await send(http, system, "GET", url, params=params if page == 0 else None, headers=headers)
         body = read_json(resp, system)
         if not isinstance(body, dict) or not isinstance(body.get("value", []), list):
-            raise LiveCheckFailed(
-                system,
-                f"{system_name(system)} returned a list in an unexpected shape.",
-                message_it=f"{system_name(system)} ha restituito un elenco in un formato imprevisto.",
-            )
+            raise LiveCheckFailed(system, said("unexpected-list", system=system_name(system)))
         items.extend(item for item in body.get("value", []) if isinstance(item, dict))
         url = body.get(next_key) if isinstance(body.get(next_key), str) else None
         if url is not None and httpx.URL(url).is_absolute_url and httpx.URL(url).host != http.base_url.host:
             # the client's Authorization header must never follow a link to another host
-            raise LiveCheckFailed(
-                system,
-                f"{system_name(system)} returned a next-page link to another host.",
-                message_it=f"{system_name(system)} ha restituito un link alla pagina successiva verso un altro host.",
-            )
+            raise LiveCheckFailed(system, said("foreign-next-link", system=system_name(system)))
     else:
         if url is not None:
             log.info("%s: stopped paging %s after %d pages", system.value, path, max_pages)

@@ -23,7 +23,9 @@ from typing import Any
 
 import httpx
 
+from knowledge.messages import phrase
 from tenant.base import CallCounter, LiveCheckError, LiveCheckFailed, LiveCheckUnavailable, System
+from tenant.texts import has_message, said
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +45,6 @@ _IDEMPOTENT = frozenset({"GET", "HEAD"})
 _RETRYABLE = frozenset({429, 502, 503, 504})
 _DEFAULT_DELAY = 0.5  # seconds before a retry when the server gives no Retry-After
 _CODE = re.compile(r"[A-Za-z0-9_.\-]{1,80}")
-_HINTS = {
-    401: "the credential was rejected (expired, revoked or for another tenant)",
-    403: "the signed-in account lacks the permission or role this call needs",
-    404: "the item was not found",
-    409: "the item changed or conflicts with another one",
-}
-_HINTS_IT = {
-    401: "la credenziale è stata rifiutata (scaduta, revocata o di un altro tenant)",
-    403: "all'account connesso manca l'autorizzazione o il ruolo richiesto da questa chiamata",
-    404: "l'elemento non è stato trovato",
-    409: "l'elemento è cambiato o è in conflitto con un altro",
-}
 
 
 def system_name(system: System) -> str:
@@ -159,20 +149,12 @@ async def send(
         except httpx.TimeoutException as exc:
             log.info("%s %s %s timed out after %.0f ms", system, method, path, _ms(started))
             if last:
-                raise LiveCheckUnavailable(
-                    system,
-                    f"{system_name(system)} did not answer in time.",
-                    message_it=f"{system_name(system)} non ha risposto in tempo.",
-                ) from exc
+                raise LiveCheckUnavailable(system, said("no-answer", system=system_name(system))) from exc
             await sleep(min(_DEFAULT_DELAY, max_retry_after))
             continue
         except httpx.TransportError as exc:
             log.info("%s %s %s failed (%s) after %.0f ms", system, method, path, type(exc).__name__, _ms(started))
-            raise LiveCheckUnavailable(
-                system,
-                f"{system_name(system)} could not be reached.",
-                message_it=f"{system_name(system)} non è raggiungibile.",
-            ) from exc
+            raise LiveCheckUnavailable(system, said("unreachable", system=system_name(system))) from exc
         status = response.status_code
         level = logging.DEBUG if response.is_success else logging.INFO
         log.log(level, "%s %s %s -> %d in %.0f ms", system, method, path, status, _ms(started))
@@ -244,36 +226,19 @@ def _error_code(response: httpx.Response) -> str | None:
 
 
 def _error(system: System, response: httpx.Response, retry_after: float | None) -> LiveCheckError:
-    """The error for a non-2xx answer, its message in English and Italian."""
+    """The error for a non-2xx answer, its message in English and Italian (knowledge/data/checks/messages.yaml)."""
     status = response.status_code
     code = _error_code(response)
     name = system_name(system)
-    said = f"{name} answered {status}" + (f" ({code})" if code else "")
-    said_it = f"{name} ha risposto {status}" + (f" ({code})" if code else "")
+    answered = phrase("answered", system=name, status=status, code=phrase("parenthesised", text=code) if code else "")
     if status == 429 or status >= 500:
         seconds = math.ceil(retry_after) if retry_after else None
-        wait = f"; try again in {seconds} s" if seconds else ""
-        wait_it = f"; riprovare tra {seconds} s" if seconds else ""
-        reason, reason_it = (
-            ("is throttling requests", "sta limitando le richieste")
-            if status == 429
-            else ("is not available right now", "al momento non è disponibile")
-        )
-        return LiveCheckUnavailable(
-            system,
-            f"{said}: {name} {reason}{wait}.",
-            status=status,
-            retry_after=retry_after,
-            message_it=f"{said_it}: {name} {reason_it}{wait_it}.",
-        )
+        wait = phrase("retry-in", seconds=seconds) if seconds else ""
+        words = said("throttling" if status == 429 else "not-available", answered=answered, system=name, wait=wait)
+        return LiveCheckUnavailable(system, words, status=status, retry_after=retry_after)
     if code == "REQUEST_LIMIT_EXCEEDED":  # Salesforce's throttle is a 403: the org's daily API limit is used up
-        return LiveCheckUnavailable(
-            system,
-            f"{said}: the org's API request limit is used up.",
-            status=status,
-            message_it=f"{said_it}: il limite di richieste API dell'organizzazione è esaurito.",
-        )
-    redirect = 300 <= status < 400
-    hint = _HINTS.get(status, "unexpected redirect" if redirect else "the request was refused")
-    hint_it = _HINTS_IT.get(status, "reindirizzamento imprevisto" if redirect else "la richiesta è stata rifiutata")
-    return LiveCheckFailed(system, f"{said}: {hint}.", status=status, message_it=f"{said_it}: {hint_it}.")
+        return LiveCheckUnavailable(system, said("org-limit-used-up", answered=answered), status=status)
+    reason = f"refused-{status}"  # where the data have words for this status, else those for any redirect or refusal
+    if not has_message(reason):
+        reason = "refused-redirect" if 300 <= status < 400 else "refused-other"
+    return LiveCheckFailed(system, said("refused", answered=answered, reason=phrase(reason)), status=status)

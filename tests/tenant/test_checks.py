@@ -677,7 +677,8 @@ async def test_generic_crm_children_belong_to_the_dynamics_parent() -> None:
     original = checks_flows.connector_flows
     checks_flows.connector_flows = fake
     try:
-        result = await checks_flows._flow_activation_order(None)  # type: ignore[arg-type]
+        check = next(c for c in checks_flows.flow_checks() if c.id == "flow-activation-order")
+        result = await check.run(None)  # type: ignore[arg-type]
     finally:
         checks_flows.connector_flows = original
     assert result.status.value == "fail"
