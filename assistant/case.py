@@ -7,11 +7,13 @@ that reach these models through a botbuilder `TurnContext` stay in `dialogs/stat
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.models import Area, Lang
+from tenant.base import CheckResult
+from tenant.remediation import RemediationPlan
 
 ItemStatus = Literal["done", "fixed", "open", "skipped"]
 RemediationResult = Literal["refused", "cancelled", "done", "failed"]
@@ -45,9 +47,10 @@ class ClarifyOptions(_Model):
 
 
 class RemediationOptions(_Model):
-    """The fixes to offer, one at a time: failed findings (`CheckResult` dumps) that carry a `fix.action`."""
+    """The fixes to offer, one at a time: failed findings that carry a `fix.action` (typed here, dumped to JSON
+    only where dialog state is saved)."""
 
-    findings: list[dict[str, Any]]
+    findings: list[CheckResult]
 
 
 class PromptSpec(_Model):
@@ -61,7 +64,7 @@ class PromptSpec(_Model):
     results: dict[str, ItemStatus] = Field(default_factory=dict)  # summary: status per entry id
     action: str | None = None  # fix_offer / fix_confirm: the remediation action
     finding: str | None = None  # fix_offer: the finding's title and summary
-    plan: dict[str, Any] | None = None  # fix_confirm: the RemediationPlan dump (ids, names, hosts; no secrets)
+    plan: RemediationPlan | None = None  # fix_confirm: the exact changes (ids, names, hosts; no secrets)
 
 
 class DialogEnd(_Model):

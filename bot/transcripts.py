@@ -18,7 +18,6 @@ from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes, Chann
 from msrest.serialization import Serializer
 
 from assistant.ports import TranscriptSink
-from assistant.redaction.masking import redacted_json
 from bot.log_setup import safe_id
 from bot.sdk.activity_json import serialize
 from bot.sdk.turn_context import serialized

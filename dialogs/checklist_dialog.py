@@ -6,14 +6,13 @@ from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialo
 from botbuilder.schema import Activity, ActivityTypes
 
 from assistant.case import ChecklistOptions, DialogEnd, ItemStatus, PromptSpec
+from assistant.ports import Journal, LiveFindings, Remediation
 from assistant.presenters.choices import ITEM_CHOICES, recognize
 from assistant.presenters.views import Findings
-from assistant.ports import Journal, LiveFindings, Remediation
 from dialogs.access import may_show_live
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
 from dialogs.runtime import Waterfall
-from dialogs.state import turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area
 

@@ -38,7 +38,7 @@ def remediation_options(results: list[CheckResult]) -> dict[str, object] | None:
     found = fixable(results)
     if not found:
         return None
-    return RemediationOptions(findings=[r.model_dump(mode="json") for r in found]).model_dump()
+    return RemediationOptions(findings=found).model_dump(mode="json")
 
 
 def fix_offer_dialogs(remediation: Remediation | None, journal: Journal, render: Renderer) -> list[Dialog]:
@@ -77,9 +77,9 @@ class RemediationDialog(ComponentDialog):
 
     async def _offer_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         opts = RemediationOptions.model_validate(step.options)
-        step.values["options"] = opts.model_dump()
+        step.values["options"] = opts.model_dump(mode="json")
         step.values["fixed"] = list((step.options or {}).get("fixed", []))
-        finding = CheckResult.model_validate(opts.findings[0])
+        finding = opts.findings[0]
         title, summary = finding.text(turn_lang(step.context))
         spec = PromptSpec(
             kind="fix_offer",
@@ -114,8 +114,8 @@ class RemediationDialog(ComponentDialog):
         if not plan.steps:
             await step.context.send_activity(messages.text("fix_nothing", lang))
             return await self._next(step)
-        spec = PromptSpec(kind="fix_confirm", action=action, plan=plan.model_dump(mode="json"))
-        step.values["plan"] = spec.plan
+        spec = PromptSpec(kind="fix_confirm", action=action, plan=plan)
+        step.values["plan"] = plan.model_dump(mode="json")
         return await step.prompt(SpecPrompt.__name__, spec_options(spec))
 
     async def _execute_step(self, step: WaterfallStepContext) -> DialogTurnResult:
@@ -156,8 +156,7 @@ class RemediationDialog(ComponentDialog):
 
     @staticmethod
     def _finding(step: WaterfallStepContext) -> CheckResult:
-        opts = RemediationOptions.model_validate(step.values["options"])
-        return CheckResult.model_validate(opts.findings[0])
+        return RemediationOptions.model_validate(step.values["options"]).findings[0]
 
     @staticmethod
     def _refresh_offers(step: WaterfallStepContext, plan: RemediationPlan, verified: list[CheckResult]) -> None:
@@ -165,17 +164,16 @@ class RemediationDialog(ComponentDialog):
         made (it is not offered twice in this dialog, even when it did not take)."""
         fresh = {r.id: r for r in verified if r.status.value in _FOUND}
         opts = RemediationOptions.model_validate(step.values["options"])
-        rest = [CheckResult.model_validate(f) for f in opts.findings[1:]]
+        rest = opts.findings[1:]
         still = [f for f in fixable([fresh.get(f.id, f) for f in rest]) if f.fix and f.fix.action != plan.action]
-        findings = [opts.findings[0], *(f.model_dump(mode="json") for f in still)]
-        step.values["options"] = RemediationOptions(findings=findings).model_dump()
+        step.values["options"] = RemediationOptions(findings=[opts.findings[0], *still]).model_dump(mode="json")
 
     async def _next(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Offer the next fixable finding, or end with the entries fixed so far."""
         opts = RemediationOptions.model_validate(step.values["options"])
         fixed = list(dict.fromkeys(step.values["fixed"]))
         if len(opts.findings) > 1:
-            rest = RemediationOptions(findings=opts.findings[1:]).model_dump()
+            rest = RemediationOptions(findings=opts.findings[1:]).model_dump(mode="json")
             return await step.replace_dialog(WaterfallDialog.__name__, {**rest, "fixed": fixed})
         return await step.end_dialog(DialogEnd(fixed=fixed).model_dump())
 

@@ -12,5 +12,6 @@ URL userinfo, "my password is …", "la password è …". What must survive are 
 flow run ids, AADSTS codes, 0x8007… HRESULTs, and sentences that only mention a password ("I forgot my password",
 "la password è scaduta").
 
-SDK-free, like all of `assistant`. Imported by `bot` (transcripts, journal, the log formatter).
+SDK-free, like all of `assistant`. Imported by `bot` (transcripts, the log formatter) and `stores` (transcripts,
+journal).
 """

@@ -23,7 +23,6 @@ from assistant.presenters.views import Findings, FixReport, View
 from dialogs.state import turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
-from tenant.remediation import RemediationPlan
 
 # generic Direct Line clients get text with suggested actions (botbuilder's ChoiceFactory), not cards
 CARD_CHANNELS = frozenset({"msteams", "webchat", "emulator"})
@@ -89,7 +88,7 @@ class TextRenderer:
 
 def _fix_text(spec: PromptSpec, lang: Lang) -> str:
     if spec.kind == "fix_confirm" and spec.plan is not None:
-        return md.plan_markdown(RemediationPlan.model_validate(spec.plan), lang)
+        return md.plan_markdown(spec.plan, lang)
     return md.fix_offer_markdown(spec.action or "", spec.finding, lang)
 
 
@@ -121,8 +120,7 @@ class CardRenderer:
         if spec.kind in _FIX_KEYS:
             summary, choices = _plain(_fix_text(spec, lang)), _fix_choices(spec.kind, lang)
             if spec.kind == "fix_confirm" and spec.plan is not None:
-                plan = RemediationPlan.model_validate(spec.plan)
-                return cards.fix_confirm_card(plan, choices, summary, lang, execute=execute), summary
+                return cards.fix_confirm_card(spec.plan, choices, summary, lang, execute=execute), summary
             return cards.fix_offer_card(
                 _fix_text(spec, lang), choices, spec.action or "", lang, execute=execute
             ), summary

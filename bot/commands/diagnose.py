@@ -8,11 +8,16 @@ import asyncio
 import json
 from typing import Any
 
+from assistant.presenters.marks import mark
 from bot.commands.common import demo_scenario, settings_or_exit, start_demo
 from bot.log_setup import configure_logging
 from bot.settings import Settings
 
-_MARKS = {"pass": "✅", "warn": "⚠️ ", "fail": "❌", "skipped": "⏭️ ", "error": "❗"}
+
+def _mark(status: str) -> str:
+    """The status mark (`assistant.presenters.marks`), padded where a terminal draws the emoji one column short."""
+    found = mark(status)
+    return found + " " if found.endswith("\ufe0f") else found
 
 
 async def _diagnose(
@@ -49,7 +54,7 @@ async def _diagnose(
         print(json.dumps(report, ensure_ascii=False, default=str))
     else:
         for r in sweep.results:
-            print(f"{_MARKS.get(r.status.value, '•')} {r.title}: {r.summary}")
+            print(f"{_mark(r.status.value)} {r.title}: {r.summary}")
             if r.fix and r.fix.entry:
                 print(f"     fix: see FAQ entry {r.fix.entry}" + (f" (action: {r.fix.action})" if r.fix.action else ""))
         for warning in sweep.warnings:
@@ -99,10 +104,9 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
-        marks = {"ok": "✅", "broken": "❌", "unknown": "❔"}
         for n, hop in enumerate(report["hops"], 1):
             extra = f"  (see FAQ entry {hop['entry']})" if hop["entry"] else ""
-            print(f"{n}. {marks[hop['status']]} {hop['name']}: {hop['detail']}{extra}")
+            print(f"{n}. {_mark(hop['status'])} {hop['name']}: {hop['detail']}{extra}")
     return 1 if report["broken_at"] else 0
 
 

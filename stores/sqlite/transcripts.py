@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.redaction import redacted_json
+from assistant.redaction.masking import redacted_json
 from stores.sqlite.database import SqliteDatabase
 from stores.sqlite.state import SqliteStateStore
 

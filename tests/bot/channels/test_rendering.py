@@ -166,7 +166,7 @@ def test_the_fix_offer_is_text_with_buttons_on_text_channels(knowledge) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "it"])
 def test_the_fix_preview_card_numbers_the_changes_and_asks_to_confirm(knowledge, lang) -> None:
-    spec = PromptSpec(kind="fix_confirm", action=PLAN.action, plan=PLAN.model_dump(mode="json"))
+    spec = PromptSpec(kind="fix_confirm", action=PLAN.action, plan=PLAN)
     card = _card(activity := _render(knowledge, "webchat", spec, lang))
     text = _texts(card)
     assert "1. " in text and STEP.flow in text and "(2 " in text
