@@ -4,13 +4,40 @@ start with the first problem found, named by its environment name and never echo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
+
+from pydantic import SecretStr
 
 from bot.loopback import is_loopback_host
 
-if TYPE_CHECKING:
-    from bot.settings import Settings
+
+class Settings(Protocol):
+    """The Salesforce settings these rules read (`bot.settings.Settings` has them; no import back to it)."""
+
+    @property
+    def live_salesforce_client_id(self) -> str: ...
+
+    @property
+    def live_salesforce_client_secret(self) -> SecretStr: ...
+
+    @property
+    def live_salesforce_username(self) -> str: ...
+
+    @property
+    def live_salesforce_private_key(self) -> SecretStr: ...
+
+    @property
+    def live_salesforce_private_key_file(self) -> str: ...
+
+    @property
+    def live_salesforce_token_url(self) -> str: ...
+
+    @property
+    def live_salesforce_auth(self) -> Literal["jwt_bearer", "client_credentials", "token"] | None: ...
+
+    def live_salesforce_private_key_pem(self) -> str: ...
+
 
 _SF = "COSELL_LIVE_SALESFORCE_"
 _SF_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
