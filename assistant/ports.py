@@ -9,6 +9,8 @@ Persistence (implemented in `stores/`, one folder per backend; `bot/wiring.py` p
 - `Journal`: feedback votes, handoff requests, checklist outcomes, remediations.
 - `CallCounter`: API calls per system per day (re-exported from `tenant.base`, where the check runner declares it).
 - `TokenCacheStore`: the encrypted msal token cache's blobs (from `tenant.auth.entra`, which declares it).
+- `CaseStore`: support cases (escalation), their bundles, their events and the delivery outbox
+  (`assistant.handoff.model` holds the models).
 
 The tenant as the dialogs see it: `LiveFindings` (live checks) and `Remediation` (confirm-gated fixes).
 
@@ -20,9 +22,11 @@ layers (`stores/`) takes them from here, never from `knowledge` or `tenant` dire
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
 from assistant.case import ItemStatus, RemediationResult
+from assistant.handoff.model import CaseEvent, CaseStatus, OutboxItem, SupportCase
 from knowledge.models import Area, Lang
 from tenant.auth.entra import TokenCacheStore
 from tenant.base import CallCounter, CheckResult, System
@@ -32,14 +36,20 @@ from tenant.runner import Sweep
 __all__ = [
     "Area",
     "CallCounter",
+    "CaseConflict",
+    "CaseEvent",
+    "CaseStatus",
+    "CaseStore",
     "Journal",
     "Lang",
     "LiveFindings",
+    "OutboxItem",
     "Remediation",
     "StateChange",
     "StateConflict",
     "StateStore",
     "StoredState",
+    "SupportCase",
     "System",
     "TokenCacheStore",
     "TranscriptSink",
@@ -154,6 +164,106 @@ class Journal(Protocol):
         detail: str | None = None,
     ) -> None:
         """Store who asked for which remediation, the state before and after, and how it ended."""
+
+    async def feedback_for(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The conversation's votes, oldest first: `{"at": datetime, "entry_id", "helpful": bool, "lang"}`."""
+        ...
+
+    async def remediations_for(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The conversation's remediations, oldest first: `{"at": datetime, "user_id", "action", "result",
+        "detail", "before": dict, "after": dict}` (redacted when recorded)."""
+        ...
+
+
+class CaseConflict(Exception):
+    """A case changed since it was read (another turn or instance updated it first); re-read and try again."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"case {ref} changed since it was read")
+        self.ref = ref
+
+
+class CaseStore(Protocol):
+    """Support cases with their bundle, their events and the outbox of what must reach someone, durable and shared
+    by every instance. Each write is one transaction: a case (or an event) and the outbox items it causes are
+    committed together or not at all."""
+
+    async def create(self, case: SupportCase, bundle: dict[str, Any], items: Sequence[OutboxItem] = ()) -> None:
+        """Store a new case, its bundle (the `cosell.case.v1` JSON) and its first outbox items.
+
+        Raises:
+            CaseConflict: a case with this ref exists already (nothing was written).
+        """
+        ...
+
+    async def get(self, ref: str) -> SupportCase | None:
+        """The case `ref`, or None."""
+        ...
+
+    async def bundle(self, ref: str) -> dict[str, Any] | None:
+        """The bundle stored with the case, or None."""
+        ...
+
+    async def list_cases(self, status: CaseStatus | None = None, *, limit: int = 100) -> list[SupportCase]:
+        """Cases, newest first; only those in `status` when given."""
+        ...
+
+    async def active_for(self, channel_id: str, conversation_id: str) -> SupportCase | None:
+        """The newest case of this conversation that is not resolved, or None."""
+        ...
+
+    async def by_thread(self, thread_conversation_id: str) -> SupportCase | None:
+        """The case whose Teams support thread is `thread_conversation_id` (its `support_thread["conversation"]
+        ["id"]`, with or without the `;messageid=` suffix), or None."""
+        ...
+
+    async def update(
+        self,
+        case: SupportCase,
+        *,
+        expect_updated: datetime,
+        event: CaseEvent | None = None,
+        items: Sequence[OutboxItem] = (),
+    ) -> CaseEvent | None:
+        """Save `case` if its stored `updated` is still `expect_updated`; append `event` (its `seq` assigned here,
+        returned) and the outbox items, in the same transaction.
+
+        Raises:
+            CaseConflict: the case changed (or is gone) since it was read; nothing was written.
+        """
+        ...
+
+    async def events(self, ref: str) -> list[CaseEvent]:
+        """The case's events, oldest first."""
+        ...
+
+    async def claim(self, owner: str, now: datetime, lease: timedelta, *, limit: int = 20) -> list[OutboxItem]:
+        """Lease up to `limit` pending items due at `now` (never one another owner holds an unexpired lease on),
+        oldest first; the lease ends at `now + lease`. Atomic across processes sharing the store."""
+        ...
+
+    async def settle(
+        self,
+        item_id: int,
+        owner: str,
+        *,
+        delivered: bool,
+        detail: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        next_at: datetime | None = None,
+    ) -> bool:
+        """Record an attempt on a leased item: delivered (with `detail`), or not: `error` kept, `attempts` + 1, due
+        again at `next_at` (None: given up, status "failed"). False, and nothing written, when `owner` no longer
+        holds the lease."""
+        ...
+
+    async def deliveries(self, ref: str) -> list[OutboxItem]:
+        """The case's outbox items, oldest first."""
+        ...
+
+    async def retry(self, ref: str, now: datetime) -> int:
+        """Make the case's failed items pending again, due at `now`; return how many."""
+        ...
 
 
 class LiveFindings(Protocol):

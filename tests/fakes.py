@@ -54,6 +54,13 @@ class FakeJournal:
             }
         )
 
+    async def feedback_for(self, conversation_id: str) -> list[dict[str, Any]]:
+        votes = [vote for vote in self.feedback if vote[0] == conversation_id]
+        return [{"at": None, "entry_id": e, "helpful": h, "lang": lg} for _, e, h, lg in votes]
+
+    async def remediations_for(self, conversation_id: str) -> list[dict[str, Any]]:
+        return [dict(r, at=None) for r in self.remediations if r["conversation_id"] == conversation_id]
+
 
 @dataclass
 class FakeLiveFindings:

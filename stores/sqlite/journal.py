@@ -94,6 +94,33 @@ class SqliteJournal:
                 ),
             )
 
+    async def feedback_for(self, conversation_id: str) -> list[dict[str, Any]]:
+        rows = self._db.query(
+            "SELECT at, entry_id, helpful, lang FROM feedback WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+        )
+        return [
+            {"at": datetime.fromisoformat(at), "entry_id": e, "helpful": bool(h), "lang": lg} for at, e, h, lg in rows
+        ]
+
+    async def remediations_for(self, conversation_id: str) -> list[dict[str, Any]]:
+        rows = self._db.query(
+            "SELECT at, user_id, action, before, after, result, detail FROM remediation WHERE conversation_id = ?"
+            " ORDER BY id",
+            (conversation_id,),
+        )
+        return [
+            {
+                "at": datetime.fromisoformat(at),
+                "user_id": u,
+                "action": a,
+                "before": json.loads(b),
+                "after": json.loads(af),
+                "result": r,
+                "detail": d,
+            }
+            for at, u, a, b, af, r, d in rows
+        ]
+
     def remediations(self) -> list[dict[str, Any]]:
         """All remediation attempts (refused, cancelled, done, failed), oldest first."""
         rows = self._db.query(

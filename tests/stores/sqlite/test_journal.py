@@ -72,3 +72,20 @@ async def test_the_handoff_summary_and_the_detail_are_redacted(database: SqliteD
     [(detail,)] = database.query("SELECT detail FROM remediation")
     assert "Hunter2" not in summary and "[REDACTED]" in summary
     assert "Summer2024" not in detail and "[REDACTED]" in detail
+
+
+async def test_reads_one_conversations_votes_and_remediations_oldest_first(database: SqliteDatabase) -> None:
+    journal = SqliteJournal(database)
+    await journal.record_feedback("c1", "run-not-synced", False, "en")
+    await journal.record_feedback("c2", "pre-licenses", True, "it")
+    await journal.record_feedback("c1", "cfg-signin-error", True, "en")
+    await journal.record_remediation(
+        "c1", "u1", "enable-flow", before={"state": "off", "token": "ghp_" + "a" * 36}, after={}, result="done"
+    )
+    votes = await journal.feedback_for("c1")
+    assert [(v["entry_id"], v["helpful"]) for v in votes] == [("run-not-synced", False), ("cfg-signin-error", True)]
+    assert votes[0]["at"] <= votes[1]["at"]
+    fixes = await journal.remediations_for("c1")
+    assert [(f["action"], f["result"]) for f in fixes] == [("enable-flow", "done")]
+    assert "ghp_" not in str(fixes)
+    assert await journal.feedback_for("nobody") == [] and await journal.remediations_for("c2") == []
