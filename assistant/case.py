@@ -7,7 +7,8 @@ that reach these models through a botbuilder `TurnContext` stay in `dialogs/stat
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,7 +57,18 @@ class RemediationOptions(_Model):
 class PromptSpec(_Model):
     """A language-neutral description of a prompt, rendered in the turn's language each time it is shown."""
 
-    kind: Literal["answer", "item", "clarify", "summary", "fix_offer", "fix_confirm"]
+    kind: Literal[
+        "answer",
+        "item",
+        "clarify",
+        "summary",
+        "fix_offer",
+        "fix_confirm",
+        "handoff_offer",
+        "handoff_describe",
+        "handoff_preview",
+        "handoff_rate",
+    ]
     entry_id: str | None = None
     area: Area | None = None
     index: int = 0
@@ -65,6 +77,38 @@ class PromptSpec(_Model):
     action: str | None = None  # fix_offer / fix_confirm: the remediation action
     finding: str | None = None  # fix_offer: the finding's title and summary
     plan: RemediationPlan | None = None  # fix_confirm: the exact changes (ids, names, hosts; no secrets)
+    preview: HandoffPreview | None = None  # handoff_preview: what will be shared
+    case_ref: str | None = None  # handoff_rate: the resolved case
+
+
+class HandoffPreview(_Model):
+    """What the hand-over preview shows: exactly what the bundle will hold, in brief (the bundle is built again,
+    whole, when the user presses Send)."""
+
+    description: str
+    summary: str
+    checks: list[tuple[str, str]] = Field(default_factory=list)  # (status, title) of the checks support will see
+    matched: list[str] = Field(default_factory=list)  # entry ids the assistant answered with
+    fixes: list[tuple[str, str]] = Field(default_factory=list)  # (action, result)
+    messages: int = 0  # transcript lines shared
+    redacted: bool = True
+    targets: list[str] = Field(default_factory=list)  # where it goes (teams, webhook, handoff_event)
+
+
+class HandoffOptions(_Model):
+    """How a hand-over started: the user's request text, and why it was offered (None: the user asked)."""
+
+    request: str = ""
+    reason: str | None = None
+
+
+class MatchRecord(_Model):
+    """An entry the assistant answered with, and how sure it was (kept for the hand-over bundle)."""
+
+    entry: str
+    confidence: float
+    via: str
+    at: datetime
 
 
 class DialogEnd(_Model):
@@ -83,3 +127,12 @@ class ConversationData(_Model):
     last_entry: str | None = None
     checklists: dict[str, dict[str, ItemStatus]] = Field(default_factory=dict)
     live_hidden_told: bool = False  # the user was told why live checks are not shown to them
+    matches: list[MatchRecord] = Field(default_factory=list)  # the latest answers (at most MAX_MATCHES)
+    findings: dict[str, dict[str, Any]] = Field(default_factory=dict)  # check id → latest CheckResult + checked_at
+    not_helpful: int = 0  # "No, it didn't help" votes in this conversation
+    misses: int = 0  # messages in a row the assistant did not understand
+    offered: list[str] = Field(default_factory=list)  # reasons escalation was offered for (each once: never nag)
+    case_ref: str | None = None  # the open support case of this conversation, while there is one
+
+
+MAX_MATCHES = 20

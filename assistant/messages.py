@@ -6,6 +6,7 @@ conversation's own words. `text(key, lang, **kw)` formats one.
 
 from __future__ import annotations
 
+from assistant.handoff.texts import HANDOFF_MESSAGES
 from knowledge.models import Area, Lang
 
 _MESSAGES: dict[str, dict[Lang, str]] = {
@@ -33,15 +34,6 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
     "language_set": {
         "en": "OK, I'll continue in English.",
         "it": "Va bene, continuo in italiano.",
-    },
-    "handoff": {
-        "en": "I've recorded your request to talk to a person (reference **{ref}**), together with this "
-        "conversation's transcript. Live hand-over isn't connected in this deployment yet: your partner "
-        "support team can find the request under that reference. Meanwhile you can keep asking me.",
-        "it": "Ho registrato la tua richiesta di parlare con una persona (riferimento **{ref}**), insieme "
-        "alla trascrizione di questa conversazione. Il passaggio diretto a un operatore non è ancora attivo "
-        "in questa installazione: il team di supporto partner troverà la richiesta con quel riferimento. "
-        "Nel frattempo puoi continuare a chiedermi.",
     },
     "greeting": {
         "en": "Hello! What's going wrong with your co-sell connectors? You can paste an error message too.",
@@ -305,7 +297,7 @@ def fix_text(action: str, part: str, lang: Lang) -> str:
 
 def text(key: str, lang: Lang, **kwargs: object) -> str:
     """The message `key` in `lang`, formatted with `kwargs`."""
-    template = _MESSAGES[key][lang]
+    template = (_MESSAGES.get(key) or HANDOFF_MESSAGES[key])[lang]
     return template.format(**kwargs) if kwargs else template
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "CaseEvent",
     "CaseStatus",
     "CaseStore",
+    "DeliveryTarget",
     "Journal",
     "Lang",
     "LiveFindings",
@@ -141,13 +142,11 @@ class TranscriptStore(TranscriptSink, Protocol):
 
 
 class Journal(Protocol):
-    """Durable record of what users told us: feedback, handoff requests, checklist outcomes."""
+    """Durable record of what users told us: feedback, checklist outcomes, remediations (hand-overs are cases:
+    `CaseStore`)."""
 
     async def record_feedback(self, conversation_id: str, entry_id: str, helpful: bool, lang: Lang) -> None:
         """Store a helpful / not helpful vote on an answer."""
-
-    async def record_handoff(self, conversation_id: str, channel_id: str, lang: Lang, summary: str) -> str:
-        """Store a request to talk to a person; return its reference."""
 
     async def record_checklist(self, conversation_id: str, area: Area, results: dict[str, ItemStatus]) -> None:
         """Store the outcome of a checklist walk."""
@@ -263,6 +262,22 @@ class CaseStore(Protocol):
 
     async def retry(self, ref: str, now: datetime) -> int:
         """Make the case's failed items pending again, due at `now`; return how many."""
+        ...
+
+
+class DeliveryTarget(Protocol):
+    """Somewhere the outbox delivers to (the Teams support channel, the user's conversation, a webhook, …)."""
+
+    name: str
+
+    async def deliver(self, item: OutboxItem, case: SupportCase, bundle: dict[str, Any] | None) -> dict[str, Any]:
+        """Deliver one item; return what to keep of the answer (ids, HTTP status). A `"thread"` key in it is the
+        support thread the case was posted in (`SupportCase.support_thread`).
+
+        Raises:
+            DeliveryFailed: not delivered (`retry` says whether trying again can help); other exceptions count as
+                retryable failures.
+        """
         ...
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -14,6 +16,7 @@ from bot.channels.webchat import add_webchat_routes
 from bot.health import add_health_routes
 from bot.loopback import is_loopback_host
 from bot.settings import Settings
+from bot.support.links import add_case_routes
 from bot.wiring import Assistant, Knowledge, build_assistant
 
 ASSISTANT = web.AppKey("assistant", Assistant)
@@ -70,6 +73,7 @@ def create_app(settings: Settings, *, knowledge: Knowledge | None = None) -> web
         app.middlewares.append(_loopback_host_guard())
     app[ASSISTANT] = assistant
     app.router.add_post("/api/messages", _messages)
+    add_case_routes(app, assistant.support.cases, assistant.support.links)
     direct_line = add_webchat_routes(app, assistant, http=lambda: app[HTTP])
     if direct_line is not None:
         app[DIRECT_LINE] = direct_line
@@ -90,7 +94,13 @@ def create_app(settings: Settings, *, knowledge: Knowledge | None = None) -> web
             yield
 
     async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+        # the outbox delivers escalations (cases, staff replies) from this instance while it serves
+        stop = asyncio.Event()
+        outbox = asyncio.create_task(app[ASSISTANT].support.outbox.run(stop))
         yield
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(outbox, timeout=5)
         await app[ASSISTANT].close()
 
     app.cleanup_ctx.append(_lifecycle)

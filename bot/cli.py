@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands import diagnose, login, package, serve, terminal
+from bot.commands import cases, diagnose, login, package, serve, terminal
 from bot.commands.common import devtools
 
 
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         tools.register(sub)
     diagnose.register(sub)  # diagnose, trace
     login.register(sub)
+    cases.register(sub)  # cases list / show / resolve / retry
     return parser
 
 

@@ -45,12 +45,14 @@ from botbuilder.schema import (
 from msrest.exceptions import DeserializationError
 
 from assistant.case import ConversationData
+from assistant.handoff.card import VERBS as CASE_VERBS
 from assistant.presenters.cards import CONTENT_TYPE
 from assistant.trust import Access, TrustPolicy
 from bot.adapter import invoke_error
 from bot.channels.rendering import refreshed_card, welcome_activity
 from bot.identity import turn_access
 from bot.log_setup import safe_id
+from bot.support.staff import StaffSide
 from dialogs.access import ACCESS_KEY
 from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, set_conversation_data
 from knowledge.loader import KnowledgeBase
@@ -63,7 +65,8 @@ LanguageGuess = Callable[[str, Lang | None], Lang]
 DENY_ALL = TrustPolicy(auth_enabled=True, loopback_only=False)
 
 CARD_ACTION = "adaptiveCard/action"
-CARD_VERBS = frozenset({"choose", "area"})  # the verbs bot/channels/cards.py puts on its Action.Execute buttons
+# the verbs the assistant's cards put on their Action.Execute buttons: the user's cards, and the support case card
+CARD_VERBS = frozenset({"choose", "area"}) | CASE_VERBS
 
 
 def card_action_problem(value: object) -> str | None:
@@ -149,8 +152,10 @@ class TroubleshootBot(TeamsActivityHandler):
         default_lang: Lang = "en",
         kb: KnowledgeBase | None = None,
         trust: TrustPolicy = DENY_ALL,
+        staff: StaffSide | None = None,
     ) -> None:
         self._kb = kb
+        self._staff = staff
         self._trust = trust
         self._conversation_state = conversation_state
         self._user_state = user_state
@@ -222,6 +227,8 @@ class TroubleshootBot(TeamsActivityHandler):
             activity.text = activity.text.strip()
         if not activity.text and activity.value is None:
             return  # nothing to react to (an empty message)
+        if self._staff is not None and await self._staff.thread_message(turn_context):
+            return  # support staff answering a case in its thread
         data = await self._load_data(turn_context)
         lang = self._turn_lang(turn_context, data)
         turn_context.turn_state[LANG_KEY] = lang
@@ -242,6 +249,12 @@ class TroubleshootBot(TeamsActivityHandler):
         result = await dc.continue_dialog()
         if result.status == DialogTurnStatus.Empty:
             await dc.begin_dialog(self._dialog.id, begin_options)
+
+    async def on_event_activity(self, turn_context: TurnContext) -> None:
+        """`handoff.status` from an agent hub updates the conversation's case; other events are botbuilder's."""
+        if self._staff is not None and await self._staff.hub_status(turn_context):
+            return
+        await super().on_event_activity(turn_context)
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
@@ -285,10 +298,22 @@ class TroubleshootBot(TeamsActivityHandler):
             log.info("refused %s: %s: conversation=%s", CARD_ACTION, problem, safe_id(_conversation_id(activity)))
             return bad_request(problem)
         value = activity.value
+        if value["action"]["verb"] in CASE_VERBS:
+            return await self._case_action(turn_context, value["action"]["verb"], value["action"]["data"])
         invoke_value = AdaptiveCardInvokeValue(
             action=value["action"], authentication=value.get("authentication"), state=value.get("state")
         )
         return self._create_invoke_response(await self.on_adaptive_card_invoke(turn_context, invoke_value))
+
+    async def _case_action(self, ctx: TurnContext, verb: str, data: dict[str, Any]) -> InvokeResponse:
+        """A support case card's button (Take / Reply / Resolve): answered with the card refreshed in place."""
+        if self._staff is None:
+            return bad_request("support cases are not handled by this assistant")
+        card = await self._staff.card_action(ctx, verb, data)
+        if isinstance(card, str):
+            return bad_request(card)
+        body = {"statusCode": 200, "type": CONTENT_TYPE, "value": card}
+        return InvokeResponse(status=int(HTTPStatus.OK), body=body)
 
     async def on_adaptive_card_invoke(
         self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue

@@ -11,10 +11,11 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from bot.loopback import is_loopback_host
 from bot.salesforce_settings import salesforce_problem
+from bot.support_settings import SupportSettings
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class BotAuthConfig:
     APP_TENANTID: str
 
 
-class Settings(BaseSettings):
+class Settings(SupportSettings):
     """Every setting of the assistant; `.env.example` lists them all.
 
     Azure's standard names (`MicrosoftAppId`, …) work as well as the `COSELL_` ones.

@@ -14,6 +14,11 @@ import httpx
 from botbuilder.core import MemoryStorage, Storage
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
+from assistant.handoff.desk import SupportDesk
+from assistant.handoff.intake import Escalation
+from assistant.handoff.model import HANDOFF_EVENT, TEAMS, USER
+from assistant.handoff.outbox import Outbox
+from assistant.ports import CaseStore, DeliveryTarget, TranscriptStore
 from assistant.trust import TrustPolicy
 from bot.adapter import FixedCloudAdapter
 from bot.channels.rendering import render_activity
@@ -23,11 +28,16 @@ from bot.live import LiveChecks, live_checks
 from bot.sdk.state import ConversationState, UserState
 from bot.sdk.storage import StateStorage
 from bot.settings import Settings
+from bot.support.links import CaseLinks
+from bot.support.staff import StaffSide
+from bot.support.targets import HandoffEventTarget, TeamsTarget, UserTarget
 from bot.transcripts import TranscriptMiddleware
+from dialogs.base import AGENT
 from dialogs.main_dialog import MainDialog
 from knowledge.loader import KnowledgeBase, load_kb
 from knowledge.matcher import Index, Thresholds, index_kb, match
 from knowledge.models import Lang, Match
+from stores.sqlite.cases import SqliteCaseStore
 from stores.sqlite.counters import SqliteCallCounter
 from stores.sqlite.database import SqliteDatabase
 from stores.sqlite.journal import SqliteJournal
@@ -49,6 +59,10 @@ class Knowledge:
         """Match `text`, with `lang` as the language hint."""
         return match(self.index, text, self.thresholds, locale_hint=lang)
 
+    def wants_person(self, text: str) -> bool:
+        """True when `text` asks for a person (support staff) rather than an answer."""
+        return " ".join(text.casefold().split()).rstrip(".!") in AGENT
+
     def language(self, text: str, hint: Lang | None = None) -> Lang:
         """Guess the language of `text`."""
         return self.index.lexer.language(text, hint)
@@ -64,6 +78,48 @@ def load_knowledge(settings: Settings) -> Knowledge:
 
 
 @dataclass
+class Support:
+    """Escalation: the case store, the desk that changes cases, the outbox that delivers, the bundle links."""
+
+    cases: CaseStore
+    desk: SupportDesk
+    escalation: Escalation
+    outbox: Outbox
+    links: CaseLinks
+    staff: StaffSide
+
+
+def build_support(
+    settings: Settings,
+    database: SqliteDatabase,
+    adapter: FixedCloudAdapter,
+    transcripts: TranscriptStore,
+    knowledge: Knowledge,
+    journal: SqliteJournal,
+) -> Support:
+    """The escalation parts on `database`, with the delivery targets the settings enable."""
+    cases = open_case_store(database)
+    links = CaseLinks(settings.case_link_secret.get_secret_value(), settings.public_url, settings.case_link_days)
+    app_id = settings.app_id
+    targets: dict[str, DeliveryTarget] = {USER: UserTarget(adapter, app_id, knowledge.kb)}
+    if settings.support_teams:
+        targets[TEAMS] = TeamsTarget(
+            adapter,
+            app_id,
+            channel_id=settings.support_teams_channel_id,
+            service_url=settings.support_teams_service_url,
+            tenant_id=settings.support_teams_tenant_id,
+            link=links.link,
+        )
+    if settings.support_handoff_event:
+        targets[HANDOFF_EVENT] = HandoffEventTarget(adapter, app_id, transcripts)
+    desk = SupportDesk(cases, [name for name in targets if name != USER])
+    outbox = Outbox(cases, desk, targets)
+    escalation = Escalation(desk, transcripts, journal, knowledge.kb)
+    return Support(cases, desk, escalation, outbox, links, StaffSide(desk, links))
+
+
+@dataclass
 class Assistant:
     """Everything one running assistant is made of."""
 
@@ -76,6 +132,7 @@ class Assistant:
     bot: TroubleshootBot
     adapter: FixedCloudAdapter
     live: LiveChecks
+    support: Support
     closed: bool = field(default=False)
 
     async def close(self) -> None:
@@ -102,6 +159,13 @@ def build_assistant(
     kb = knowledge.kb
     live = build_live_checks(settings, database)
     remediator = Remediator(live.clients, settings.admin_allowlist, checks=live) if live.configured else None
+    adapter = FixedCloudAdapter(
+        ConfigurationBotFrameworkAuthentication(settings.bot_auth_config()),
+        max_body_bytes=settings.max_body_bytes,
+        max_id_chars=settings.max_id_chars,
+        loopback_replies_only=not settings.auth_enabled,
+    )
+    support = build_support(settings, database, adapter, transcripts, knowledge, journal)
     dialog = MainDialog(
         kb,
         knowledge.match,
@@ -109,6 +173,8 @@ def build_assistant(
         lambda spec, ctx: render_activity(kb, spec, ctx),
         live if live.configured else None,
         remediator,
+        escalation=support.escalation,
+        wants_person=knowledge.wants_person,
     )
     trust = TrustPolicy(
         auth_enabled=settings.auth_enabled, loopback_only=settings.loopback_only, local_fixes=settings.local_fixes
@@ -121,16 +187,11 @@ def build_assistant(
         default_lang=settings.default_locale,
         kb=kb,
         trust=trust,
-    )
-    adapter = FixedCloudAdapter(
-        ConfigurationBotFrameworkAuthentication(settings.bot_auth_config()),
-        max_body_bytes=settings.max_body_bytes,
-        max_id_chars=settings.max_id_chars,
-        loopback_replies_only=not settings.auth_enabled,
+        staff=support.staff,
     )
     adapter.on_turn_error = on_turn_error
     adapter.use(TranscriptMiddleware(transcripts))
-    return Assistant(settings, knowledge, database, state_storage, transcripts, journal, bot, adapter, live)
+    return Assistant(settings, knowledge, database, state_storage, transcripts, journal, bot, adapter, live, support)
 
 
 def build_live_checks(
@@ -151,6 +212,11 @@ def build_live_checks(
     )
 
 
+def open_case_store(database: SqliteDatabase) -> CaseStore:
+    """The support cases' store (escalation) on `database` (its tables are created if missing)."""
+    return SqliteCaseStore(database)
+
+
 __all__ = [
     "Assistant",
     "Knowledge",
@@ -160,4 +226,5 @@ __all__ = [
     "build_assistant",
     "build_live_checks",
     "load_knowledge",
+    "open_case_store",
 ]

@@ -20,8 +20,9 @@ from assistant.presenters.choices import FEEDBACK_CHOICES, recognize
 from assistant.presenters.views import Findings
 from dialogs.access import may_show_live
 from dialogs.base import Renderer
+from dialogs.handoff_dialog import offer_handoff
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
-from dialogs.state import ANSWER_KEY, turn_lang
+from dialogs.state import ANSWER_KEY, conversation_data, record_answer, record_findings, turn_lang
 from knowledge.loader import KnowledgeBase
 from tenant.base import CheckResult
 
@@ -55,11 +56,15 @@ class AnswerDialog(Dialog):
         opts = AnswerOptions.model_validate(options)
         state = dialog_context.active_dialog.state
         state[_ENTRY] = opts.entry_id
+        record_answer(dialog_context.context, opts.entry_id, opts.confidence, opts.via)
         results = await self._live_findings(dialog_context.context, opts.entry_id)
         fixes = remediation_options(results) if self._remediation is not None else None
         if fixes is not None:
             return await dialog_context.begin_dialog(RemediationDialog.__name__, fixes)
-        return await self._ask(dialog_context)
+        asked = await self._ask(dialog_context)
+        if any(r.status.value == "fail" and r.fix is None for r in results):  # nothing the user can press
+            await offer_handoff(dialog_context.context, self._render, "no_fix")
+        return asked
 
     async def resume_dialog(
         self, dialog_context: DialogContext, reason: DialogReason, result: object = None
@@ -85,7 +90,11 @@ class AnswerDialog(Dialog):
         await self._journal.record_feedback(activity.conversation.id, entry.id, vote == "yes", lang)
         if vote == "yes":
             await ctx.send_activity(messages.text("helped_thanks", lang))
-        else:
+            return await dialog_context.end_dialog(DialogEnd().model_dump())
+        data = conversation_data(ctx)
+        if data is not None:
+            data.not_helpful += 1
+        if data is None or data.not_helpful < 2 or not await offer_handoff(ctx, self._render, "unhelpful"):
             area = messages.area_name(entry.area, lang)
             await ctx.send_activity(messages.text("helped_sorry", lang, area=area))
         return await dialog_context.end_dialog(DialogEnd().model_dump())
@@ -115,5 +124,6 @@ class AnswerDialog(Dialog):
             return []
         await ctx.send_activity(Activity(type=ActivityTypes.typing))  # checks take a moment
         sweep = await self._live.sweep(ids=ids)
+        record_findings(ctx, sweep.results)
         await ctx.send_activity(self._render(Findings(tuple(sweep.results)), ctx))
         return list(sweep.results)

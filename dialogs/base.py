@@ -49,6 +49,21 @@ AGENT = frozenset(
         "voglio parlare con una persona",
         "parlare con una persona",
         "umano",
+        "talk to support",
+        "parla con l'assistenza",
+        "parla con l’assistenza",
+    }
+)
+STATUS = frozenset({"status", "stato", "case status", "stato del caso", "my case", "il mio caso", "ticket status"})
+BACK = frozenset(
+    {
+        "back to the assistant",
+        "back to assistant",
+        "back to the bot",
+        "torna all'assistente",
+        "torna all’assistente",
+        "torna al bot",
+        "torna all'assistente virtuale",
     }
 )
 TO_ENGLISH = frozenset(
@@ -128,6 +143,13 @@ def command_word(ctx: TurnContext) -> str | None:
     if activity.type != "message" or not activity.text:
         return None
     return " ".join(activity.text.strip().casefold().rstrip(".!").split())
+
+
+def submitted(value: object, card: str) -> str | None:
+    """The choice a card button of prompt kind `card` submitted, if this message is one."""
+    if isinstance(value, dict) and value.get("card") == card and isinstance(value.get("choice"), str):
+        return str(value["choice"])
+    return None
 
 
 def area_command(word: str | None) -> str | None:

@@ -11,8 +11,10 @@ from assistant.presenters.choices import ITEM_CHOICES, recognize
 from assistant.presenters.views import Findings
 from dialogs.access import may_show_live
 from dialogs.base import Renderer, SpecPrompt, spec_options
+from dialogs.handoff_dialog import offer_handoff
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
 from dialogs.runtime import Waterfall
+from dialogs.state import conversation_data, record_findings
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area
 
@@ -94,6 +96,11 @@ class ChecklistDialog(ComponentDialog):
         await self._journal.record_checklist(step.context.activity.conversation.id, opts.area, opts.results)
         summary = PromptSpec(kind="summary", area=opts.area, results=opts.results)
         await step.context.send_activity(self._render(summary, step.context))
+        data = conversation_data(step.context)
+        if data is not None:
+            data.checklists[opts.area.value] = dict(opts.results)
+        if any(status == "open" for status in opts.results.values()):  # items the user could not fix
+            await offer_handoff(step.context, self._render, "open_items")
         return await step.end_dialog(DialogEnd().model_dump())
 
     async def _sweep(
@@ -106,6 +113,7 @@ class ChecklistDialog(ComponentDialog):
             return opts, None
         await step.context.send_activity(Activity(type=ActivityTypes.typing))
         sweep = await self._live.sweep(area=opts.area.value)
+        record_findings(step.context, sweep.results)
         await step.context.send_activity(self._render(Findings(tuple(sweep.results)), step.context))
         for entry in self._kb.area(opts.area):
             related = [r for r in sweep.results if entry.id in r.entries]

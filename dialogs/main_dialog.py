@@ -16,7 +16,8 @@ from botbuilder.dialogs import ComponentDialog, Dialog, DialogContext, DialogRea
 from botbuilder.schema import Activity, ActivityTypes
 
 from assistant import messages
-from assistant.case import AnswerOptions, ClarifyOptions, DialogEnd
+from assistant.case import AnswerOptions, ClarifyOptions, DialogEnd, HandoffOptions
+from assistant.handoff.intake import Escalation
 from assistant.ports import Journal, LiveFindings, Remediation
 from assistant.presenters.views import Findings
 from dialogs.access import may_show_live
@@ -33,11 +34,14 @@ from dialogs.base import (
     area_command,
     command_word,
     reprompt,
+    submitted,
 )
 from dialogs.checklist_dialog import AREA_DIALOGS
 from dialogs.clarify_dialog import ClarifyDialog
+from dialogs.handoff_dialog import HANDOFF_READY, HandoffDialog, offer_handoff
 from dialogs.runtime import patch_dialog_context
-from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, conversation_data, set_match, turn_lang
+from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, conversation_data, record_findings, set_match, turn_lang
+from dialogs.support_mode import SupportMode
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Lang, Match
 
@@ -90,6 +94,8 @@ class MainDialog(ComponentDialog):
         render: Renderer,
         live: LiveFindings | None = None,
         remediation: Remediation | None = None,
+        escalation: Escalation | None = None,
+        wants_person: Callable[[str], bool] | None = None,
     ) -> None:
         patch_dialog_context()  # contexts build their DialogStateManager on demand (dialogs/runtime.py)
         super().__init__(MainDialog.__name__)
@@ -98,6 +104,10 @@ class MainDialog(ComponentDialog):
         self._journal = journal
         self._live = live
         self._render = render
+        self._wants_person = wants_person or (lambda text: False)
+        self._support = SupportMode(escalation, self._wants_person) if escalation is not None else None
+        if escalation is not None:
+            self.add_dialog(HandoffDialog(escalation, render))
         self.add_dialog(Router(self._route, self._welcome))
         answer = AnswerDialog(kb, journal, render, live, remediation)
         for dialog in (answer, *answer.companions(), ClarifyDialog(kb, answer, render)):
@@ -108,7 +118,12 @@ class MainDialog(ComponentDialog):
 
     # --- global commands, at every step -------------------------------------------------------------
 
+    async def on_begin_dialog(self, inner_dc: DialogContext, options: object) -> DialogTurnResult:
+        inner_dc.context.turn_state[HANDOFF_READY] = self._support is not None  # offers only where hand-over exists
+        return await super().on_begin_dialog(inner_dc, options)
+
     async def on_continue_dialog(self, inner_dc: DialogContext) -> DialogTurnResult:
+        inner_dc.context.turn_state[HANDOFF_READY] = self._support is not None
         if inner_dc.active_dialog is not None and inner_dc.active_dialog.id != Router.__name__:
             handled = await self._command(inner_dc.context, inner_dc)
             if handled is not None:
@@ -138,16 +153,22 @@ class MainDialog(ComponentDialog):
             await reprompt(inner_dc)
             return DialogTurnResult(DialogTurnStatus.Waiting)
         if word in AGENT:
-            await self._handoff(ctx, lang)
-            await reprompt(inner_dc)
-            return DialogTurnResult(DialogTurnStatus.Waiting)
+            return await self._begin_handoff(inner_dc, ctx.activity.text or "")
         return None
 
-    async def _handoff(self, ctx: TurnContext, lang: Lang) -> None:
-        data = conversation_data(ctx)
-        summary = f"last entry: {data.last_entry if data else None}"
-        ref = await self._journal.record_handoff(ctx.activity.conversation.id, ctx.activity.channel_id, lang, summary)
-        await ctx.send_activity(messages.text("handoff", lang, ref=ref))
+    async def _begin_handoff(self, dc: DialogContext, request: str, reason: str | None = None) -> DialogTurnResult:
+        """Start the hand-over (or, with a case open, say so and send the user's messages to support again)."""
+        ctx = dc.context
+        if self._support is None:
+            await ctx.send_activity(messages.text("handoff_unavailable", turn_lang(ctx)))
+            return Dialog.end_of_turn
+        if await self._support.already_open(ctx):
+            return Dialog.end_of_turn
+        await dc.cancel_all_dialogs()
+        await dc.begin_dialog(Router.__name__)  # at the bottom again, to route what the hand-over hands back
+        return await dc.begin_dialog(
+            HandoffDialog.__name__, HandoffOptions(request=request, reason=reason).model_dump()
+        )
 
     # --- routing -------------------------------------------------------------------------------------
 
@@ -158,9 +179,19 @@ class MainDialog(ComponentDialog):
     async def _route(self, dc: DialogContext, text: str | None) -> DialogTurnResult:
         """Handle one message (or a child's redirect, `text`): a command, an area, a question; or nothing."""
         ctx = dc.context
+        if self._support is not None and await self._support.handle(ctx):
+            return Dialog.end_of_turn  # sent to support, or the case's status / "back to the assistant"
         routed = await self._command(ctx, dc)
         if routed is not None:  # help / language / agent wait for the next message; cancel / menu restarted
             return routed
+        offer = submitted(ctx.activity.value, "handoff_offer")
+        if offer is not None:
+            if offer == "handoff":
+                return await self._begin_handoff(dc, "", reason="offered")
+            await ctx.send_activity(messages.text("handoff_declined", turn_lang(ctx)))
+            return Dialog.end_of_turn
+        if text and self._support is not None and self._wants_person(text):
+            return await self._begin_handoff(dc, text)
         if command_word(ctx) in DIAGNOSE:
             await self._diagnose(ctx)
             return Dialog.end_of_turn
@@ -176,8 +207,10 @@ class MainDialog(ComponentDialog):
         lang = turn_lang(ctx)
         verdict = self._match(text, lang)
         set_match(ctx, verdict)
+        data = conversation_data(ctx)
+        if data is not None and verdict.kind in ("answer", "clarify"):
+            data.misses = 0
         if verdict.kind == "answer" and verdict.entry:
-            data = conversation_data(ctx)
             if data is not None:
                 data.last_entry = verdict.entry
             opts = AnswerOptions(entry_id=verdict.entry, confidence=verdict.confidence, via=verdict.via)
@@ -186,6 +219,11 @@ class MainDialog(ComponentDialog):
             opts_c = ClarifyOptions(alternatives=list(verdict.alternatives))
             return await dc.begin_dialog(ClarifyDialog.__name__, opts_c.model_dump())
         key = verdict.smalltalk if verdict.kind == "smalltalk" and verdict.smalltalk else "unknown"
+        data = conversation_data(ctx)
+        if data is not None:
+            data.misses = data.misses + 1 if key == "unknown" else 0
+        if data is not None and data.misses >= 2 and await offer_handoff(ctx, self._render, "misses"):
+            return Dialog.end_of_turn  # the offer says it did not understand, and what else there is
         await ctx.send_activity(messages.text(key, lang))
         return Dialog.end_of_turn
 
@@ -199,7 +237,10 @@ class MainDialog(ComponentDialog):
             return
         await ctx.send_activity(Activity(type=ActivityTypes.typing))
         sweep = await self._live.sweep()
+        record_findings(ctx, sweep.results)
         await ctx.send_activity(self._render(Findings(tuple(sweep.results)), ctx))
+        if any(r.status.value == "fail" and r.fix is None for r in sweep.results):
+            await offer_handoff(ctx, self._render, "no_fix")
 
 
 def _submitted_area(value: object) -> str | None:

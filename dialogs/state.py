@@ -6,10 +6,14 @@ ports the dialogs depend on are in `assistant/ports.py`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
 from botbuilder.core import TurnContext
 
-from assistant.case import ConversationData
+from assistant.case import MAX_MATCHES, ConversationData, MatchRecord
 from knowledge.models import Lang, Match
+from tenant.base import CheckResult
 
 LANG_KEY = "cosell.lang"  # turn_state: the language of this turn's replies
 LANG_CHANGED_KEY = "cosell.lang_locked"  # turn_state: set when the user chose a language explicitly
@@ -38,3 +42,23 @@ def turn_lang(ctx: TurnContext) -> Lang:
 def set_match(ctx: TurnContext, result: Match) -> None:
     """Record the matcher's verdict for this turn (read by `ask --json`)."""
     ctx.turn_state[MATCH_KEY] = result
+
+
+def record_findings(ctx: TurnContext, results: Iterable[CheckResult]) -> None:
+    """Keep each check's latest result, with when it ran, for a hand-over bundle."""
+    data = conversation_data(ctx)
+    if data is None:
+        return
+    at = datetime.now(UTC).isoformat()
+    for result in results:
+        data.findings[result.id] = {**result.model_dump(mode="json"), "checked_at": at}
+
+
+def record_answer(ctx: TurnContext, entry: str, confidence: float, via: str) -> None:
+    """Keep an answer the assistant gave (the latest `MAX_MATCHES`), for a hand-over bundle."""
+    data = conversation_data(ctx)
+    if data is None:
+        return
+    data.matches = [*data.matches, MatchRecord(entry=entry, confidence=confidence, via=via, at=datetime.now(UTC))][
+        -MAX_MATCHES:
+    ]

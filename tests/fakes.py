@@ -16,17 +16,11 @@ class FakeJournal:
     """Records what the dialogs journal, in lists."""
 
     feedback: list[tuple[str, str, bool, Lang]] = field(default_factory=list)
-    handoffs: list[dict[str, Any]] = field(default_factory=list)
     checklists: list[tuple[str, Area, dict[str, str]]] = field(default_factory=list)
     remediations: list[dict[str, Any]] = field(default_factory=list)
 
     async def record_feedback(self, conversation_id: str, entry_id: str, helpful: bool, lang: Lang) -> None:
         self.feedback.append((conversation_id, entry_id, helpful, lang))
-
-    async def record_handoff(self, conversation_id: str, channel_id: str, lang: Lang, summary: str) -> str:
-        ref = f"H-TEST{len(self.handoffs) + 1}"
-        self.handoffs.append({"ref": ref, "conversation_id": conversation_id, "lang": lang, "summary": summary})
-        return ref
 
     async def record_checklist(self, conversation_id: str, area: Area, results: dict[str, Any]) -> None:
         self.checklists.append((conversation_id, area, dict(results)))

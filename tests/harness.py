@@ -13,14 +13,20 @@ from botbuilder.core import ConversationState, MemoryStorage, Storage, UserState
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, ConversationReference
 
+from assistant.handoff.desk import SupportDesk
+from assistant.handoff.intake import Escalation
 from assistant.trust import TrustPolicy
 from bot.channels.rendering import render_activity
 from bot.errors import on_turn_error
 from bot.handler import TroubleshootBot
 from bot.sdk.storage import StateStorage
+from bot.transcripts import TranscriptMiddleware
 from bot.wiring import Knowledge
 from dialogs.main_dialog import MainDialog
+from stores.sqlite.cases import SqliteCaseStore
+from stores.sqlite.database import SqliteDatabase
 from stores.sqlite.state import SqliteStateStore
+from stores.sqlite.transcripts import SqliteTranscriptStore
 from tests.fakes import FakeJournal
 
 
@@ -60,13 +66,30 @@ class DialogHarness:
         remediation: Any = None,
         user: ChannelAccount | None = None,
         trust: TrustPolicy = LOCAL_DEMO,
+        database: SqliteDatabase | None = None,
+        support_targets: tuple[str, ...] = (),
     ) -> None:
         self.storage = storage or MemoryStorage()
         self.journal = journal or FakeJournal()
         self.locale = locale
         kb = knowledge.kb
         render = lambda spec, ctx: render_activity(kb, spec, ctx)  # noqa: E731
-        dialog = MainDialog(kb, knowledge.match, self.journal, render, live, remediation)
+        escalation = None
+        if database is not None:  # escalation on: cases and transcripts in this database, as bot.wiring builds them
+            self.transcripts = SqliteTranscriptStore(database)
+            self.cases = SqliteCaseStore(database)
+            self.desk = SupportDesk(self.cases, support_targets)
+            escalation = Escalation(self.desk, self.transcripts, self.journal, kb)
+        dialog = MainDialog(
+            kb,
+            knowledge.match,
+            self.journal,
+            render,
+            live,
+            remediation,
+            escalation=escalation,
+            wants_person=knowledge.wants_person,
+        )
         self.bot = TroubleshootBot(
             ConversationState(self.storage), UserState(self.storage), dialog, knowledge.language, kb=kb, trust=trust
         )
@@ -80,6 +103,8 @@ class DialogHarness:
         self.reference = reference
         self.adapter = TestAdapter(self.bot.on_turn, reference)
         self.adapter.on_turn_error = on_turn_error
+        if database is not None:
+            self.adapter.use(TranscriptMiddleware(self.transcripts))
 
     async def _run(self, activity: Activity) -> list[Activity]:
         # TestAdapter's template keeps its own ids; pin ours on every activity

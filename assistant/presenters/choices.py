@@ -85,6 +85,12 @@ CHOICE_WORDS: dict[str, frozenset[str]] = {
             "procedi",
         }
     ),
+    "handoff": frozenset(
+        {"talk to support", "parla con l'assistenza", "parla con l’assistenza", "yes", "y", "ok", "sì", "si"}
+    ),
+    "send": frozenset({"send", "send it", "yes", "y", "ok", "invia", "invialo", "sì", "si", "sì, invia", "si, invia"}),
+    "cancel": frozenset({"cancel", "no", "n", "don't send", "do not send", "annulla", "non inviare", "no, annulla"}),
+    **{f"r{n}": frozenset({"★" * n, f"{n} stars", f"{n} stelle", f"{n}/5"}) for n in range(1, 6)},
 }
 
 ITEM_CHOICES = ("done", "fixed", "open", "skip")
@@ -132,7 +138,7 @@ def recognize(reply: str | None, value: object, keys: tuple[str, ...] | list[str
     if not reply:
         return None
     said = reply.strip().casefold().rstrip(".!")
-    if said.isdigit() and 1 <= int(said) <= len(keys):
+    if said.isascii() and said.isdigit() and 1 <= int(said) <= len(keys):  # not "¹" or "٣": int() refuses them
         return keys[int(said) - 1]
     for key in keys:
         if said == key or said in CHOICE_WORDS.get(key, frozenset()):

@@ -19,6 +19,7 @@ from assistant.case import PromptSpec
 from assistant.presenters import cards
 from assistant.presenters import markdown as md
 from assistant.presenters.choices import prompt_choices
+from assistant.presenters.handoff import HANDOFF_KINDS, handoff_card, handoff_choices, handoff_markdown
 from assistant.presenters.views import Findings, FixReport, View
 from dialogs.state import turn_lang
 from knowledge.loader import KnowledgeBase
@@ -72,6 +73,8 @@ class TextRenderer:
         return _locale(ChoiceFactory.for_channel(self._channel, buttons, text), lang)
 
     def _prompt(self, spec: PromptSpec, lang: Lang) -> tuple[str, list[tuple[str, str]]]:
+        if spec.kind in HANDOFF_KINDS:
+            return handoff_markdown(self._kb, spec, lang), handoff_choices(spec, lang)
         if spec.kind in _FIX_KEYS:
             return _fix_text(spec, lang), _fix_choices(spec.kind, lang)
         if spec.kind == "answer" and spec.entry_id:
@@ -117,6 +120,8 @@ class CardRenderer:
     def build(self, spec: PromptSpec, lang: Lang) -> tuple[cards.Card, str]:
         """The card for a prompt spec and its plain-text summary."""
         kb, execute = self._kb, self._execute
+        if spec.kind in HANDOFF_KINDS:
+            return handoff_card(kb, spec, lang, execute=execute), _plain(handoff_markdown(kb, spec, lang))
         if spec.kind in _FIX_KEYS:
             summary, choices = _plain(_fix_text(spec, lang)), _fix_choices(spec.kind, lang)
             if spec.kind == "fix_confirm" and spec.plan is not None:
@@ -181,6 +186,10 @@ def refreshed_card(kb: KnowledgeBase, data: dict[str, object], lang: Lang) -> ca
     if isinstance(area, str) and data.get("card") is None:
         return cards.answered_card(messages.text("welcome", lang).split(".")[0], area, lang)
     kind, key = data.get("card"), str(data.get("choice", ""))
+    if kind in HANDOFF_KINDS:
+        spec = PromptSpec.model_validate({"kind": kind})
+        picked = dict(handoff_choices(spec, lang)).get(key, key)
+        return cards.answered_card(messages.text("handoff_offer_yes", lang), picked, lang)
     if kind in _FIX_KEYS:
         picked = dict(_fix_choices(str(kind), lang)).get(key, key)
         name = messages.fix_text(str(data.get("action", "")), "name", lang)

@@ -1,14 +1,13 @@
-"""SqliteJournal: durable feedback votes, handoff requests, checklist outcomes and remediations, in the bot's
+"""SqliteJournal: durable feedback votes, checklist outcomes and remediations, in the bot's
 database.
 
-Implements the `Journal` port (`assistant.ports`). Rows carry ids and choices only, never user text; the handoff
-summary and the remediation's before/after and detail go through `assistant.redaction` first.
+Implements the `Journal` port (`assistant.ports`). Rows carry ids and choices only, never user text; the
+remediation's before/after and detail go through `assistant.redaction` first.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from stores.sqlite.database import SqliteDatabase
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
     " conversation_id TEXT NOT NULL, entry_id TEXT NOT NULL, helpful INTEGER NOT NULL, lang TEXT NOT NULL)",
+    # handoff: written by builds before support cases (stores/sqlite/cases.py); kept so their databases open unchanged
     "CREATE TABLE IF NOT EXISTS handoff (ref TEXT PRIMARY KEY, at TEXT NOT NULL, channel_id TEXT NOT NULL,"
     " conversation_id TEXT NOT NULL, lang TEXT NOT NULL, summary TEXT NOT NULL, status TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS checklist (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
@@ -49,16 +49,6 @@ class SqliteJournal:
                 "INSERT INTO feedback (at, conversation_id, entry_id, helpful, lang) VALUES (?, ?, ?, ?, ?)",
                 (_now(), conversation_id, entry_id, int(helpful), lang),
             )
-
-    async def record_handoff(self, conversation_id: str, channel_id: str, lang: Lang, summary: str) -> str:
-        ref = "H-" + secrets.token_hex(4).upper()
-        with self._db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO handoff (ref, at, channel_id, conversation_id, lang, summary, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'requested')",
-                (ref, _now(), channel_id, conversation_id, lang, redact(summary)),
-            )
-        return ref
 
     async def record_checklist(self, conversation_id: str, area: Area, results: dict[str, ItemStatus]) -> None:
         with self._db.transaction() as conn:
@@ -144,9 +134,3 @@ class SqliteJournal:
         """All votes, oldest first."""
         rows = self._db.query("SELECT conversation_id, entry_id, helpful, lang FROM feedback ORDER BY id")
         return [{"conversation_id": c, "entry_id": e, "helpful": bool(h), "lang": lg} for c, e, h, lg in rows]
-
-    def handoffs(self) -> list[dict[str, Any]]:
-        """All handoff requests, oldest first."""
-        rows = self._db.query("SELECT ref, channel_id, conversation_id, lang, status FROM handoff ORDER BY at")
-        keys = ("ref", "channel_id", "conversation_id", "lang", "status")
-        return [dict(zip(keys, r, strict=True)) for r in rows]

@@ -14,6 +14,7 @@ import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,6 +24,8 @@ from botbuilder.core import TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ConversationAccount
 
+from assistant.handoff.card import case_card
+from assistant.handoff.model import SupportCase
 from bot.app import create_app
 from bot.errors import on_turn_error
 from bot.handler import CARD_VERBS, TroubleshootBot
@@ -312,6 +315,11 @@ def test_card_verbs_are_the_ones_the_cards_use() -> None:
 
     emitted = {a["verb"] for a in cards.welcome_card("en", execute=True)["actions"]}
     emitted |= {cards.button("x", {}, execute=True)["verb"]}
+    now = datetime.now(UTC)
+    case = SupportCase(ref="CS-TEST23", created=now, updated=now, channel_id="msteams", conversation_id="c")
+    support_card = case_card(case, None)
+    actions = [*support_card["actions"], *(a["card"]["actions"][0] for a in support_card["actions"] if "card" in a)]
+    emitted |= {a["verb"] for a in actions if a["type"] == "Action.Execute"}
     assert emitted == CARD_VERBS
 
 

@@ -41,7 +41,7 @@ async def test_the_journal_never_carries_a_credential(tmp_path) -> None:  # type
         after={"client_secret": "abc8Q~" + "x" * 34, "state": "Started"},
         result="failed", detail=f"the password is {AWS.lower()}9!",
     )  # fmt: skip
-    await journal.record_handoff("convo-1", "msteams", "en", f"user pasted token {GITHUB}")
+    await journal.record_feedback("convo-1", "run-not-synced", False, "en")
     database.close()
     stored = (tmp_path / "journal.db").read_bytes()
     for secret in (GITHUB, AWS.lower(), "abc8Q~"):

@@ -1,0 +1,126 @@
+"""Outbox: delivers what the desk queued, to each target, with retries; safe with several instances and restarts.
+
+Each instance runs one `Outbox`. It leases due items from the shared `CaseStore` (`claim`: atomic, so two instances
+never hold the same item), hands each to its target, and settles it: delivered, or due again after an exponential
+backoff with jitter (`BASE_DELAY` · 2^attempts, at most `MAX_DELAY`), or failed for good after `MAX_ATTEMPTS` or a
+failure retrying cannot fix (`DeliveryFailed(retry=False)`; `cosell-bot cases retry` makes those pending again).
+An instance that dies mid-delivery leaves its lease to expire (`LEASE`); another instance then takes the item.
+
+Once per target: the lease keeps two instances off one item, `settle` refuses an owner whose lease was taken over,
+the webhook carries an `Idempotency-Key` (case ref and item key) and the Teams target posts a case only while the
+case has no support thread yet. What remains is the window between a target's answer and `settle`: a crash there
+repeats the webhook call (with the same idempotency key) — at-least-once on the wire, once per key at the receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from assistant.handoff.desk import SupportDesk
+from assistant.handoff.model import DeliveryFailed, OutboxItem, utcnow
+from assistant.ports import CaseStore, DeliveryTarget
+
+log = logging.getLogger(__name__)
+
+BASE_DELAY = 2.0  # seconds before the first retry
+MAX_DELAY = 600.0  # never wait longer than this between tries
+MAX_ATTEMPTS = 12  # about an hour of tries, then "failed" (kept, visible in `cases show`, retried on request)
+LEASE = timedelta(seconds=120)  # longer than any one delivery (the targets time out after 10-30 s)
+
+
+def backoff(attempts: int, *, jitter: float | None = None) -> float:
+    """Seconds to wait after the `attempts`-th failed try: BASE_DELAY · 2^(attempts-1), capped, ±20% jitter."""
+    delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
+    factor = 1 + (jitter if jitter is not None else random.uniform(-0.2, 0.2))  # noqa: S311 - not security
+    return float(delay * factor)
+
+
+class Outbox:
+    """Delivers the shared outbox's items to `targets` (by name); `run` loops until stopped, `run_once` is a pass."""
+
+    def __init__(
+        self,
+        store: CaseStore,
+        desk: SupportDesk,
+        targets: Mapping[str, DeliveryTarget],
+        *,
+        owner: str | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self._store = store
+        self._desk = desk
+        self._targets = dict(targets)
+        self.owner = owner or f"outbox-{uuid.uuid4().hex[:8]}"
+        self._max_attempts = max_attempts
+        self._nudged = asyncio.Event()
+        desk.on_change(self.wake)
+
+    def wake(self) -> None:
+        """Something was queued: deliver now instead of at the next poll."""
+        self._nudged.set()
+
+    async def run(self, stop: asyncio.Event, *, poll: float = 5.0) -> None:
+        """Deliver until `stop` is set: at once when woken, else every `poll` seconds (other instances' items,
+        retries coming due)."""
+        while not stop.is_set():
+            self._nudged.clear()
+            try:
+                while await self.run_once():
+                    pass
+            except Exception:  # the store is down: keep the loop alive, try again at the next poll
+                log.exception("outbox pass failed; retrying in %.0f s", poll)
+            waiters = [asyncio.ensure_future(self._nudged.wait()), asyncio.ensure_future(stop.wait())]
+            _, pending = await asyncio.wait(waiters, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in pending:
+                waiter.cancel()
+
+    async def run_once(self, *, limit: int = 20) -> int:
+        """Lease and try the items due now; return how many were tried."""
+        items = await self._store.claim(self.owner, utcnow(), LEASE, limit=limit)
+        for item in items:
+            await self._deliver(item)
+        return len(items)
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        target = self._targets.get(item.target)
+        case = await self._store.get(item.ref)
+        if target is None or case is None:
+            why = f"no target {item.target!r} in this deployment" if target is None else "the case is gone"
+            await self._store.settle(item.id, self.owner, delivered=False, error=why, next_at=None)
+            log.warning("outbox item %s of case %s not deliverable: %s", item.key, item.ref, why)
+            return
+        try:
+            bundle = await self._store.bundle(item.ref) if item.payload.get("kind") == "case.created" else None
+            detail = await target.deliver(item, case, bundle)
+        except DeliveryFailed as exc:
+            await self._failed(item, exc.reason, retry=exc.retry)
+            return
+        except Exception as exc:  # a target's bug or an unexpected client error: retry, and say which class
+            log.warning("outbox: %s delivery of case %s raised %s", item.target, item.ref, type(exc).__name__)
+            await self._failed(item, f"unexpected {type(exc).__name__}", retry=True)
+            return
+        thread = detail.get("thread")
+        if isinstance(thread, dict):
+            await self._desk.set_thread(item.ref, thread)
+        if await self._store.settle(item.id, self.owner, delivered=True, detail=_plain(detail)):
+            log.info("outbox: case %s %s delivered to %s", item.ref, item.key, item.target)
+
+    async def _failed(self, item: OutboxItem, reason: str, *, retry: bool) -> None:
+        attempts = item.attempts + 1
+        give_up = not retry or attempts >= self._max_attempts
+        next_at = None if give_up else utcnow() + timedelta(seconds=backoff(attempts))
+        await self._store.settle(item.id, self.owner, delivered=False, error=reason, next_at=next_at)
+        level = logging.ERROR if give_up else logging.WARNING
+        state = "failed for good" if give_up else f"failed (try {attempts}), retrying"
+        log.log(level, "outbox: case %s %s to %s %s: %s", item.ref, item.key, item.target, state, reason)
+
+
+def _plain(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON-safe part of a target's answer (kept with the item)."""
+    return {k: v for k, v in detail.items() if isinstance(v, str | int | float | bool | dict | list) or v is None}

@@ -1,0 +1,73 @@
+"""The escalation settings: where cases go (the Teams support channel, the handoff event) and how support staff open
+a case's bundle (`GET /cases/{ref}`: a signed, expiring link). `Settings` inherits them; they are validated here.
+
+Environment names: `COSELL_SUPPORT_TEAMS_CHANNEL_ID`, `COSELL_SUPPORT_TEAMS_SERVICE_URL`,
+`COSELL_SUPPORT_TEAMS_TENANT_ID`, `COSELL_SUPPORT_HANDOFF_EVENT`, `COSELL_PUBLIC_URL`, `COSELL_CASE_LINK_SECRET`,
+`COSELL_CASE_LINK_DAYS`, `COSELL_SUPPORT_TOKENS_FILE`.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings
+
+from bot.loopback import is_loopback_host
+
+
+def _https_or_loopback(value: str, name: str) -> str:
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname or "")):
+        return value.rstrip("/")
+    raise ValueError(f"{name} must be an https URL (http only for 127.0.0.1 / localhost)")
+
+
+class SupportSettings(BaseSettings):
+    """Where escalated cases go; every target is optional (cases are stored and listed by the CLI regardless)."""
+
+    support_teams_channel_id: str = Field(
+        "", description="Teams channel id of the support team (19:…@thread.tacv2); the bot must be installed there"
+    )
+    support_teams_service_url: str = Field(
+        "", description="Bot Connector URL of that team, e.g. https://smba.trafficmanager.net/emea/"
+    )
+    support_teams_tenant_id: str = Field("", description="Entra tenant id of the support team")
+    support_handoff_event: bool = Field(
+        False, description="Also send the Bot Framework handoff.initiate event, for an agent hub behind the channel"
+    )
+    public_url: str = Field("", description="This assistant's public base URL, for links to case bundles")
+    case_link_secret: SecretStr = Field(
+        SecretStr(""), description="Signs the expiring links to case bundles (32+ characters); empty = no links"
+    )
+    case_link_days: int = Field(7, ge=1, le=90, description="Days a case bundle link stays valid")
+
+    @field_validator("support_teams_service_url")
+    @classmethod
+    def _service_url(cls, value: str) -> str:
+        return _https_or_loopback(value, "COSELL_SUPPORT_TEAMS_SERVICE_URL")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        return _https_or_loopback(value, "COSELL_PUBLIC_URL")
+
+    @model_validator(mode="after")
+    def _support(self) -> SupportSettings:
+        teams = (self.support_teams_channel_id, self.support_teams_service_url, self.support_teams_tenant_id)
+        if any(teams) and not all(teams):
+            raise ValueError(
+                "the Teams support channel needs all three of COSELL_SUPPORT_TEAMS_CHANNEL_ID, "
+                "COSELL_SUPPORT_TEAMS_SERVICE_URL and COSELL_SUPPORT_TEAMS_TENANT_ID"
+            )
+        secret = self.case_link_secret.get_secret_value()
+        if secret and len(secret) < 32:
+            raise ValueError("COSELL_CASE_LINK_SECRET must be at least 32 characters")
+        return self
+
+    @property
+    def support_teams(self) -> bool:
+        """Cases are posted to a Teams support channel."""
+        return bool(self.support_teams_channel_id)
