@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.loopback import is_loopback_host
 from bot.salesforce_settings import salesforce_problem
+from support.signing import MIN_SECRET_CHARS
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
         extra="ignore",
         frozen=True,
         populate_by_name=True,
+        hide_input_in_errors=True,  # str(ValidationError) would quote the value: a bad key, a URL with its sig=
     )
 
     app_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppId", "COSELL_APP_ID"))
@@ -192,6 +194,14 @@ class Settings(BaseSettings):
     max_id_chars: int = Field(
         512, ge=64, le=8192, description="Longest id (conversation, user, activity, channel) accepted on any route"
     )
+    # Escalation: the signed webhook each case and its bundle are posted to (support/webhook.py). The URL is no
+    # SecretStr but is kept out of repr: a Power Automate trigger URL carries its key in the query (`sig=`).
+    support_webhook_url: str | None = Field(
+        None, repr=False, description="Where cases are posted (https; http only on loopback); empty = no webhook"
+    )
+    support_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key of the X-Cosell-Signature header (at least 16 characters)"
+    )
 
     @field_validator("trusted_origins", mode="before")
     @classmethod
@@ -225,6 +235,26 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("support_webhook_url", "support_webhook_secret", mode="before")
+    @classmethod
+    def _unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # empty = not configured
+
+    @field_validator("support_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        return None if value is None else _webhook_url(value.strip())
+
+    @field_validator("support_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_CHARS} characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
     @field_validator("live_cache_key")
     @classmethod
     def _fernet_key(cls, value: SecretStr) -> SecretStr:
@@ -248,6 +278,11 @@ class Settings(BaseSettings):
         problem = salesforce_problem(self)
         if problem:
             raise ValueError(problem)
+        if self.support_webhook_url and self.support_webhook_secret is None:
+            raise ValueError(
+                "COSELL_SUPPORT_WEBHOOK_SECRET is required when COSELL_SUPPORT_WEBHOOK_URL is set: every request is "
+                "signed with it (X-Cosell-Signature)"
+            )
         return self
 
     @property
@@ -335,6 +370,18 @@ def _origin(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query or parts.fragment:
         raise ValueError("each entry must be an origin: scheme://host[:port], no path")
     return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _webhook_url(text: str) -> str:
+    """An absolute https URL (http only to a loopback host); the message never quotes it (it may hold a key)."""
+    parts = urlsplit(text)
+    if not parts.netloc or not parts.hostname or any(c.isspace() for c in text) or parts.fragment:
+        raise ValueError(
+            "must be an absolute URL such as https://host/path (the value is not shown: it may hold a key)"
+        )
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)):
+        return text
+    raise ValueError("must use https (http only for 127.0.0.1 or localhost)")
 
 
 def describe_error(exc: ValidationError) -> str:
