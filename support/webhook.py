@@ -59,13 +59,11 @@ def event_name(item: OutboxItem) -> str:
 def case_summary(case: SupportCase) -> dict[str, Any]:
     """The case fields a receiver files the ticket by. The person and their words travel in the bundle (redacted
     there); the conversation references stay here (they only serve the bot's own proactive messages)."""
+    # pydantic's JSON form, as the bundle's: timestamps in ISO 8601 with "Z"
+    fields = case.model_dump(mode="json", include={"ref", "status", "created", "updated", "lang"})
     return {
-        "ref": case.ref,
-        "status": case.status,
-        "created": case.created.isoformat(),
-        "updated": case.updated.isoformat(),
+        **fields,
         "channel": case.channel_id,
-        "lang": case.lang,
         "summary": redact(case.summary),
         "taken_by": case.taken_by,
         "resolved_by": case.resolved_by,

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +108,17 @@ def test_signed_headers_carry_every_header() -> None:
         EVENT_HEADER: "case.created",
     }
     assert (TIMESTAMP_HEADER, SIGNATURE_HEADER) == ("X-Cosell-Timestamp", "X-Cosell-Signature")
+
+
+def test_the_receivers_guide_shows_this_scheme() -> None:
+    # deploy/support-webhook.md: its test vector is this one, and its stand-alone Python `verify` agrees with ours
+    guide = (Path(__file__).resolve().parents[2] / "deploy" / "support-webhook.md").read_text(encoding="utf-8")
+    assert sign(SECRET, T, BODY) in guide and SECRET in guide and str(T) in guide
+    snippet = guide.split("Python (standard library only", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(snippet, "support-webhook.md", "exec"), namespace)  # the guide's own code, nothing else
+    now = int(time.time())
+    their_verify = namespace["verify"]
+    assert their_verify(SECRET, str(now), sign(SECRET, now, BODY), BODY)
+    assert not their_verify(SECRET, str(now), sign(SECRET, now, BODY), BODY + b" ")
+    assert not their_verify(SECRET, str(now - 301), sign(SECRET, now - 301, BODY), BODY)

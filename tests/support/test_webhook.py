@@ -254,3 +254,21 @@ async def test_nothing_secret_reaches_errors_or_logs(receiver: Receiver, caplog:
 async def test_repr_names_the_host_only() -> None:
     async with WebhookTarget(f"https://prod-1.westeurope.logic.azure.com/workflows/abc?sig={SIG}", SECRET) as target:
         assert repr(target) == "WebhookTarget(host='prod-1.westeurope.logic.azure.com')"
+
+
+async def test_url_userinfo_becomes_basic_auth_and_is_never_logged(
+    receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a ServiceNow Scripted REST API behind basic auth: https://integration-user:password@instance/api/...
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.WARNING, logger="httpx")
+    url = receiver.url.replace("http://", "http://cosell-hook:Pa55-word-0123@")
+    async with WebhookTarget(url, SECRET, clock=lambda: NOW) as target:
+        await target.deliver(_item(), _case(), None)
+        receiver.status = 500
+        with pytest.raises(DeliveryFailed) as failed:
+            await target.deliver(_item(), _case(), None)
+    assert receiver.requests[0]["headers"]["Authorization"].startswith("Basic ")
+    assert receiver.requests[0]["valid"] is True
+    for text in (caplog.text, repr(failed.value), repr(target)):
+        assert "Pa55-word-0123" not in text and "cosell-hook" not in text
