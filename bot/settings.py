@@ -42,6 +42,7 @@ class Settings(SupportSettings):
         extra="ignore",
         frozen=True,
         populate_by_name=True,
+        hide_input_in_errors=True,  # str(ValidationError) would quote the value: a bad key, a URL with its sig=
     )
 
     app_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppId", "COSELL_APP_ID"))

@@ -3,7 +3,7 @@ a case's bundle (`GET /cases/{ref}`: a signed, expiring link). `Settings` inheri
 
 Environment names: `COSELL_SUPPORT_TEAMS_CHANNEL_ID`, `COSELL_SUPPORT_TEAMS_SERVICE_URL`,
 `COSELL_SUPPORT_TEAMS_TENANT_ID`, `COSELL_SUPPORT_HANDOFF_EVENT`, `COSELL_PUBLIC_URL`, `COSELL_CASE_LINK_SECRET`,
-`COSELL_CASE_LINK_DAYS`, `COSELL_SUPPORT_TOKENS_FILE`.
+`COSELL_CASE_LINK_DAYS`, `COSELL_SUPPORT_WEBHOOK_URL`, `COSELL_SUPPORT_WEBHOOK_SECRET`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from bot.loopback import is_loopback_host
+from support.signing import MIN_SECRET_CHARS
 
 
 def _https_or_loopback(value: str, name: str) -> str:
@@ -43,6 +44,34 @@ class SupportSettings(BaseSettings):
         SecretStr(""), description="Signs the expiring links to case bundles (32+ characters); empty = no links"
     )
     case_link_days: int = Field(7, ge=1, le=90, description="Days a case bundle link stays valid")
+    # the signed webhook each case and its bundle are posted to (support/webhook.py). The URL is no SecretStr but is
+    # kept out of repr: a Power Automate trigger URL carries its key in the query (`sig=`).
+    support_webhook_url: str | None = Field(
+        None, repr=False, description="Where cases are posted (https; http only on loopback); empty = no webhook"
+    )
+    support_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key of the X-Cosell-Signature header (at least 16 characters)"
+    )
+
+    @field_validator("support_webhook_url", "support_webhook_secret", mode="before")
+    @classmethod
+    def _unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # empty = not configured
+
+    @field_validator("support_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        return None if value is None else _webhook_url(value.strip())
+
+    @field_validator("support_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_CHARS} characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
 
     @field_validator("support_teams_service_url")
     @classmethod
@@ -62,6 +91,11 @@ class SupportSettings(BaseSettings):
                 "the Teams support channel needs all three of COSELL_SUPPORT_TEAMS_CHANNEL_ID, "
                 "COSELL_SUPPORT_TEAMS_SERVICE_URL and COSELL_SUPPORT_TEAMS_TENANT_ID"
             )
+        if self.support_webhook_url and self.support_webhook_secret is None:
+            raise ValueError(
+                "COSELL_SUPPORT_WEBHOOK_SECRET is required when COSELL_SUPPORT_WEBHOOK_URL is set: every request is "
+                "signed with it (X-Cosell-Signature)"
+            )
         secret = self.case_link_secret.get_secret_value()
         if secret and len(secret) < 32:
             raise ValueError("COSELL_CASE_LINK_SECRET must be at least 32 characters")
@@ -71,3 +105,15 @@ class SupportSettings(BaseSettings):
     def support_teams(self) -> bool:
         """Cases are posted to a Teams support channel."""
         return bool(self.support_teams_channel_id)
+
+
+def _webhook_url(text: str) -> str:
+    """An absolute https URL (http only to a loopback host); the message never quotes it (it may hold a key)."""
+    parts = urlsplit(text)
+    if not parts.netloc or not parts.hostname or any(c.isspace() for c in text) or parts.fragment:
+        raise ValueError(
+            "must be an absolute URL such as https://host/path (the value is not shown: it may hold a key)"
+        )
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)):
+        return text
+    raise ValueError("must use https (http only for 127.0.0.1 or localhost)")

@@ -16,7 +16,7 @@ from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthenticati
 
 from assistant.handoff.desk import SupportDesk
 from assistant.handoff.intake import Escalation
-from assistant.handoff.model import HANDOFF_EVENT, TEAMS, USER
+from assistant.handoff.model import HANDOFF_EVENT, TEAMS, USER, WEBHOOK
 from assistant.handoff.outbox import Outbox
 from assistant.ports import CaseStore, DeliveryTarget, TranscriptStore
 from assistant.trust import TrustPolicy
@@ -44,6 +44,7 @@ from stores.sqlite.journal import SqliteJournal
 from stores.sqlite.state import SqliteStateStore
 from stores.sqlite.token_cache import SqliteTokenCacheStore
 from stores.sqlite.transcripts import SqliteTranscriptStore
+from support.webhook import WebhookTarget
 from tenant.remediation import Remediator
 
 
@@ -87,6 +88,12 @@ class Support:
     outbox: Outbox
     links: CaseLinks
     staff: StaffSide
+    webhook: WebhookTarget | None = None
+
+    async def close(self) -> None:
+        """Release the webhook's HTTP client."""
+        if self.webhook is not None:
+            await self.webhook.aclose()
 
 
 def build_support(
@@ -113,10 +120,14 @@ def build_support(
         )
     if settings.support_handoff_event:
         targets[HANDOFF_EVENT] = HandoffEventTarget(adapter, app_id, transcripts)
+    webhook = None
+    if settings.support_webhook_url and settings.support_webhook_secret is not None:
+        webhook = WebhookTarget(settings.support_webhook_url, settings.support_webhook_secret.get_secret_value())
+        targets[WEBHOOK] = webhook
     desk = SupportDesk(cases, [name for name in targets if name != USER])
     outbox = Outbox(cases, desk, targets)
     escalation = Escalation(desk, transcripts, journal, knowledge.kb)
-    return Support(cases, desk, escalation, outbox, links, StaffSide(desk, links))
+    return Support(cases, desk, escalation, outbox, links, StaffSide(desk, links), webhook)
 
 
 @dataclass
@@ -141,6 +152,7 @@ class Assistant:
             self.closed = True
             await self.adapter.close()
             await self.live.close()
+            await self.support.close()
             self.database.close()
 
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from bot.settings import Settings
+from devtools.fake_connector import ConnectorCall, FakeConnector
+
+__all__ = ["ConnectorCall", "FakeConnector"]  # tests import them from here for their type hints
 
 _LOCAL_HOSTS = frozenset({None, "", "localhost", "127.0.0.1", "::1", b"localhost", b"127.0.0.1"})
 
@@ -55,43 +56,12 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
 
 
-@dataclass
-class ConnectorCall:
-    """One activity the fake connector received."""
-
-    path: str  # raw, still URL-encoded
-    activity: dict[str, Any]
-    authorization: str | None
-
-
-@dataclass
-class FakeConnector:
-    """A Bot Connector on 127.0.0.1: use `url` as the activity's serviceUrl."""
-
-    url: str = ""
-    calls: list[ConnectorCall] = field(default_factory=list)
-    status: int = 200  # set to e.g. 503 to make the following posts fail
-
-
 @pytest.fixture
-async def fake_connector(aiohttp_server: Callable[..., Awaitable[Any]]) -> FakeConnector:
-    """Implements `POST /v3/conversations/{conv}/activities[/{id}]`, recording each call."""
-    fake = FakeConnector()
-
-    async def receive(request: web.Request) -> web.Response:
-        fake.calls.append(ConnectorCall(request.raw_path, await request.json(), request.headers.get("Authorization")))
-        if fake.status >= 300:
-            return web.json_response({"error": {"code": "FakeFailure"}}, status=fake.status)
-        return web.json_response({"id": f"reply-{len(fake.calls)}"}, status=fake.status)
-
-    app = web.Application()
-    # `.+`: the bot percent-encodes the ids whole (quote(..., safe="")), and an id holding "//" ("%2F%2F") is not
-    # matched by the default `{name}` pattern (tests/security/test_hostile_inputs.py sends such ids)
-    app.router.add_post("/v3/conversations/{conversation:.+}/activities", receive)
-    app.router.add_post("/v3/conversations/{conversation:.+}/activities/{activity:.+}", receive)
-    server = await aiohttp_server(app)
-    fake.url = str(server.make_url("/")).rstrip("/")
-    return fake
+async def fake_connector() -> AsyncIterator[FakeConnector]:
+    """The fake Bot Connector of devtools/fake_connector.py on 127.0.0.1: use `url` as the activity's serviceUrl;
+    `calls` records each request (`.activity`, `.path` still percent-encoded, `.authorization`, …)."""
+    async with FakeConnector() as fake:
+        yield fake
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = tuple(
-    name for name in ("bot", "dialogs", "assistant", "tenant", "knowledge", "stores") if (ROOT / name).is_dir()
+    name
+    for name in ("bot", "dialogs", "support", "assistant", "tenant", "knowledge", "stores")
+    if (ROOT / name).is_dir()
 )
 MAX_MODULE_LINES = 400
 MAX_PACKAGE_SHARE = 0.40

@@ -14,10 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.redaction.masking import redact_activity
+from assistant.redaction.masking import redact, redact_activity
 
 SCHEMA = "cosell.case.v1"
 MAX_TRANSCRIPT = 400  # activities kept in a bundle: the newest (a long conversation keeps its end, where it broke)
+MAX_SUMMARY = 300  # characters of the one-line summary
 CaseStatus = Literal["open", "taken", "resolved"]
 
 
@@ -142,7 +143,8 @@ def _text_of(activity: Mapping[str, Any]) -> str:
         return str(activity["text"])
     if isinstance(activity.get("summary"), str) and activity["summary"].strip():
         return str(activity["summary"])
-    for attachment in activity.get("attachments") or []:
+    attachments = activity.get("attachments")
+    for attachment in attachments if isinstance(attachments, list) else []:
         content = attachment.get("content") if isinstance(attachment, dict) else None
         if isinstance(content, dict) and isinstance(content.get("fallbackText"), str):
             return str(content["fallbackText"])
@@ -174,25 +176,30 @@ def _role(role: object) -> Literal["user", "bot", "support"]:
 
 
 def _when(value: object) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
+    """An activity's timestamp as an aware datetime (Bot Framework timestamps without an offset are UTC)."""
+    when = value if isinstance(value, datetime) else None
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-    return None
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
 def one_line_summary(description: str, findings: Sequence[Finding], matched: Sequence[MatchedEntry]) -> str:
-    """The case in one line: the first failing check, else the last answer, else the user's own words."""
+    """The case in one line: the first failing check, else the last answer, else the user's own words.
+
+    Redacted before it is cut: cut first, a token could lose the tail its pattern needs and be kept in part.
+    """
     failing = [f for f in findings if f.status == "fail"]
     if failing:
         more = f" (+{len(failing) - 1} more failing)" if len(failing) > 1 else ""
-        return f"{failing[0].title}: {failing[0].summary}{more}"[:300]
-    if matched:
-        return f"Asked about: {matched[-1].title}"[:300]
-    return " ".join(description.split())[:300] or "Asked to talk to support"
+        line = f"{failing[0].title}: {failing[0].summary}{more}"
+    elif matched:
+        line = f"Asked about: {matched[-1].title}"
+    else:
+        line = description
+    return " ".join(redact(line).split())[:MAX_SUMMARY] or "Asked to talk to support"
 
 
 def build_bundle(

@@ -10,7 +10,7 @@ import html
 import json
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from assistant.handoff.bundle import CaseBundle, Finding
 from assistant.presenters.marks import mark
@@ -24,7 +24,10 @@ def _md(text: str) -> str:
 
 
 def _when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "-"
+    """In UTC, whatever offset the timestamp came with (a naive one is taken as UTC already)."""
+    if at is None:
+        return "-"
+    return (at.astimezone(UTC) if at.tzinfo else at).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _who(bundle: CaseBundle) -> str:
@@ -41,7 +44,8 @@ def finding_line(finding: Finding) -> str:
 def bundle_markdown(bundle: CaseBundle, *, link: str | None = None) -> str:
     """The case in a few lines for a support card: who, where, the user's words, the failing checks, the link."""
     lines = [
-        f"**Case {bundle.ref}** · {bundle.status} · {_md(bundle.channel)} · {bundle.locale}",
+        # the locale comes from the user's activity: escaped like everything else a caller sent
+        f"**Case {_md(bundle.ref)}** · {bundle.status} · {_md(bundle.channel)} · {_md(bundle.locale)}",
         f"**From:** {_md(_who(bundle))}",
         f"**Summary:** {_md(bundle.summary)}",
         f"**In their words:** {_md(bundle.description) or '-'}",
@@ -57,7 +61,7 @@ def bundle_markdown(bundle: CaseBundle, *, link: str | None = None) -> str:
     else:
         lines.append("**Live checks:** none ran in this conversation")
     if bundle.remediations:
-        tried = ", ".join(f"{_md(r.action)} ({r.result})" for r in bundle.remediations[-3:])
+        tried = ", ".join(f"{_md(r.action)} ({_md(r.result)})" for r in bundle.remediations[-3:])
         lines.append(f"**Fixes:** {tried}")
     if link:
         lines.append(f"[Open the full diagnostic bundle]({link})")

@@ -145,19 +145,11 @@ async def _blocks(servers: dict[str, _Served], service_url: str, cases: list[Cas
 
 async def bench_http(settings: Settings, tmp: Path, cases: list[Case], quick: bool) -> list[Row]:
     """The assistant and the echo bot, each in its own server process, replying to a fake Bot Connector."""
-    from aiohttp import web
+    from devtools.fake_connector import FakeConnector
 
-    levels, n, blocks, posts = ((1, 4), 50, 1, [0]) if quick else ((1, 16, 64), 1200, 4, [0])
-
-    async def receive(request: web.Request) -> web.Response:
-        posts[0] += 1
-        return web.json_response({"id": f"reply-{posts[0]}"})
-
-    connector = web.Application()
-    connector.router.add_post("/v3/conversations/{conversation}/activities", receive)
-    connector.router.add_post("/v3/conversations/{conversation}/activities/{activity}", receive)
-    runner, port = await _listen(connector, access_log=None)
-    url, servers, out = f"http://127.0.0.1:{port}", {}, {}
+    levels, n, blocks = ((1, 4), 50, 1) if quick else ((1, 16, 64), 1200, 4)
+    connector = await FakeConnector().start()
+    url, servers, out = connector.url, {}, {}
     try:
         for kind in ("faq", "echo"):
             servers[kind] = _Served(kind, own_db(settings, tmp / f"http-{kind}.db"), max(levels))
@@ -168,12 +160,13 @@ async def bench_http(settings: Settings, tmp: Path, cases: list[Case], quick: bo
             out[conc] = await _blocks(servers, url, cases, conc, n, blocks)
     finally:  # every child stopped and awaited, even when one of them failed
         stops = await asyncio.gather(*(server.stopped() for server in servers.values()), return_exceptions=True)
-        await runner.cleanup()
+        await connector.stop()
         if failed := next((e for e in stops if isinstance(e, BaseException)), None):
             raise failed
     turns = 2 * len(levels) * (n // blocks) * blocks
-    if posts[0] < turns:  # a turn failing inside the bot still answers 201
-        raise RuntimeError(f"the fake connector got {posts[0]} replies for {turns} turns")
+    replies = sum(call.status == 200 for call in connector.calls)
+    if replies < turns:  # a turn failing inside the bot still answers 201
+        raise RuntimeError(f"the fake connector got {replies} replies for {turns} turns")
     return [
         r
         for c in levels

@@ -92,9 +92,10 @@ async def test_connector_failure_reaches_the_turn_error_handler(
     make_host: MakeHost, fake_connector: FakeConnector
 ) -> None:
     host = await make_host()
-    fake_connector.status = 503
+    fake_connector.fail_next(1)  # the reply sender does not retry: one 503 is the whole story
 
     assert (await host.post(message(fake_connector.url)))[0] == 201
 
     [error] = host.errors
     assert isinstance(error, ConnectorError) and error.status == 503 and "503" in str(error)
+    assert [call.status for call in fake_connector.calls] == [503]

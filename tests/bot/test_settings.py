@@ -59,3 +59,61 @@ def test_a_trusted_origin_must_be_an_origin(make_settings, value) -> None:
     with pytest.raises(ValidationError) as info:
         make_settings(trusted_origins=f"http://localhost:3000,{value}")
     assert "COSELL_TRUSTED_ORIGINS" in describe_error(info.value)
+
+
+PA_URL = "https://prod-12.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=SIGkey0123456789"
+WEBHOOK_SECRET = "whsec-0123456789abcdef"
+
+
+def test_the_support_webhook_is_off_by_default_and_when_empty(make_settings) -> None:
+    assert make_settings().support_webhook_url is None
+    empty = make_settings(support_webhook_url=" ", support_webhook_secret="")
+    assert empty.support_webhook_url is None and empty.support_webhook_secret is None
+
+
+@pytest.mark.parametrize(
+    "url", [PA_URL, "http://127.0.0.1:7071/api/hook", "http://localhost:8080/hook", "http://[::1]:9/x"]
+)
+def test_a_support_webhook_url_is_https_or_loopback(make_settings, url) -> None:
+    settings = make_settings(support_webhook_url=url, support_webhook_secret=WEBHOOK_SECRET)
+    assert settings.support_webhook_url == url
+    assert settings.support_webhook_secret is not None
+    assert settings.support_webhook_secret.get_secret_value() == WEBHOOK_SECRET
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://hooks.example.com/x?sig=SIGkey0123456789", "must use https"),
+        ("ftp://hooks.example.com/x?sig=SIGkey0123456789", "must use https"),
+        ("hooks.example.com/x?sig=SIGkey0123456789", "absolute URL"),
+        ("https://hooks.example.com/x?sig=SIGkey0123456789#frag", "absolute URL"),
+        ("https://hooks.example.com/a b?sig=SIGkey0123456789", "absolute URL"),
+    ],
+)
+def test_a_bad_support_webhook_url_is_named_never_shown(make_settings, url, message) -> None:
+    with pytest.raises(ValidationError) as info:
+        make_settings(support_webhook_url=url, support_webhook_secret=WEBHOOK_SECRET)
+    described = describe_error(info.value)
+    assert "COSELL_SUPPORT_WEBHOOK_URL" in described and message in described
+    assert "SIGkey0123456789" not in described and "SIGkey0123456789" not in str(info.value)
+
+
+def test_the_support_webhook_needs_a_long_enough_secret(make_settings) -> None:
+    with pytest.raises(ValidationError) as missing:
+        make_settings(support_webhook_url=PA_URL)
+    assert "COSELL_SUPPORT_WEBHOOK_SECRET is required" in describe_error(missing.value)
+    with pytest.raises(ValidationError) as short:
+        make_settings(support_webhook_url=PA_URL, support_webhook_secret="short-secret")
+    described = describe_error(short.value)
+    assert "COSELL_SUPPORT_WEBHOOK_SECRET" in described and "at least 16 characters" in described
+    assert "short-secret" not in described and "short-secret" not in str(short.value)
+
+
+def test_the_support_webhook_url_and_secret_stay_out_of_repr(make_settings, monkeypatch) -> None:
+    monkeypatch.setenv("COSELL_SUPPORT_WEBHOOK_URL", PA_URL)
+    monkeypatch.setenv("COSELL_SUPPORT_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    settings = Settings(_env_file=None)
+    assert settings.support_webhook_url == PA_URL
+    assert "SIGkey0123456789" not in repr(settings) and WEBHOOK_SECRET not in repr(settings)
+    assert WEBHOOK_SECRET not in str(settings.model_dump())

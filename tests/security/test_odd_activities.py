@@ -378,7 +378,7 @@ def _assert_harmless(record: logging.LogRecord) -> None:
 
 async def test_callers_ids_are_logged_escaped_and_bounded(chat: Chat, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    chat.connector.status = 503  # every reply fails: the turn-error handler logs the turn's ids
+    chat.connector.fail_next(10_000)  # every reply fails: the turn-error handler logs the turn's ids
     failed_turns = 0
     for hostile in HOSTILE_IDS.values():
         short = hostile if len(hostile) < 1000 else "id-1"  # one 200 KB field per body: the limit is 256 KB
