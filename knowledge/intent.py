@@ -125,7 +125,8 @@ class HandoffRecognizer:
         lexicon, written = build_lexicon(cues)
         kb_words = {w for text in vocabulary for w in fold(text).split()}
         stop = {fold(w) for w in function_words}
-        domain = kb_words - stop - written
+        # a support request is named with the domain's own words ("segnalazione" is also a referral): they stay domain
+        domain = kb_words - stop - (written - set(cues.classes["support_requests"]))
         for word in domain:
             lexicon[word] = lexicon.get(word, 0) | DOMAIN
         # other forms of a domain word are the domain too ("condizione" for "condizioni"), never a typo of a cue

@@ -111,10 +111,15 @@ def _opens(bits: Sequence[int], i: int) -> bool:
     if j == len(bits):
         return False
     target = bits[j]
-    if verb & TALK and target & SUPPORT_SIDE:  # "talk to someone from support about the flow"
-        return _nothing_of_the_domain(bits, _person_end(bits, j), TOPIC | RELATIVE)
+    end = _person_end(bits, j)
+    if end < len(bits) and bits[end] & (TICKET | CASE | SUPPORT_REQUEST):  # "support cases": the person is a modifier
+        return bool(verb & ASK and bits[end] & TICKET and _no_domain_next(bits, end + 1))
+    if verb & TALK and target & PERSON:  # "talk to someone from support about the flow"
+        return _nothing_of_the_domain(bits, end, TOPIC | RELATIVE)
+    if verb & TALK and target & CONTACT_PERSON:  # "contact Microsoft", not "contact Microsoft about a referral"
+        return _nothing_of_the_domain(bits, end)
     if verb & (ASK | EXISTENTIAL) and target & PERSON:  # "get me a human", not "give a person access"
-        return _nothing_of_the_domain(bits, _person_end(bits, j))
+        return _nothing_of_the_domain(bits, end)
     return bool(verb & ASK and target & TICKET and _no_domain_next(bits, j + 1) and not _for_the_domain(bits, j + 1))
 
 
@@ -127,7 +132,8 @@ def _asked_anyway(bits: Sequence[int], i: int) -> bool:
 
 
 def _slot_end(bits: Sequence[int], j: int) -> int:
-    """The first word after an asking verb that is no slot word ("put me through to [a Microsoft] engineer")."""
+    """The first word after an asking verb that is no slot word ("put me through to [a Microsoft] engineer"); a few
+    product words may name whose support it is ("talk to the [Partner Center] support team")."""
     while j < len(bits):
         b = bits[j]
         if b & (PERSON | TICKET):
@@ -136,8 +142,18 @@ def _slot_end(bits: Sequence[int], j: int) -> int:
             return j
         mine = b & POSSESSIVE and j + 1 < len(bits) and bits[j + 1] & (CASE | ISSUE | SUPPORT_REQUEST)
         if not (b & (SLOT | QUALIFIER | CASE | ISSUE) or mine):
-            return j
+            return _product_support(bits, j)
         j += 1
+    return j
+
+
+def _product_support(bits: Sequence[int], j: int) -> int:
+    """The support-side person after up to `PRODUCT_WORDS` product words at `j`, else `j`."""
+    for k in range(j, min(j + PRODUCT_WORDS + 1, len(bits))):
+        if bits[k] & PERSON and not bits[k] & QUALIFIER:  # a noun of the support side, not "utente umano"
+            return k
+        if bits[k] & ~(DOMAIN | QUALIFIER):
+            return j
     return j
 
 
@@ -195,7 +211,9 @@ def _opens_ticket(bits: Sequence[int], i: int) -> bool:
     skip = SLOT | QUALIFIER | SUPPORT_SIDE | POSSESSIVE
     while j < len(bits) and bits[j] & skip and not bits[j] & (TICKET | CASE | SUPPORT_REQUEST):
         j += 1
-    if j == len(bits) or not bits[j] & (TICKET | CASE | SUPPORT_REQUEST) or _for_the_domain(bits, j + 1):
+    if j == len(bits) or not bits[j] & (TICKET | CASE | SUPPORT_REQUEST):
+        return _raised_with_support(bits, i)
+    if _for_the_domain(bits, j + 1):
         return False
     if bits[j] & TICKET:
         return _no_domain_next(bits, j + 1)
@@ -204,6 +222,20 @@ def _opens_ticket(bits: Sequence[int], i: int) -> bool:
     # a case of the CRM ("open a case in Salesforce") is no support case; a request or a "segnalazione" needs the
     # support side
     return bool(bits[j] & CASE) and _nothing_of_the_domain(bits, j + 1)
+
+
+def _raised_with_support(bits: Sequence[int], i: int) -> bool:
+    """A ticket verb whose object is this case, raised with the support side: "raise this with support", "log the
+    issue with Microsoft support"; not "open the flow with the admin account"."""
+    k = i + 1
+    while k < len(bits) and bits[k] & (DEICTIC | DEFINITE | POSSESSIVE | ISSUE):
+        k += 1
+    if k == i + 1:
+        return False
+    j = _slot_end(bits, k)
+    return (
+        j < len(bits) and j > k and bool(bits[j] & SUPPORT_SIDE) and _nothing_of_the_domain(bits, _person_end(bits, j))
+    )
 
 
 def _support_side_near(bits: Sequence[int], i: int, j: int) -> bool:
