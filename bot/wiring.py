@@ -34,6 +34,7 @@ from bot.support.targets import HandoffEventTarget, TeamsTarget, UserTarget
 from bot.transcripts import TranscriptMiddleware
 from dialogs.base import AGENT
 from dialogs.main_dialog import MainDialog
+from knowledge.intent import HandoffRecognizer, recognizer_for
 from knowledge.loader import KnowledgeBase, load_kb
 from knowledge.matcher import Index, Thresholds, index_kb, match
 from knowledge.models import Lang, Match
@@ -50,11 +51,12 @@ from tenant.remediation import Remediator
 
 @dataclass
 class Knowledge:
-    """The loaded knowledge base, its index and the thresholds in force."""
+    """The loaded knowledge base, its index, the thresholds in force and the hand-over recogniser."""
 
     kb: KnowledgeBase
     index: Index
     thresholds: Thresholds
+    handoff: HandoffRecognizer
 
     def match(self, text: str, lang: Lang | None = None) -> Match:
         """Match `text`, with `lang` as the language hint."""
@@ -75,7 +77,7 @@ def load_knowledge(settings: Settings) -> Knowledge:
     th = Thresholds(
         answer_at=settings.match_answer_at, suggest_at=settings.match_suggest_at, margin=settings.match_margin
     )
-    return Knowledge(kb=kb, index=index_kb(kb), thresholds=th)
+    return Knowledge(kb=kb, index=index_kb(kb), thresholds=th, handoff=recognizer_for(kb))
 
 
 @dataclass

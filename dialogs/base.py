@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import DialogContext
@@ -142,7 +143,32 @@ def command_word(ctx: TurnContext) -> str | None:
     activity = ctx.activity
     if activity.type != "message" or not activity.text:
         return None
-    return " ".join(activity.text.strip().casefold().rstrip(".!").split())
+    return command_text(activity.text)
+
+
+def command_text(text: str) -> str:
+    """`text` as the whole-message commands are compared: casefolded, trailing "." / "!" off, single spaces."""
+    return " ".join(text.strip().casefold().rstrip(".!").split())
+
+
+Intent = Literal["handoff", "command", "smalltalk", "question"]
+_COMMANDS = HELP | MENU | CANCEL | TO_ENGLISH | TO_ITALIAN | DIAGNOSE
+
+
+def message_intent(text: str, asks_for_a_person: Callable[[str], bool], verdict: str | None = None) -> Intent:
+    """What a message is: "handoff" when it asks for a person (the AGENT words too: that command is such a request),
+    "command" for another whole-message command (help, menu, cancel, language, diagnose, an area), "smalltalk" when
+    the matcher's verdict (`Match.kind`, None when no match ran) says so, else "question".
+
+    Args:
+        asks_for_a_person: the hand-over recogniser (`knowledge.intent.HandoffRecognizer`).
+    """
+    word = command_text(text)
+    if word in AGENT or asks_for_a_person(text):
+        return "handoff"
+    if word in _COMMANDS or area_command(word) is not None:
+        return "command"
+    return "smalltalk" if verdict == "smalltalk" else "question"
 
 
 def submitted(value: object, card: str) -> str | None:

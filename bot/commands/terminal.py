@@ -57,6 +57,7 @@ async def _ask(
 ) -> None:
     from bot.local import LocalConversation
     from bot.wiring import build_assistant
+    from dialogs.base import message_intent
 
     running = await start_demo(settings, demo)
     assistant = build_assistant(running.settings if running else settings)
@@ -74,6 +75,7 @@ async def _ask(
                 "entry": m.entry if m and m.kind == "answer" else None,
                 "confidence": m.confidence if m else 0.0,
                 "alternatives": list(m.alternatives) if m and m.kind == "clarify" else [],
+                "intent": message_intent(question, assistant.knowledge.handoff, m.kind if m else None),
                 "answer": outcome.text,
             }
             print(json.dumps(record, ensure_ascii=False), flush=True)

@@ -14,10 +14,30 @@ def test_ask_json_from_stdin(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["text"] for r in rows] == questions.splitlines()
-    assert set(rows[0]) == {"text", "lang", "entry", "confidence", "alternatives", "answer"}
+    assert set(rows[0]) == {"text", "lang", "entry", "confidence", "alternatives", "intent", "answer"}
+    assert [r["intent"] for r in rows] == ["question", "question", "question"]
     assert rows[0]["entry"] == "cfg-workflow-trigger-not-found" and "CDS" in rows[0]["answer"]
     assert rows[1]["entry"] is None and rows[1]["alternatives"] == [] and rows[1]["lang"] == "it"
     assert rows[2]["entry"] is None and len(rows[2]["alternatives"]) >= 2
+
+
+def test_ask_json_names_the_intent(tmp_path: Path) -> None:
+    questions = [
+        "operatore per favore",
+        "can I talk to someone from support?",
+        "apri un ticket",
+        "Operator!",
+        "help",
+        "in italiano",
+        "ciao",
+        "which person needs the Referrals admin role?",
+    ]
+    result = run_cli(["ask", "--json"], tmp_path, stdin="\n".join(questions) + "\n")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["text"], r["intent"]) for r in rows] == list(
+        zip(questions, ["handoff"] * 4 + ["command", "command", "smalltalk", "question"], strict=True)
+    )
 
 
 def test_ask_plain_argument(tmp_path: Path) -> None:
