@@ -32,7 +32,6 @@ from bot.support.links import CaseLinks
 from bot.support.staff import StaffSide
 from bot.support.targets import HandoffEventTarget, TeamsTarget, UserTarget
 from bot.transcripts import TranscriptMiddleware
-from dialogs.base import AGENT
 from dialogs.main_dialog import MainDialog
 from knowledge.intent import HandoffRecognizer, recognizer_for
 from knowledge.loader import KnowledgeBase, load_kb
@@ -64,7 +63,7 @@ class Knowledge:
 
     def wants_person(self, text: str) -> bool:
         """True when `text` asks for a person (support staff) rather than an answer."""
-        return " ".join(text.casefold().split()).rstrip(".!") in AGENT
+        return self.handoff(text)
 
     def language(self, text: str, hint: Lang | None = None) -> Lang:
         """Guess the language of `text`."""

@@ -118,9 +118,9 @@ class FakeConnector:
         app.router.add_post("/v3/conversations", self._create)
         # `[\s\S]+`: msrest percent-encodes ids whole; one holding "/" ("%2F") is not matched by `{name}`, and one
         # holding a line break ("%0D%0A", decoded before matching) not by `.+`
-        app.router.add_post("/v3/conversations/{conversation:[\s\S]+}/activities", self._send)
-        app.router.add_post("/v3/conversations/{conversation:[\s\S]+}/activities/{activity:[\s\S]+}", self._reply)
-        app.router.add_put("/v3/conversations/{conversation:[\s\S]+}/activities/{activity:[\s\S]+}", self._update)
+        app.router.add_post(r"/v3/conversations/{conversation:[\s\S]+}/activities", self._send)
+        app.router.add_post(r"/v3/conversations/{conversation:[\s\S]+}/activities/{activity:[\s\S]+}", self._reply)
+        app.router.add_put(r"/v3/conversations/{conversation:[\s\S]+}/activities/{activity:[\s\S]+}", self._update)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()

@@ -56,7 +56,7 @@ async def test_asking_for_a_person_asks_what_is_wrong_previews_and_opens_a_case(
 
 async def test_the_preview_shows_what_the_conversation_found_and_skips_the_question(harness: DialogHarness) -> None:
     await harness.send("the flows won't turn on after the import")
-    [preview] = await harness.send("talk to a human")
+    [preview] = await harness.send("I'd like to speak with someone from your support team")
     assert "This is what support will receive" in preview and "Answers I gave" in preview
 
 
@@ -124,7 +124,7 @@ async def test_a_rating_button_of_another_conversations_case_is_ignored(knowledg
 
 async def test_italian_user_gets_italian_hand_over(knowledge, database) -> None:  # type: ignore[no-untyped-def]
     h = DialogHarness(knowledge, database=database, locale="it-IT")
-    [question] = await h.send("parla con una persona")
+    [question] = await h.send("vorrei parlare con un operatore")
     assert "cosa non funziona" in question
     [preview] = await h.send("il flusso da Partner Center a Dynamics non parte più")
     assert "Ecco cosa riceverà l'assistenza" in preview
