@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -126,6 +127,9 @@ class FixedCloudAdapter(CloudAdapter):
         self._loopback_replies_only = loopback_replies_only
         self._connectors: dict[Any, Any] = {}
         self._session: aiohttp.ClientSession | None = None
+        # channels served by this process (the embedded Direct Line): a sink keeps a proactive activity for its
+        # conversation and returns True, or returns False for activities it does not serve
+        self.local_sinks: list[Callable[[Activity], bool]] = []
 
     async def close(self) -> None:
         """Close the shared reply session and the cached connector clients."""
@@ -208,8 +212,11 @@ class FixedCloudAdapter(CloudAdapter):
     async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[ResourceResponse]:
         """Send replies like `CloudAdapterBase.send_activities`, over the shared session."""
         if not isinstance(context.turn_state.get(self.CONNECTOR_FACTORY_KEY), CachingConnectorFactory):
-            sent: list[ResourceResponse] = await super().send_activities(context, activities)
-            return sent  # streaming and proactive turns keep botbuilder's path
+            # proactive turns to the embedded Direct Line stay in the process; others keep botbuilder's path
+            remote = [a for a in activities if not self._kept_locally(a)] if self.local_sinks else activities
+            kept = [ResourceResponse(id=a.id or "") for a in activities if a not in remote]
+            sent: list[ResourceResponse] = await super().send_activities(context, remote) if remote else []
+            return kept + sent
         responses = []
         for activity in activities:
             activity.id = None
@@ -222,6 +229,9 @@ class FixedCloudAdapter(CloudAdapter):
                 response = await self._post(context, activity)
             responses.append(response or ResourceResponse(id=activity.id or ""))
         return responses
+
+    def _kept_locally(self, activity: Activity) -> bool:
+        return activity.type != ActivityTypes.trace and any(sink(activity) for sink in self.local_sinks)
 
     def _create_turn_context(self, activity: Activity, *args: Any, **kwargs: Any) -> TurnContext:
         """botbuilder's turn context set-up, on a `FastCopyTurnContext` (same turn state)."""

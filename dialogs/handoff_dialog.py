@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 HANDOFF_READY = "cosell.handoff"  # turn_state: True when this assistant can hand over (set by the main dialog)
 _DESCRIPTION = "description"
 _ASKED = "asked"
-_MIN_WORDS = 6  # a request this long says what is wrong by itself ("agent please, the flow fails with 403")
+_MIN_WORDS = 12  # a request this long says what is wrong by itself ("agent please, the flow fails with 401 …")
 
 
 def requester(ctx: TurnContext) -> Requester:

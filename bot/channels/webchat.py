@@ -127,6 +127,7 @@ def add_webchat_routes(
             max_history_bytes=settings.directline_max_history_bytes,
         )
         add_direct_line_routes(app, direct_line, gate)
+        assistant.adapter.local_sinks.append(direct_line.deliver)  # proactive messages (escalation) to web chat
 
     async def index(request: web.Request) -> web.Response:
         csp = f"frame-ancestors {policy.frame_ancestors()}"

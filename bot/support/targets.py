@@ -91,16 +91,27 @@ class ProactiveSender:
     ) -> str:
         """Send (or, with `update`, replace the activity `activity.id`); return the activity id the channel gave."""
         sent: dict[str, str] = {}
+        failed: list[BaseException] = []
 
         async def callback(ctx: TurnContext) -> None:
-            if update:
-                await ctx.update_activity(activity)
-                sent["id"] = activity.id or ""
-            else:
-                response = await ctx.send_activity(activity)
-                sent["id"] = getattr(response, "id", None) or ""
+            # caught here, raised below: inside the pipeline the adapter's turn-error handler would swallow it (and
+            # try to apologise to a conversation nobody is in), and the outbox would count the item delivered
+            try:
+                if update:
+                    await ctx.update_activity(activity)
+                    sent["id"] = activity.id or ""
+                else:
+                    response = await ctx.send_activity(activity)
+                    sent["id"] = getattr(response, "id", None) or ""
+            except Exception as exc:
+                failed.append(exc)
 
-        await through_connector(what, self._adapter.continue_conversation(reference, callback, self._app_id))
+        async def proactive() -> None:
+            await self._adapter.continue_conversation(reference, callback, self._app_id)
+            if failed:
+                raise failed[0]
+
+        await through_connector(what, proactive())
         return sent.get("id", "")
 
 

@@ -16,7 +16,7 @@ from botframework.connector.auth import AuthenticateRequestResult
 
 from assistant.trust import VOUCHED_PREFIX
 from bot.channels.directline.conversation import BOT_ACCOUNT, MAX_TOKENS, Conversation, Grant
-from bot.channels.directline.protocol import DirectLineError
+from bot.channels.directline.protocol import BASE, DirectLineError
 from bot.channels.gate import LogThrottle
 from bot.identity import EMBEDDED_CLAIM, VOUCHED_CLAIM
 from bot.log_setup import safe_id
@@ -169,6 +169,21 @@ class DirectLine:
         activity.id = echo["id"]
         await self._turn(conversation, activity)
         return str(echo["id"])
+
+    def deliver(self, activity: Activity) -> bool:
+        """Keep a proactive bot activity (a support engineer's reply, say) in its web chat conversation's history, for
+        the next poll; False when `activity` is not for a conversation of this endpoint (the adapter then sends it
+        over HTTP as usual). The embedded conversations live in this process, so their proactive messages do too."""
+        service_url = activity.service_url or ""
+        conversation = self._conversations.get(activity.conversation.id if activity.conversation else "")
+        if conversation is None or not service_url.rstrip("/").endswith(BASE):
+            return False
+        data = activity.serialize()
+        data.update(channelId="webchat", conversation={"id": conversation.id}, serviceUrl=service_url)
+        data["from"] = dict(BOT_ACCOUNT)
+        data.pop("recipient", None)
+        conversation.append(data, self.max_history_bytes)
+        return True
 
     def activities(self, conversation: Conversation, watermark: str | None) -> dict[str, Any]:
         """Activities after `watermark` (all kept ones without it) and the new watermark."""
