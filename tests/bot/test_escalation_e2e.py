@@ -323,3 +323,72 @@ async def test_a_bot_not_installed_in_the_support_team_is_said_and_retried(
     await assistant.support.outbox.run_once()
     posted = [c for c in connector.calls if c.kind == "create_conversation" and c.status < 300]
     assert len(posted) == 1
+
+
+async def _escalate(client: Any, connector: FakeConnector, user: str) -> str:
+    for text in ("the referrals stopped syncing to dynamics since monday", "talk to a person", "send"):
+        assert (await client.post("/api/messages", json=_teams(text, connector, user))).status in (200, 201)
+    ack = await connector.wait_for(_to(user, "Your case reference is"))
+    found = REF.search(_said(ack))
+    assert found is not None
+    return found.group()
+
+
+async def test_staff_reply_from_the_card_and_handoff_status_events_update_the_case(
+    aiohttp_client,
+    escalation_settings,
+    knowledge,
+    connector: FakeConnector,  # type: ignore[no-untyped-def]
+) -> None:
+    client = await aiohttp_client(create_app(escalation_settings, knowledge=knowledge))
+    user = "a:1hub-user"
+    ref = await _escalate(client, connector, user)
+    assistant = client.server.app[ASSISTANT]
+    case = await _eventually(lambda: assistant.support.cases.get(ref), lambda c: c.support_thread is not None)
+    thread = case.support_thread["conversation"]["id"]
+    reply = {"case": ref, "reply": "Which environment is it?"}
+    await client.post("/api/messages", json=_case_action(connector, thread, "case_reply", reply))
+    await connector.wait_for(_to(user, "Which environment is it?"))
+
+    def hub(state: str) -> dict[str, Any]:
+        return _teams(None, connector, user, type="event", name="handoff.status", value={"state": state})
+
+    await client.post("/api/messages", json=hub("accepted"))
+    taken = await assistant.support.cases.get(ref)
+    assert taken is not None and (taken.status, taken.taken_by) == ("taken", "agent hub")
+    await client.post("/api/messages", json=hub("completed"))
+    done = await assistant.support.cases.get(ref)
+    assert done is not None and done.status == "resolved"
+    kinds = [e.kind for e in await assistant.support.cases.events(ref)]
+    assert kinds[0] == "staff_reply" and kinds[-2:] == ["taken", "resolved"]
+
+
+async def test_a_support_channel_that_is_down_gets_the_case_once_after_a_restart(
+    aiohttp_client,
+    escalation_settings,
+    knowledge,
+    connector: FakeConnector,  # type: ignore[no-untyped-def]
+) -> None:
+    # the support team's Bot Connector is unreachable (a dead port) for the first instance
+    down = escalation_settings.model_copy(update={"support_teams_service_url": "http://127.0.0.1:9"})
+    client = await aiohttp_client(create_app(down, knowledge=knowledge))
+    ref = await _escalate(client, connector, "a:1restart-user")
+    cases = client.server.app[ASSISTANT].support.cases
+
+    async def teams_item() -> Any:
+        return {i.target: i for i in await cases.deliveries(ref)}["teams"]
+
+    failed = await _eventually(teams_item, lambda item: item.attempts >= 1)
+    assert failed.status == "pending" and "unreachable" in (failed.last_error or "")
+    await client.close()  # the instance goes away with the case undelivered
+
+    again = await aiohttp_client(create_app(escalation_settings, knowledge=knowledge))  # same database, restarted
+    assistant = again.server.app[ASSISTANT]
+    cases = assistant.support.cases
+    with assistant.database.transaction() as conn:  # the backoff has passed
+        conn.execute("UPDATE outbox SET next_at = '2000-01-01T00:00:00.000000+00:00' WHERE status = 'pending'")
+    assistant.support.outbox.wake()
+    await _eventually(teams_item, lambda item: item.status == "delivered")
+    await assistant.support.outbox.run_once()
+    posted = [c for c in connector.calls if c.kind == "create_conversation" and c.status < 300]
+    assert len(posted) == 1 and ref in json.dumps(posted[0].body)
