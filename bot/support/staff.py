@@ -16,7 +16,7 @@ from botbuilder.core import TurnContext
 from assistant.handoff.bundle import CaseBundle
 from assistant.handoff.card import REPLY_INPUT, VERBS, case_card
 from assistant.handoff.desk import CaseNotFound, SupportDesk
-from assistant.handoff.model import SupportCase
+from assistant.handoff.model import HANDOFF_EVENT, SupportCase
 from bot.support.links import CaseLinks
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,9 @@ class StaffSide:
     def __init__(self, desk: SupportDesk, links: CaseLinks) -> None:
         self._desk = desk
         self._links = links
+        # handoff.status is heeded only where an agent hub was handed the case (the handoff_event target is on):
+        # elsewhere the only sender of an event in a user's conversation is the user's own client
+        self._hub = HANDOFF_EVENT in desk.targets
 
     async def card_action(self, ctx: TurnContext, verb: str, data: dict[str, Any]) -> dict[str, Any] | str:
         """Run a case card's button; the refreshed card, or the reason it was refused."""
@@ -86,6 +89,9 @@ class StaffSide:
         activity = ctx.activity
         if activity.name != "handoff.status" or not isinstance(activity.value, dict):
             return False
+        if not self._hub:
+            log.info("ignored handoff.status: no agent hub is configured (COSELL_SUPPORT_HANDOFF_EVENT)")
+            return True
         state = activity.value.get("state")
         if state not in ("accepted", "failed", "completed"):
             return True

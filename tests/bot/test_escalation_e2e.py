@@ -392,3 +392,19 @@ async def test_a_support_channel_that_is_down_gets_the_case_once_after_a_restart
     await assistant.support.outbox.run_once()
     posted = [c for c in connector.calls if c.kind == "create_conversation" and c.status < 300]
     assert len(posted) == 1 and ref in json.dumps(posted[0].body)
+
+
+async def test_handoff_status_is_ignored_without_an_agent_hub(
+    aiohttp_client,
+    escalation_settings,
+    knowledge,
+    connector: FakeConnector,  # type: ignore[no-untyped-def]
+) -> None:
+    settings = escalation_settings.model_copy(update={"support_handoff_event": False})
+    client = await aiohttp_client(create_app(settings, knowledge=knowledge))
+    user = "a:1no-hub-user"
+    ref = await _escalate(client, connector, user)
+    event = _teams(None, connector, user, type="event", name="handoff.status", value={"state": "completed"})
+    await client.post("/api/messages", json=event)
+    case = await client.server.app[ASSISTANT].support.cases.get(ref)
+    assert case is not None and case.status == "open"  # a user's own client cannot close the case this way

@@ -33,6 +33,12 @@ from knowledge.models import Area
         ("procedi", None, CONFIRM_CHOICES, "confirm"),
         ("maybe later, how do I fix the webhook?", None, CONFIRM_CHOICES, None),  # free text: a new question
         ("", None, FEEDBACK_CHOICES, None),
+        ("¹", None, ITEM_CHOICES, None),  # a digit to str.isdigit, not to int(): never a crash
+        ("٣", None, ITEM_CHOICES, None),
+        ("invialo", None, ("send", "cancel"), "send"),
+        ("non inviare", None, ("send", "cancel"), "cancel"),
+        ("★★★★", None, ("r1", "r2", "r3", "r4", "r5"), "r4"),
+        ("5", None, ("r1", "r2", "r3", "r4", "r5"), "r5"),
     ],
 )
 def test_a_reply_picks_its_choice_or_none(reply, value, keys, picked) -> None:  # type: ignore[no-untyped-def]
