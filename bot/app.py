@@ -73,7 +73,7 @@ def create_app(settings: Settings, *, knowledge: Knowledge | None = None) -> web
         app.middlewares.append(_loopback_host_guard())
     app[ASSISTANT] = assistant
     app.router.add_post("/api/messages", _messages)
-    add_case_routes(app, assistant.support.cases, assistant.support.links)
+    add_case_routes(app, assistant.support.cases, assistant.support.links, assistant.support.staff_tokens)
     direct_line = add_webchat_routes(app, assistant, http=lambda: app[HTTP])
     if direct_line is not None:
         app[DIRECT_LINE] = direct_line

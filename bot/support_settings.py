@@ -3,7 +3,9 @@ a case's bundle (`GET /cases/{ref}`: a signed, expiring link). `Settings` inheri
 
 Environment names: `COSELL_SUPPORT_TEAMS_CHANNEL_ID`, `COSELL_SUPPORT_TEAMS_SERVICE_URL`,
 `COSELL_SUPPORT_TEAMS_TENANT_ID`, `COSELL_SUPPORT_HANDOFF_EVENT`, `COSELL_PUBLIC_URL`, `COSELL_CASE_LINK_SECRET`,
-`COSELL_CASE_LINK_DAYS`, `COSELL_SUPPORT_WEBHOOK_URL`, `COSELL_SUPPORT_WEBHOOK_SECRET`.
+`COSELL_CASE_LINK_DAYS`, `COSELL_SUPPORT_WEBHOOK_URL`, `COSELL_SUPPORT_WEBHOOK_SECRET`, and for staff bearer tokens on
+`/cases/{ref}`: `COSELL_SUPPORT_GROUP_ID`, `COSELL_SUPPORT_TOKEN_AUDIENCE`, `COSELL_SUPPORT_TOKEN_TENANT_ID`,
+`COSELL_SUPPORT_OPENID_URL`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ class SupportSettings(BaseSettings):
         SecretStr(""), description="Signs the expiring links to case bundles (32+ characters); empty = no links"
     )
     case_link_days: int = Field(7, ge=1, le=90, description="Days a case bundle link stays valid")
+    support_group_id: str = Field(
+        "", description="Entra group (object id) whose members may open /cases/{ref} with a bearer token"
+    )
+    support_token_audience: str = Field("", description="Audience of those tokens; empty = the bot's app id")
+    support_token_tenant_id: str = Field("", description="Tenant issuing those tokens; empty = the support team's")
+    support_openid_url: str = Field(
+        "", description="OpenID metadata of that tenant; empty = login.microsoftonline.com's v2.0 document"
+    )
     # the signed webhook each case and its bundle are posted to (support/webhook.py). The URL is no SecretStr but is
     # kept out of repr: a Power Automate trigger URL carries its key in the query (`sig=`).
     support_webhook_url: str | None = Field(
@@ -77,6 +87,11 @@ class SupportSettings(BaseSettings):
     @classmethod
     def _service_url(cls, value: str) -> str:
         return _https_or_loopback(value, "COSELL_SUPPORT_TEAMS_SERVICE_URL")
+
+    @field_validator("support_openid_url")
+    @classmethod
+    def _openid_url(cls, value: str) -> str:
+        return _https_or_loopback(value, "COSELL_SUPPORT_OPENID_URL")
 
     @field_validator("public_url")
     @classmethod

@@ -30,6 +30,7 @@ from bot.sdk.storage import StateStorage
 from bot.settings import Settings
 from bot.support.links import CaseLinks
 from bot.support.staff import StaffSide
+from bot.support.staff_tokens import StaffTokens
 from bot.support.targets import HandoffEventTarget, TeamsTarget, UserTarget
 from bot.transcripts import TranscriptMiddleware
 from dialogs.main_dialog import MainDialog
@@ -89,6 +90,7 @@ class Support:
     outbox: Outbox
     links: CaseLinks
     staff: StaffSide
+    staff_tokens: StaffTokens
     webhook: WebhookTarget | None = None
 
     async def close(self) -> None:
@@ -128,7 +130,13 @@ def build_support(
     desk = SupportDesk(cases, [name for name in targets if name != USER])
     outbox = Outbox(cases, desk, targets)
     escalation = Escalation(desk, transcripts, journal, knowledge.kb)
-    return Support(cases, desk, escalation, outbox, links, StaffSide(desk, links), webhook)
+    tokens = StaffTokens(
+        group_id=settings.support_group_id,
+        audience=settings.support_token_audience or settings.app_id,
+        tenant_id=settings.support_token_tenant_id or settings.support_teams_tenant_id or settings.app_tenant_id,
+        openid_url=settings.support_openid_url,
+    )
+    return Support(cases, desk, escalation, outbox, links, StaffSide(desk, links), tokens, webhook)
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 The signature is HMAC-SHA256 over "<ref>.<exp>" with `COSELL_CASE_LINK_SECRET`, hex, compared in constant time;
 `exp` is a Unix time. Without the secret there are no links and the route answers 404 to everyone: the bundle is
-never reachable anonymously. A refused request learns only that (401), never whether the case exists.
+never reachable anonymously. Support staff may also present an Entra ID bearer token of the support group
+(`bot.support.staff_tokens`). A refused request learns only that (401), never whether the case exists.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiohttp import web
 from assistant.handoff.bundle import CaseBundle
 from assistant.handoff.render import bundle_html
 from assistant.ports import CaseStore
+from bot.support.staff_tokens import StaffTokens
 
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
@@ -60,14 +62,17 @@ class CaseLinks:
         return hmac.compare_digest(signature(self._secret, ref, int(exp)), sig)
 
 
-def add_case_routes(app: web.Application, store: CaseStore, links: CaseLinks) -> None:
-    """`GET /cases/{ref}`: the bundle as HTML for whoever holds a valid signed link."""
+def add_case_routes(app: web.Application, store: CaseStore, links: CaseLinks, staff: StaffTokens) -> None:
+    """`GET /cases/{ref}`: the bundle as HTML for whoever holds a valid signed link, or a bearer token of a member of
+    the support group."""
 
     async def case_page(request: web.Request) -> web.Response:
         ref = request.match_info["ref"]
         query = request.rel_url.query
-        if not links.valid(ref, query.get("exp", ""), query.get("sig", "")):
-            return web.json_response({"error": "a valid, unexpired signed link is required"}, status=401)
+        signed = links.valid(ref, query.get("exp", ""), query.get("sig", ""))
+        if not signed and not await staff.allowed(request.headers.get("Authorization")):
+            reason = "a valid, unexpired signed link or a support group member's bearer token is required"
+            return web.json_response({"error": reason}, status=401, headers={"WWW-Authenticate": "Bearer"})
         raw = await store.bundle(ref)
         case = await store.get(ref)
         if raw is None or case is None:
