@@ -16,10 +16,10 @@ Ids may hold ":", ";", "@", "/" and percent-encoding (msrest quotes the whole id
 arrives as `19%3Aabc%40thread.tacv2%3Bmessageid%3D1`); the routes take `{name:.+}` and each `ConnectorCall` holds the
 ids decoded and the raw path as sent.
 
-Every call is recorded (method, raw path, decoded ids, JSON body, Authorization header, the status answered) in
-`calls`; `await fake.wait_for(predicate, timeout)` waits on an `asyncio.Condition` for a matching call. Switches:
-`not_in_roster = True` answers `POST /v3/conversations` with 403 `BotNotInConversationRoster` (the bot is not
-installed in the team: the "Ask an expert" failure), and `fail_next(n)` answers the next `n` calls with 503.
+Every call is recorded (method, raw path, decoded ids, JSON body, Authorization header, the status answered, when
+it was answered) in `calls`; `await fake.wait_for(predicate, timeout)` waits on an `asyncio.Condition` for a matching
+call. Switches: `not_in_roster = True` answers `POST /v3/conversations` with 403 `BotNotInConversationRoster` (the bot
+is not installed in the team: the "Ask an expert" failure), and `fail_next(n)` answers the next `n` calls with 503.
 
 Use: `fake = await FakeConnector().start()` … `await fake.stop()`, or `async with FakeConnector() as fake:` — no
 pytest plugin needed (tests/conftest.py's `fake_connector` fixture is one).
@@ -53,6 +53,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,7 @@ class ConnectorCall:
     body: Any  # the parsed JSON body (None if there was none or it was not JSON)
     authorization: str | None
     status: int  # the status the fake answered
+    at: float = 0.0  # `time.perf_counter()` when the fake answered (this process's clock): the bench times deliveries
 
     @property
     def activity(self) -> dict[str, Any]:
@@ -242,6 +244,7 @@ class FakeConnector:
             body=body,
             authorization=request.headers.get("Authorization"),
             status=status,
+            at=time.perf_counter(),
         )
         assert self._changed is not None  # set by start(), before any request can arrive
         async with self._changed:

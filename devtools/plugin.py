@@ -65,7 +65,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add `bench` and `sandbox` to `cosell-bot`'s sub-commands."""
-    bench = sub.add_parser("bench", help="measure matcher, turn cost, HTTP throughput and memory")
+    bench = sub.add_parser("bench", help="measure matcher, turn cost, escalation, HTTP throughput and memory")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
     bench.set_defaults(func=cmd_bench)

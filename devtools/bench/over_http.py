@@ -63,6 +63,21 @@ def serve(kind: str, settings: Settings, port: int) -> None:
     asyncio.run(main())
 
 
+def message(service_url: str, conversation: str, user: str, text: str, locale: str = "en-US") -> dict[str, Any]:
+    """A Direct Line message activity for `/api/messages`, replies to go to `service_url` (normal delivery)."""
+    return {"type": "message", "id": uuid.uuid4().hex, "channelId": "directline", "serviceUrl": service_url,
+            "conversation": {"id": conversation}, "from": {"id": user}, "recipient": {"id": "cosell-bot"},
+            "text": text, "locale": locale, "timestamp": datetime.now(UTC).isoformat()}  # fmt: skip
+
+
+async def post(session: aiohttp.ClientSession, base: str, body: dict[str, Any]) -> None:
+    """POST `body` to the server at `base`; raises unless it was accepted (a turn failing inside the bot still is)."""
+    async with session.post(f"{base}/api/messages", json=body) as resp:
+        await resp.read()
+        if resp.status >= 300:
+            raise RuntimeError(f"/api/messages answered HTTP {resp.status}: {await resp.text()}")
+
+
 async def _load(session: aiohttp.ClientSession, base: str, service_url: str, cases: list[Case], conc: int, n: int,
                 tag: str) -> tuple[list[float], float]:  # fmt: skip
     """`n` message turns (normal delivery) from `conc` workers, each in its own conversation."""
@@ -72,15 +87,9 @@ async def _load(session: aiohttp.ClientSession, base: str, service_url: str, cas
     async def worker(w: int) -> None:
         while (i := next(counter)) < n:
             case = cases[i % len(cases)]
-            body = {"type": "message", "id": uuid.uuid4().hex, "channelId": "directline", "serviceUrl": service_url,
-                    "conversation": {"id": f"{tag}-c{conc}-w{w}"}, "from": {"id": f"user-{w}"},
-                    "recipient": {"id": "cosell-bot"}, "text": case["text"], "locale": locale_of(case),
-                    "timestamp": datetime.now(UTC).isoformat()}  # fmt: skip
+            body = message(service_url, f"{tag}-c{conc}-w{w}", f"user-{w}", case["text"], locale_of(case))
             start = time.perf_counter()
-            async with session.post(f"{base}/api/messages", json=body) as resp:
-                await resp.read()
-                if resp.status >= 300:
-                    raise RuntimeError(f"/api/messages answered HTTP {resp.status}: {await resp.text()}")
+            await post(session, base, body)
             latencies.append(time.perf_counter() - start)
 
     t0 = time.perf_counter()
@@ -88,7 +97,7 @@ async def _load(session: aiohttp.ClientSession, base: str, service_url: str, cas
     return latencies, time.perf_counter() - t0
 
 
-class _Served:
+class Served:
     """A `serve` child on a free port, and an HTTP session to it (`started`/`stopped` around use)."""
 
     def __init__(self, kind: str, settings: Settings, limit: int) -> None:
@@ -105,7 +114,7 @@ class _Served:
         async with self.session.request(method, f"{self.base}/bench/control") as resp:
             return float((await resp.json())["cpu_s"])
 
-    async def started(self) -> _Served:
+    async def started(self) -> Served:
         import aiohttp
 
         while True:  # until the child listens, or raises what stopped it
@@ -124,7 +133,7 @@ class _Served:
             await self.session.close()
 
 
-async def _blocks(servers: dict[str, _Served], service_url: str, cases: list[Case], conc: int, n: int,
+async def _blocks(servers: dict[str, Served], service_url: str, cases: list[Case], conc: int, n: int,
                   blocks: int) -> dict[str, dict[str, float]]:  # fmt: skip
     """`n` turns per server at `conc`, in `blocks` blocks alternating between the servers, so that a slow spell of
     a shared machine hits both alike. CPU per turn is the median block's; latency and throughput pool the blocks."""
@@ -152,7 +161,7 @@ async def bench_http(settings: Settings, tmp: Path, cases: list[Case], quick: bo
     url, servers, out = connector.url, {}, {}
     try:
         for kind in ("faq", "echo"):
-            servers[kind] = _Served(kind, own_db(settings, tmp / f"http-{kind}.db"), max(levels))
+            servers[kind] = Served(kind, own_db(settings, tmp / f"http-{kind}.db"), max(levels))
         for server in servers.values():
             await server.started()
             await _load(server.session, server.base, url, cases, max(levels), max(n // 4, 2 * max(levels)), "warm")

@@ -12,8 +12,11 @@ BUDGET_TPS = 1000 / BUDGET_MS
 BASELINES = {
     "matcher": "rapidfuzz process.extractOne(query, all phrasings, scorer=WRatio) over the same KB",
     "turn": "bare echo bot, same FixedCloudAdapter.process_activity + expectReplies, same loop",
+    "escalation": "a FAQ question in a fresh conversation, same in-process assistant, alternating with the escalation"
+    " turns",
     "http": "bare echo bot server, same FixedCloudAdapter, same load, in blocks alternating with the assistant's;"
     " CPU per turn is the median of 4 blocks",
+    "outbox": "the same Send turn's acknowledgement reaching the user's conversation at the same fake connector",
     "memory": "bare echo bot process, same conversations",
     "live": "the slowest single check run alone (sweep) / one call per check (calls), same simulated tenant",
 }
@@ -21,7 +24,8 @@ BASELINES = {
 
 @dataclass(frozen=True)
 class Row:
-    """One figure with its baseline and target (an upper bound unless `higher`)."""
+    """One figure with its baseline and target (an upper bound unless `higher`); `note`: one line saying what it
+    measures, printed under it."""
 
     section: str
     name: str
@@ -30,6 +34,7 @@ class Row:
     baseline: float
     target: float | None = None
     higher: bool = False
+    note: str | None = None
 
     def ok(self) -> bool | None:
         if self.target is None:
@@ -51,7 +56,7 @@ def report(rows: list[Row], meta: dict[str, Any], as_json: bool) -> None:
         for r in rows:
             out.setdefault(r.section, {})[r.name] = {"value": r.value, "unit": r.unit, "target": r.target,
                 "target_is": "min" if r.higher else "max", "baseline": r.baseline, "ratio": _ratio(r),
-                "ok": r.ok()}  # fmt: skip
+                "ok": r.ok(), "note": r.note}  # fmt: skip
         print(json.dumps(out, ensure_ascii=False))
         return
     print("cosell-bot bench: " + ", ".join(f"{k}={v}" for k, v in meta.items()))
@@ -64,6 +69,8 @@ def report(rows: list[Row], meta: dict[str, Any], as_json: bool) -> None:
             cells = f"{_fmt(r.value):>9} {r.unit:<8} {target:>9} {verdict:<4} {_fmt(r.baseline):>9}"
             ratio = _ratio(r)
             print(f"  {r.name:<38} {cells} {'—' if ratio is None else f'{ratio:.2f}×':>7}")
+            if r.note:
+                print(f"    ↳ {r.note}")
 
 
 def latency_stats(latencies: list[float], wall_s: float, cpu_s: float) -> dict[str, float]:

@@ -10,9 +10,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from devtools.bench.escalation import bench_escalation
 from devtools.bench.live import bench_live
 from devtools.bench.matcher import bench_matcher
 from devtools.bench.memory import bench_memory
+from devtools.bench.outbox import bench_outbox
 from devtools.bench.over_http import bench_http
 from devtools.bench.report import Row, report
 from devtools.bench.turns import Case, bench_turns, in_child, own_db
@@ -26,7 +28,9 @@ async def _sections(settings: Settings, tmp: Path, cases: list[Case], quick: boo
     rows, meta["synthetic_kb_build_s"] = await in_child(bench_matcher, [c["text"] for c in cases], quick)
     faq = [c for c in cases if c["kind"] == "match"]  # the turn sections' workload: real FAQ questions
     rows += await bench_turns(own_db(settings, tmp / "turns.db"), faq, quick)
+    rows += await bench_escalation(own_db(settings, tmp / "escalation.db"), faq, quick)
     rows += await bench_http(settings, tmp, faq, quick)
+    rows += await bench_outbox(settings, tmp, quick)
     rows += await bench_memory(settings, tmp, faq, quick)
     return rows + await bench_live(settings, tmp, quick)
 

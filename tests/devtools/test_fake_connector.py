@@ -5,6 +5,7 @@ them to open a thread in the support channel."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -57,6 +58,16 @@ async def test_start_and_stop_need_no_pytest_plugin() -> None:
             await session.post(f"{fake.url}/v3/conversations/c/activities", json={})
     with pytest.raises(RuntimeError, match="start"):
         await FakeConnector().wait_for(lambda call: True, 0.1)
+
+
+async def test_each_call_is_stamped_with_when_it_was_answered(fake: FakeConnector) -> None:
+    before = time.perf_counter()
+    async with aiohttp.ClientSession() as session:
+        for path in ("/v3/conversations/c/activities", "/v3/nowhere"):
+            async with session.post(f"{fake.url}{path}", json={"type": "message"}) as resp:
+                await resp.read()
+    first, second = fake.calls
+    assert before <= first.at <= second.at <= time.perf_counter()  # the bench's clock: this process's perf_counter
 
 
 async def test_a_channel_thread_is_created_like_teams_does(fake: FakeConnector, client: Any) -> None:

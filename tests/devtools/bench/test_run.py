@@ -13,7 +13,9 @@ from devtools.bench.run import run_bench
 SECTIONS = {
     "matcher": ("real KB (19) warm", "synthetic KB (500) first pass"),
     "turn": ("in-process turn p50", "in-process turn CPU per turn"),
+    "escalation": ("with-support turn CPU", "Send turn CPU"),
     "http": ("concurrency 1 throughput", "concurrency 4 CPU per turn"),
+    "outbox": ("Send → support card, median", "Send → support card, p95"),
     "memory": ("RSS after 500 conversations", "start-up: build + 1st turn, best of 1"),
     "live": ("sweep wall time (0.1 s per call)", "API calls per sweep"),
 }
