@@ -1,6 +1,7 @@
 """SupportDesk: what happens to a case, and who must hear of it. SDK-free; the dialogs, the Teams invoke handler and
 the CLI all change cases through it, never through the store directly.
 
+What users and staff write is redacted before it is stored or sent (`assistant.redaction`), as the bundle is.
 Every change is one store transaction: the case, the event that changed it and the outbox items telling the others
 (the support thread, the user, the webhook). Nothing is sent from here: `assistant.handoff.outbox.Outbox` delivers
 the items, from whichever instance leases them, so a change made on one instance reaches a user served by another.
@@ -29,6 +30,7 @@ from assistant.handoff.model import (
     utcnow,
 )
 from assistant.ports import CaseConflict, CaseStore
+from assistant.redaction.masking import redact
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,8 @@ class SupportDesk:
         return await self.store.active_for(channel_id, conversation_id)
 
     async def user_message(self, ref: str, author: str | None, text: str) -> SupportCase:
-        """The user wrote to support: into the thread (and the webhook)."""
+        """The user wrote to support: into the thread (and the webhook), redacted like the bundle."""
+        text = redact(text)
         payload = {"kind": "case.user_message", "author": author, "text": text}
         return await self._change(ref, _keep, "user_message", author, text, self._fan_out(payload, TEAMS, WEBHOOK))
 
@@ -115,12 +118,14 @@ class SupportDesk:
 
     async def staff_reply(self, ref: str, by: str, text: str) -> SupportCase:
         """An engineer answered: to the user's conversation (proactively) and the webhook."""
+        text = redact(text)
         payload = {"kind": "case.staff_reply", "author": by, "text": text}
         mutate = lambda c: c.status != "resolved"  # noqa: E731
         return await self._change(ref, mutate, "staff_reply", by, text, self._fan_out(payload, USER, WEBHOOK))
 
     async def resolve(self, ref: str, by: str, note: str | None = None) -> SupportCase:
         """Close the case: the user is told (and asked for a rating), the card shows it."""
+        note = redact(note) if note else note
         payload = {"kind": "case.resolved", "author": by, "text": note or ""}
 
         def mutate(case: SupportCase) -> bool:

@@ -177,3 +177,13 @@ async def test_without_escalation_nothing_is_offered(knowledge) -> None:  # type
     assert not any("support engineer" in r for r in replies)
     [unavailable] = await h.send("talk to a person")
     assert "isn't set up" in unavailable
+
+
+async def test_secrets_in_messages_to_support_are_masked_before_they_are_stored_or_sent(harness: DialogHarness) -> None:
+    case, _ = await _open_case(harness)
+    token = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
+    await harness.send(f"here is the token the flow uses: {token}")
+    events = await harness.cases.events(case.ref)
+    items = await harness.cases.deliveries(case.ref)
+    assert token not in str([e.text for e in events]) and token not in str([i.payload for i in items])
+    assert "here is the token the flow uses" in events[-1].text
