@@ -236,7 +236,7 @@ class TroubleshootBot(TeamsActivityHandler):
         data.lang = turn_context.turn_state.get(LANG_KEY, lang)
         data.lang_locked = data.lang_locked or bool(turn_context.turn_state.get(LANG_CHANGED_KEY))
         data.turns += 1
-        await self._data.set(turn_context, data.model_dump(mode="json"))
+        await self._data.set(turn_context, data.model_dump(mode="json", exclude_defaults=True))  # smaller state
 
     async def _run(self, ctx: TurnContext, begin_options: dict[str, object]) -> None:
         dialogs = DialogSet(self._dialog_state)
@@ -264,7 +264,7 @@ class TroubleshootBot(TeamsActivityHandler):
         lang = data.lang or locale_lang(turn_context.activity.locale) or self._default_lang
         await turn_context.send_activity(welcome_activity(turn_context.activity.channel_id, lang))
         data.lang = lang
-        await self._data.set(turn_context, data.model_dump(mode="json"))
+        await self._data.set(turn_context, data.model_dump(mode="json", exclude_defaults=True))  # smaller state
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         # Teams' handler dereferences channelData; without a usable one, fall back to the generic members-added path

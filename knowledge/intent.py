@@ -134,6 +134,7 @@ class HandoffRecognizer:
         self._lexicon = lexicon
         self._phrases = {tuple(w.split("_")): w for w in lexicon if "_" in w}
         self._longest = max((len(p) for p in self._phrases), default=1)
+        self._phrase_starts = frozenset(phrase[0] for phrase in self._phrases)
         self._clitics = tuple(sorted(cues.clitics, key=len, reverse=True))
         self._known = frozenset(kb_words | stop | set(lexicon))
         pool = sorted(w for w, bits in lexicon.items() if len(w) >= _MIN_REPAIR and "_" not in w and not bits & DOMAIN)
@@ -164,7 +165,12 @@ class HandoffRecognizer:
     def _join_phrases(self, read: list[tuple[str, int]]) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
         i = 0
+        starts = self._phrase_starts
         while i < len(read):
+            if read[i][0] not in starts:  # most words start no phrase: no tuples built for them
+                out.append(read[i])
+                i += 1
+                continue
             for size in range(min(self._longest, len(read) - i), 1, -1):
                 joined = self._phrases.get(tuple(w for w, _ in read[i : i + size]))
                 if joined is not None:
