@@ -16,18 +16,9 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from assistant.handoff import model as handoff_model
 from assistant.handoff.bundle import CaseBundle
-from assistant.handoff.model import (
-    TEAMS,
-    USER,
-    WEBHOOK,
-    CaseEvent,
-    EventKind,
-    OutboxItem,
-    SupportCase,
-    new_ref,
-    utcnow,
-)
+from assistant.handoff.model import TEAMS, USER, WEBHOOK, CaseEvent, EventKind, OutboxItem, SupportCase, new_ref
 from assistant.ports import CaseConflict, CaseStore
 
 log = logging.getLogger(__name__)
@@ -46,11 +37,12 @@ class CaseNotFound(LookupError):
 
 
 class SupportDesk:
-    """Opens cases and records what users and staff do with them; `targets` are the enabled outbox targets."""
+    """Opens cases and records what users and staff do with them; `targets` are the enabled outbox targets on the
+    support side (the user's own conversation, `USER`, is always told what concerns them, and never of the case)."""
 
     def __init__(self, store: CaseStore, targets: Sequence[str], *, wake: Callable[[], None] | None = None) -> None:
         self.store = store
-        self.targets = tuple(targets)
+        self.targets = tuple(target for target in targets if target != USER)
         self._wake = wake or (lambda: None)
 
     def on_change(self, wake: Callable[[], None]) -> None:
@@ -85,12 +77,16 @@ class SupportDesk:
         return await self._change(ref, _keep, "user_message", author, text, self._fan_out(payload, TEAMS, WEBHOOK))
 
     async def rejoin(self, ref: str) -> SupportCase:
-        """The user asked for a person again while the case is open: their messages go to support again."""
-        return await self._change(ref, lambda c: _set(c, with_support=True), "status", None, "rejoined", [])
+        """The user asked for a person again while the case is open: their messages go to support again (nothing
+        to do when they already do, or when the case is resolved: resolving is final)."""
+        mutate = lambda c: c.active and not c.with_support and _set(c, with_support=True)  # noqa: E731
+        return await self._change(ref, mutate, "status", None, "rejoined", [])
 
     async def leave(self, ref: str) -> SupportCase:
-        """ "Back to the assistant": the case stays open for support, the user's messages go to the bot again."""
-        return await self._change(ref, lambda c: _set(c, with_support=False), "returned", None, "", [])
+        """ "Back to the assistant": the case stays open for support, the user's messages go to the bot again
+        (nothing to do when they already do)."""
+        mutate = lambda c: c.with_support and _set(c, with_support=False)  # noqa: E731
+        return await self._change(ref, mutate, "returned", None, "", [])
 
     async def rate(self, ref: str, rating: int) -> SupportCase:
         """The user rated how support handled a resolved case (1-5)."""
@@ -161,7 +157,7 @@ class SupportDesk:
 
     @staticmethod
     def _item(ref: str, target: str, key: str, payload: dict[str, Any]) -> OutboxItem:
-        return OutboxItem(ref=ref, target=target, key=key, payload=payload, next_at=utcnow())
+        return OutboxItem(ref=ref, target=target, key=key, payload=payload, next_at=handoff_model.utcnow())
 
     async def _change(
         self,
@@ -179,7 +175,7 @@ class SupportDesk:
             read = case.updated
             if not mutate(case):
                 return case
-            case.updated = max(utcnow(), read + timedelta(microseconds=1))  # always moves on
+            case.updated = max(handoff_model.utcnow(), read + timedelta(microseconds=1))  # always moves on
             event = CaseEvent(ref=ref, at=case.updated, kind=kind, author=author, text=text) if kind else None
             queued = items(ref) if callable(items) else items
             try:
