@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from assistant.case import ConversationData, HandoffPreview
+from assistant.handoff import model as handoff_model
 from assistant.handoff.bundle import (
     BundleTenant,
     BundleUser,
@@ -26,7 +27,7 @@ from assistant.handoff.bundle import (
     build_bundle,
 )
 from assistant.handoff.desk import SupportDesk
-from assistant.handoff.model import SupportCase, new_ref, utcnow
+from assistant.handoff.model import SupportCase, new_ref
 from assistant.ports import Journal, TranscriptStore
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Lang
@@ -103,7 +104,7 @@ class Escalation:
         """Build the bundle again, whole, store the case and queue its delivery; return the stored case."""
         ref = new_ref()
         bundle = await self.bundle(who, data, description, ref)
-        now = utcnow()
+        now = handoff_model.utcnow()
         case = SupportCase(
             ref=ref,
             created=now,

@@ -2,9 +2,10 @@
 
 Each instance runs one `Outbox`. It leases due items from the shared `CaseStore` (`claim`: atomic, so two instances
 never hold the same item), hands each to its target, and settles it: delivered, or due again after an exponential
-backoff with jitter (`BASE_DELAY` · 2^attempts, at most `MAX_DELAY`), or failed for good after `MAX_ATTEMPTS` or a
-failure retrying cannot fix (`DeliveryFailed(retry=False)`; `cosell-bot cases retry` makes those pending again).
-An instance that dies mid-delivery leaves its lease to expire (`LEASE`); another instance then takes the item.
+backoff with jitter (`BASE_DELAY` · 2^(attempts-1) ±20 %, at most `MAX_DELAY`), or failed for good after
+`MAX_ATTEMPTS` or a failure retrying cannot fix (`DeliveryFailed(retry=False)`; `cosell-bot cases retry` makes
+those pending again). An instance that dies mid-delivery leaves its lease to expire (`LEASE`); another instance
+then takes the item.
 
 Once per target: the lease keeps two instances off one item, `settle` refuses an owner whose lease was taken over,
 the webhook carries an `Idempotency-Key` (case ref and item key) and the Teams target posts a case only while the
@@ -16,29 +17,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from assistant.handoff import model as handoff_model
 from assistant.handoff.desk import SupportDesk
-from assistant.handoff.model import DeliveryFailed, OutboxItem, utcnow
+from assistant.handoff.model import DeliveryFailed, OutboxItem
 from assistant.ports import CaseStore, DeliveryTarget
 
 log = logging.getLogger(__name__)
 
 BASE_DELAY = 2.0  # seconds before the first retry
 MAX_DELAY = 600.0  # never wait longer than this between tries
+JITTER = 0.2  # each wait is spread by up to ±20%, so items failed together are not all retried together
 MAX_ATTEMPTS = 12  # about an hour of tries, then "failed" (kept, visible in `cases show`, retried on request)
 LEASE = timedelta(seconds=120)  # longer than any one delivery (the targets time out after 10-30 s)
 
 
 def backoff(attempts: int, *, jitter: float | None = None) -> float:
-    """Seconds to wait after the `attempts`-th failed try: BASE_DELAY · 2^(attempts-1), capped, ±20% jitter."""
-    delay = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
-    factor = 1 + (jitter if jitter is not None else random.uniform(-0.2, 0.2))  # noqa: S311 - not security
-    return float(delay * factor)
+    """Seconds to wait after the `attempts`-th failed try: BASE_DELAY · 2^(attempts-1) ±20% jitter, at most
+    MAX_DELAY (`jitter`, in [-0.2, 0.2], replaces the random draw)."""
+    # the exponent is bounded first (a large count, from a high max_attempts, would overflow the float), and the
+    # cap applies again after the jitter: at the cap a wait spreads downwards only, never to MAX_DELAY · 1.2
+    exponent = min(max(0, attempts - 1), math.ceil(math.log2(MAX_DELAY / BASE_DELAY)))
+    delay = min(MAX_DELAY, BASE_DELAY * 2**exponent)
+    spread = random.uniform(-JITTER, JITTER) if jitter is None else max(-JITTER, min(JITTER, jitter))  # noqa: S311
+    return float(min(MAX_DELAY, delay * (1 + spread)))
 
 
 class Outbox:
@@ -71,7 +79,7 @@ class Outbox:
         while not stop.is_set():
             self._nudged.clear()
             try:
-                while await self.run_once():
+                while not stop.is_set() and await self.run_once():
                     pass
             except Exception:  # the store is down: keep the loop alive, try again at the next poll
                 log.exception("outbox pass failed; retrying in %.0f s", poll)
@@ -81,10 +89,17 @@ class Outbox:
                 waiter.cancel()
 
     async def run_once(self, *, limit: int = 20) -> int:
-        """Lease and try the items due now; return how many were tried."""
-        items = await self._store.claim(self.owner, utcnow(), LEASE, limit=limit)
+        """Lease and try the items due now; return how many were tried.
+
+        An item whose bookkeeping fails (the store raised) keeps its lease until it runs out and is tried again then;
+        the pass goes on with the others rather than leaving them all leased for `LEASE`.
+        """
+        items = await self._store.claim(self.owner, handoff_model.utcnow(), LEASE, limit=limit)
         for item in items:
-            await self._deliver(item)
+            try:
+                await self._deliver(item)
+            except Exception:
+                log.exception("outbox: item %s of case %s not settled; tried again after its lease", item.id, item.ref)
         return len(items)
 
     async def _deliver(self, item: OutboxItem) -> None:
@@ -105,16 +120,25 @@ class Outbox:
             log.warning("outbox: %s delivery of case %s raised %s", item.target, item.ref, type(exc).__name__)
             await self._failed(item, f"unexpected {type(exc).__name__}", retry=True)
             return
-        thread = detail.get("thread")
+        answer = detail if isinstance(detail, Mapping) else {}  # a target that answered nothing did deliver
+        thread = answer.get("thread")
         if isinstance(thread, dict):
-            await self._desk.set_thread(item.ref, thread)
-        if await self._store.settle(item.id, self.owner, delivered=True, detail=_plain(detail)):
+            await self._keep_thread(item, thread)
+        if await self._store.settle(item.id, self.owner, delivered=True, detail=_plain(answer)):
             log.info("outbox: case %s %s delivered to %s", item.ref, item.key, item.target)
+
+    async def _keep_thread(self, item: OutboxItem, thread: dict[str, Any]) -> None:
+        """Store the support thread with the case; the item is delivered even if that fails (settling it as not
+        delivered would post the case a second time), and the thread stays in the item's detail."""
+        try:
+            await self._desk.set_thread(item.ref, thread)
+        except Exception:
+            log.exception("outbox: case %s posted, but its support thread could not be stored", item.ref)
 
     async def _failed(self, item: OutboxItem, reason: str, *, retry: bool) -> None:
         attempts = item.attempts + 1
         give_up = not retry or attempts >= self._max_attempts
-        next_at = None if give_up else utcnow() + timedelta(seconds=backoff(attempts))
+        next_at = None if give_up else handoff_model.utcnow() + timedelta(seconds=backoff(attempts))
         await self._store.settle(item.id, self.owner, delivered=False, error=reason, next_at=next_at)
         level = logging.ERROR if give_up else logging.WARNING
         state = "failed for good" if give_up else f"failed (try {attempts}), retrying"

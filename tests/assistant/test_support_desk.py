@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -76,8 +77,7 @@ def make_bundle(ref: str = "CS-AAAAAA") -> CaseBundle:
 
 
 async def opened(store: SqliteCaseStore, targets: tuple[str, ...] = ALL, ref: str = "CS-AAAAAA") -> SupportDesk:
-    """A desk on `store` with `targets` enabled and the case `ref` open, its "case" items already removed from view
-    (tests look at what came after with `after_open`)."""
+    """A desk on `store` with `targets` enabled and the case `ref` open (`after_open` lists the items queued since)."""
     desk = SupportDesk(store, targets)
     await desk.open(make_case(ref), make_bundle(ref))
     return desk
@@ -346,6 +346,22 @@ async def test_a_rating_out_of_range_is_refused_and_writes_nothing(store: Sqlite
     assert await store.events("CS-AAAAAA") == []
 
 
+async def test_leave_and_rejoin_switch_where_the_users_messages_go_once(store: SqliteCaseStore) -> None:
+    desk = await opened(store)
+
+    assert (await desk.rejoin("CS-AAAAAA")).with_support is True  # already with support: nothing to record
+    assert (await desk.leave("CS-AAAAAA")).with_support is False
+    assert (await desk.leave("CS-AAAAAA")).with_support is False  # pressed twice (or on two instances)
+    assert (await desk.rejoin("CS-AAAAAA")).with_support is True
+    assert (await desk.rejoin("CS-AAAAAA")).with_support is True
+
+    assert [(e.seq, e.kind, e.text) for e in await store.events("CS-AAAAAA")] == [
+        (1, "returned", ""),
+        (2, "status", "rejoined"),
+    ]
+    assert await after_open(store) == []  # support sees it in the case, nobody is messaged
+
+
 async def test_set_thread_remembers_the_support_thread_quietly(store: SqliteCaseStore) -> None:
     desk = await opened(store)
     wakes = Wakes()
@@ -548,6 +564,16 @@ def _in_thread(work: Callable[[], Any], errors: list[BaseException]) -> threadin
     return threading.Thread(target=run)
 
 
+@pytest.fixture
+def switch_often() -> Iterator[None]:
+    """Let threads take turns every 10 µs, so two desks' reads and writes interleave (some updates conflict)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(before)
+
+
+@pytest.mark.usefixtures("switch_often")
 def test_two_instances_changing_one_case_in_parallel_lose_no_update(tmp_path: Path) -> None:
     """Two threads, each with its own event loop and its own connection, hammer one case: every change lands once,
     with its items, and no field one of them set is overwritten by the other's stale copy."""
@@ -555,7 +581,7 @@ def test_two_instances_changing_one_case_in_parallel_lose_no_update(tmp_path: Pa
     setup = SqliteDatabase(path)
     asyncio.run(SupportDesk(SqliteCaseStore(setup), ALL).open(make_case(), make_bundle()))
     setup.close()
-    rounds = 40
+    rounds = 60
     errors: list[BaseException] = []
     thread = {"conversation": {"id": "19:abc@thread.tacv2"}, "card_id": "1"}
 
