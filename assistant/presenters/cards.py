@@ -57,12 +57,29 @@ def entry_blocks(entry: Entry, lang: Lang, *, heading: bool = True) -> list[dict
     c = entry.content(lang)
     blocks = [_text(c.title, weight="Bolder", size="Medium", style="heading")] if heading else []
     blocks.append(_text(c.lead))
-    for n, step in enumerate(c.steps, 1):
-        blocks.append(_text(f"{n}. {step.text}", spacing="Small"))
-        blocks.extend(_text(f"- {sub}", spacing="None") for sub in step.substeps)
+    blocks.extend(step_row(n, step.text, step.substeps) for n, step in enumerate(c.steps, 1))
     if c.note:
         blocks.append(_text(c.note, isSubtle=True, size="Small"))
     return blocks
+
+
+def step_row(number: int, text: str, substeps: Sequence[str] = ()) -> dict[str, Any]:
+    """One numbered step as a row: its number in a narrow column, its text and sub-steps (bulleted, indented under
+    the text) beside it.
+
+    Not a markdown list: each TextBlock is rendered as markdown on its own, so "2. …" in a block of its own became a
+    one-item list that Teams and Web Chat number "1." again, and a "- sub" block between two steps broke the list.
+    The number is bold text, which no renderer reads as a list marker.
+    """
+    column = [_text(text, spacing="None"), *(_text(f"•\u00a0{sub}", spacing="None") for sub in substeps)]
+    return {
+        "type": "ColumnSet",
+        "spacing": "Small",
+        "columns": [
+            {"type": "Column", "width": "auto", "items": [_text(f"**{number}.**", spacing="None")]},
+            {"type": "Column", "width": "stretch", "items": column},
+        ],
+    }
 
 
 def link_actions(entry: Entry, lang: Lang) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@ answers, checklists, clarifying questions, findings and fixes; markdown with but
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -62,10 +63,30 @@ def test_every_card_is_1_5_with_fallback_and_summary(knowledge, spec, execute, l
 def test_answer_card_has_numbered_steps_exact_flow_names_and_links(knowledge) -> None:
     card, _ = build_card(knowledge.kb, SPECS[0], "en", execute=False)
     text = _texts(card)
-    assert "1. " in text and "Partner Center Webhook Registration (Insider Preview)" in text
+    assert "**1.**" in text and "Partner Center Webhook Registration (Insider Preview)" in text
     titles = [a["title"] for a in _actions(card)]
     assert titles[:2] == ["Yes, it helped", "No"]
     assert _actions(card)[0]["data"] == {"choice": "yes", "card": "answer", "entry": "cfg-flows-wont-turn-on"}
+
+
+_LIST_MARKER = re.compile(r"^\s*(\d+[.)]|[-*+])\s")
+
+
+def test_every_entrys_steps_read_as_one_numbered_list_with_their_sub_steps(knowledge) -> None:  # type: ignore[no-untyped-def]
+    """Each TextBlock is markdown on its own: a "2. …" block is a one-item list Teams and Web Chat number "1." again,
+    and a "- sub" block between steps breaks the list. Steps are rows: a bold number, the text, bulleted sub-steps."""
+    for entry in knowledge.kb.entries:
+        for lang in ("en", "it"):
+            card, _ = build_card(knowledge.kb, PromptSpec(kind="answer", entry_id=entry.id), lang, execute=True)
+            rows = [b for b in card["body"] if b.get("type") == "ColumnSet"]
+            steps = entry.content(lang).steps
+            assert [r["columns"][0]["items"][0]["text"] for r in rows] == [
+                f"**{n}.**" for n in range(1, len(steps) + 1)
+            ]
+            for row, step in zip(rows, steps, strict=True):
+                texts = [item["text"] for item in row["columns"][1]["items"]]
+                assert texts[0] == step.text and texts[1:] == [f"•\u00a0{sub}" for sub in step.substeps]
+            assert not [t for t in _texts(card).splitlines() if _LIST_MARKER.match(t)], entry.id
 
 
 def test_checklist_card_marks_each_item(knowledge) -> None:
