@@ -12,6 +12,7 @@ import pytest
 
 from bot.settings import Settings
 from devtools.fake_connector import ConnectorCall, FakeConnector
+from stores.sqlite.database import SqliteDatabase
 
 __all__ = ["ConnectorCall", "FakeConnector"]  # tests import them from here for their type hints
 
@@ -70,3 +71,11 @@ def knowledge() -> Any:
     from bot.wiring import load_knowledge
 
     return load_knowledge(Settings(_env_file=None))
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[SqliteDatabase]:
+    """A real SQLite database file under tmp_path, closed after the test."""
+    db = SqliteDatabase(tmp_path / "test.db")
+    yield db
+    db.close()

@@ -9,7 +9,6 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -105,18 +104,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     frozen = Clock()
     monkeypatch.setattr(handoff_model, "utcnow", frozen)
     return frozen
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    db = SqliteDatabase(tmp_path / "cases.db")
-    yield db
-    db.close()
-
-
-@pytest.fixture
-def store(database: SqliteDatabase) -> SqliteCaseStore:
-    return SqliteCaseStore(database)
 
 
 def make_case(ref: str = "CS-AAAAAA") -> SupportCase:

@@ -28,18 +28,6 @@ ALL = (TEAMS, WEBHOOK, HANDOFF_EVENT)
 KEY = re.compile(r"^case\.[a-z_]+:[0-9a-f]{12}$")
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    db = SqliteDatabase(tmp_path / "cases.db")
-    yield db
-    db.close()
-
-
-@pytest.fixture
-def store(database: SqliteDatabase) -> SqliteCaseStore:
-    return SqliteCaseStore(database)
-
-
 class Wakes:
     """Counts the desk's nudges to the outbox."""
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -14,13 +12,6 @@ from stores.sqlite.database import SqliteDatabase
 from tests.harness import DialogHarness
 
 REF = re.compile(r"CS-[A-Z0-9]{6}")
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    db = SqliteDatabase(tmp_path / "cases.db")
-    yield db
-    db.close()
 
 
 @pytest.fixture

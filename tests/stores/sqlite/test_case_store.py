@@ -8,7 +8,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,13 +24,6 @@ T0 = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
 DELIVERED_AT = datetime(2026, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
 SECRET_TEXT = "my flows stopped, call me on +39 333 1234567"
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    db = SqliteDatabase(tmp_path / "cases.db")
-    yield db
-    db.close()
 
 
 @pytest.fixture

@@ -3,21 +3,9 @@ free text redacted (the whole-file check for credentials is tests/security/test_
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from knowledge.models import Area
 from stores.sqlite.database import SqliteDatabase
 from stores.sqlite.journal import SqliteJournal
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[SqliteDatabase]:
-    db = SqliteDatabase(tmp_path / "journal.db")
-    yield db
-    db.close()
 
 
 async def test_every_record_reads_back_oldest_first(database: SqliteDatabase) -> None:
