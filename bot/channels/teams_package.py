@@ -1,7 +1,8 @@
-"""The Teams app package: manifest (checked against the vendored official schema), generated icons, zip.
+"""The Teams app package: the manifest (English) and its localisation files (Italian), each checked against the
+vendored official schema, the icons (teams_icons.py), zip.
 
-Nothing here touches the network: the schema lives under `deploy/teams/schema/v<manifestVersion>/`, and a `$ref`
-outside it is refused rather than fetched. The icons are drawn in code, so the package is reproducible byte for byte.
+Nothing here touches the network: the schemas live under `deploy/teams/schema/v<manifestVersion>/`, and a `$ref`
+outside them is refused rather than fetched. The icons are drawn in code, so the package is reproducible byte for byte.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
-import struct
 import zipfile
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -23,27 +22,98 @@ from jsonschema.validators import validator_for
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
 
-MANIFEST_VERSION = "1.19"
+from bot.channels.teams_icons import ACCENT_COLOR, COLOR_ICON, OUTLINE_ICON, check_icon, draw_icons
+from knowledge.models import Lang
+
+MANIFEST_VERSION = "1.30"  # the newest @microsoft/app-manifest 1.1.2 bundles (tests/bot/test_teams_validator.py)
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "deploy" / "teams" / "schema"
-COLOR_ICON, OUTLINE_ICON = "color.png", "outline.png"
-COLOR_SIZE, OUTLINE_SIZE = 192, 32
-ACCENT_COLOR = "#0F6CBD"
-DEFAULT_NAME = "Co-sell Connectors Assistant"
+MANIFEST_SCHEMA, LANGUAGE_SCHEMA = "MicrosoftTeams.schema.json", "MicrosoftTeams.Localization.schema.json"
 DEFAULT_VERSION = "1.0.0"
 BOT_SCOPES = ("personal", "team", "groupChat")
-# (title, description): each title is a whole-message command the dialogs recognise (dialogs/base.py).
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("prerequisites", "Guided checklist: what must be in place before installing the co-sell connectors"),
-    ("configuration", "Guided checklist: connections, flows and settings of the co-sell connectors"),
-    ("maintenance", "Guided checklist: keeping referrals in sync once the connectors run"),
-    ("menu", "Show the troubleshooting areas"),
-    ("help", "What the assistant understands"),
-    ("restart", "Start over"),
-    ("italiano", "Continua in italiano"),
-    ("english", "Continue in English"),
-    ("talk to a person", "Hand this conversation to a person, with a summary of what was tried"),
-)
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# the manifest's own strings are English; each other language gets a localisation file named after its tag
+LANGUAGE_TAGS: dict[Lang, str] = {"en": "en-us", "it": "it-it"}
+
+
+@dataclass(frozen=True)
+class Texts:
+    """The manifest's strings in one language: all of those a Teams localisation file may carry."""
+
+    name: str
+    full_name: str
+    short_description: str
+    full_description: str
+    # (title, description): Teams sends a picked title as the message, so each is a command the dialogs recognise
+    commands: tuple[tuple[str, str], ...]
+
+    def by_key(self) -> dict[str, str]:
+        """The strings under their localisation-file keys, for the manifest `build_manifest` writes."""
+        keys = {
+            "name.short": self.name,
+            "name.full": self.full_name,
+            "description.short": self.short_description,
+            "description.full": self.full_description,
+        }
+        for i, (title, description) in enumerate(self.commands):
+            keys[f"{_COMMANDS_KEY}[{i}].title"] = title
+            keys[f"{_COMMANDS_KEY}[{i}].description"] = description
+        return keys
+
+
+_COMMANDS_KEY = "bots[0].commandLists[0].commands"
+TEXTS: dict[Lang, Texts] = {
+    "en": Texts(
+        name="Co-sell Connectors Assistant",
+        full_name="Co-sell Connectors Assistant",
+        short_description="Troubleshoots Microsoft's co-sell referrals connectors, in English or Italian",
+        full_description=(
+            "Answers questions about the Partner Center co-sell referrals connectors for Dynamics 365 and "
+            "Salesforce: paste an error message or describe the symptom, or walk through the prerequisites, "
+            "configuration and maintenance checklists. When a question needs a person, say 'talk to a person' "
+            "and the conversation is handed over with a summary. Speaks English and Italian."
+        ),
+        commands=(
+            ("prerequisites", "Guided checklist: what must be in place before installing the co-sell connectors"),
+            ("configuration", "Guided checklist: connections, flows and settings of the co-sell connectors"),
+            ("maintenance", "Guided checklist: keeping referrals in sync once the connectors run"),
+            ("menu", "Show the troubleshooting areas"),
+            ("help", "What the assistant understands"),
+            ("restart", "Start over"),
+            ("italiano", "Continua in italiano"),
+            ("english", "Continue in English"),
+            ("talk to a person", "Hand this conversation to a person, with a summary of what was tried"),
+        ),
+    ),
+    "it": Texts(
+        name="Assistente connettori co-sell",
+        full_name="Assistente per i connettori di co-selling",
+        short_description="Risolve i problemi dei connettori Microsoft di co-selling, in italiano o inglese",
+        full_description=(
+            "Risponde alle domande sui connettori delle segnalazioni di co-selling di Partner Center per "
+            "Dynamics 365 e Salesforce: incolla un messaggio di errore o descrivi il sintomo, oppure segui le "
+            "checklist di prerequisiti, configurazione e manutenzione. Quando serve una persona, scrivi 'parla con "
+            "una persona' e la conversazione passa a un operatore con un riepilogo. Parla italiano e inglese."
+        ),
+        commands=(
+            (
+                "prerequisiti",
+                "Checklist guidata: cosa deve essere pronto prima di installare i connettori di co-selling",
+            ),
+            ("configurazione", "Checklist guidata: connessioni, flussi e impostazioni dei connettori di co-selling"),
+            ("manutenzione", "Checklist guidata: mantenere sincronizzate le segnalazioni con i connettori in funzione"),
+            ("menu", "Mostra le aree di risoluzione dei problemi"),
+            ("aiuto", "Cosa capisce l'assistente"),
+            ("ricomincia", "Ricomincia da capo"),
+            ("italiano", "Continua in italiano"),
+            ("english", "Continue in English"),
+            (
+                "parla con una persona",
+                "Passa la conversazione a una persona, con un riepilogo di ciò che è stato provato",
+            ),
+        ),
+    ),
+}
+DEFAULT_NAME = TEXTS["en"].name
+COMMANDS = TEXTS["en"].commands
 _HEX_COLOR = r"#[0-9a-fA-F]{6}"
 
 
@@ -80,12 +150,12 @@ def build_manifest(
     version: str = DEFAULT_VERSION,
     accent_color: str = ACCENT_COLOR,
     valid_domains: Sequence[str] = (),
-    commands: Sequence[tuple[str, str]] = COMMANDS,
 ) -> dict[str, Any]:
-    """The Teams app manifest for the bot registered as `app_id` (also used as the Teams app id). Not validated."""
-    dev = developer or Developer()
+    """The Teams app manifest (English) for the bot registered as `app_id` (also used as the Teams app id), naming
+    a localisation file for each other language of `TEXTS` (`build_language_file`). Not validated."""
+    dev, en = developer or Developer(), TEXTS["en"]
     manifest: dict[str, Any] = {
-        "$schema": f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json",
+        "$schema": _schema_url(MANIFEST_SCHEMA),
         "manifestVersion": MANIFEST_VERSION,
         "version": version,
         "id": app_id,
@@ -95,16 +165,8 @@ def build_manifest(
             "privacyUrl": dev.privacy_url,
             "termsOfUseUrl": dev.terms_url,
         },
-        "name": {"short": name, "full": full_name or name},
-        "description": {
-            "short": "Troubleshoots Microsoft's co-sell referrals connectors, in English or Italian",
-            "full": (
-                "Answers questions about the Partner Center co-sell referrals connectors for Dynamics 365 and "
-                "Salesforce: paste an error message or describe the symptom, or walk through the prerequisites, "
-                "configuration and maintenance checklists. When a question needs a person, say 'talk to a person' "
-                "and the conversation is handed over with a summary. Speaks English and Italian."
-            ),
-        },
+        "name": {"short": name, "full": full_name or (en.full_name if name == en.name else name)},
+        "description": {"short": en.short_description, "full": en.full_description},
         "icons": {"color": COLOR_ICON, "outline": OUTLINE_ICON},
         "accentColor": accent_color,
         "bots": [
@@ -116,21 +178,60 @@ def build_manifest(
                 "commandLists": [
                     {
                         "scopes": list(BOT_SCOPES),
-                        "commands": [{"title": t, "description": d} for t, d in commands],
+                        "commands": [{"title": t, "description": d} for t, d in en.commands],
                     }
                 ],
             }
         ],
+        "localizationInfo": {
+            "defaultLanguageTag": LANGUAGE_TAGS["en"],
+            "additionalLanguages": [
+                {"languageTag": tag, "file": f"{tag}.json"} for lang, tag in LANGUAGE_TAGS.items() if lang != "en"
+            ],
+        },
     }
     if valid_domains:
         manifest["validDomains"] = list(valid_domains)
     return manifest
 
 
+def localisable(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The manifest's strings a localisation file may carry, under their keys (`name.short`,
+    `bots[0].commandLists[0].commands[3].title`, ...)."""
+    keys = {
+        f"{outer}.{inner}": value
+        for outer in ("name", "description")
+        for inner in ("short", "full")
+        if isinstance(value := manifest.get(outer, {}).get(inner), str)
+    }
+    for b, bot in enumerate(manifest.get("bots", [])):
+        for c, command_list in enumerate(bot.get("commandLists", [])):
+            for i, command in enumerate(command_list.get("commands", [])):
+                for field in ("title", "description"):
+                    if isinstance(command.get(field), str):
+                        keys[f"bots[{b}].commandLists[{c}].commands[{i}].{field}"] = command[field]
+    return keys
+
+
+def build_language_file(manifest: Mapping[str, Any], lang: Lang) -> dict[str, Any]:
+    """The localisation file of `manifest` in `lang`: every localisable string, translated where the manifest
+    still carries the English default, as given otherwise (a custom app name stays a name)."""
+    english, translated = TEXTS["en"].by_key(), TEXTS[lang].by_key()
+    strings = {
+        key: translated[key] if key in translated and english.get(key) == value else value
+        for key, value in localisable(manifest).items()
+    }
+    return {"$schema": _schema_url(LANGUAGE_SCHEMA), **strings}
+
+
+def _schema_url(file: str) -> str:
+    return f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/{file}"
+
+
 @cache
-def load_schema(manifest_version: str) -> dict[str, Any]:
-    """The vendored official schema for `manifest_version`."""
-    path = SCHEMA_DIR / f"v{manifest_version}" / "MicrosoftTeams.schema.json"
+def load_schema(manifest_version: str, file: str = MANIFEST_SCHEMA) -> dict[str, Any]:
+    """The vendored official schema `file` (the manifest's, or the localisation file's) for `manifest_version`."""
+    path = SCHEMA_DIR / f"v{manifest_version}" / file
     if not re.fullmatch(r"\d+\.\d+", manifest_version):
         raise TeamsPackageError([f"$.manifestVersion: {manifest_version!r} is not a manifest version"])
     try:
@@ -149,19 +250,40 @@ def _no_remote(uri: str) -> Resource[Any]:
 def validate_manifest(manifest: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> list[str]:
     """Schema errors as `$.path: message`, sorted; empty when valid.
 
-    The validator class comes from the schema's `$schema` (draft-04 for the Teams schemas). The official files use
-    the draft-06 `const` for `manifestVersion`, which a plain Draft4Validator silently ignores, so it is added back.
+    The validator class comes from the schema's `$schema` (draft-04 for the Teams schemas), read as Microsoft's
+    validator (Ajv) reads it: the official files use the draft-06 `const` for `manifestVersion`, which a plain
+    Draft4Validator silently ignores, so it is added back; and a `$ref`'s sibling keywords apply too (draft-04 would
+    drop the localisation file's `"maxLength": 30` beside `"$ref": "#/definitions/nonEmptyString"`).
     """
     if schema is None:
         schema = load_schema(str(manifest.get("manifestVersion", MANIFEST_VERSION)))
     base = validator_for(schema)
-    cls = jsonschema.validators.extend(base, {"const": jsonschema.Draft6Validator.VALIDATORS["const"]})
+    cls = jsonschema.validators.create(
+        meta_schema=base.META_SCHEMA,
+        validators={**base.VALIDATORS, "const": jsonschema.Draft6Validator.VALIDATORS["const"]},
+        type_checker=base.TYPE_CHECKER,
+        format_checker=base.FORMAT_CHECKER,
+    )
     registry: Registry[Any] = Registry(retrieve=_no_remote)  # type: ignore[call-arg]
     validator = cls(schema, registry=registry, format_checker=base.FORMAT_CHECKER)
     return sorted(f"{e.json_path}: {_describe(e)}" for e in validator.iter_errors(manifest))
 
 
+def validate_language_file(strings: Mapping[str, Any], manifest_version: str = MANIFEST_VERSION) -> list[str]:
+    """Errors of a localisation file against the official localisation schema, as `validate_manifest` gives them."""
+    return validate_manifest(strings, load_schema(manifest_version, LANGUAGE_SCHEMA))
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
+    if (
+        error.validator == "additionalProperties"
+        and isinstance(error.instance, dict)
+        and isinstance(error.schema, dict)
+    ):
+        # jsonschema lists every allowed pattern (a localisation file has dozens): name the keys instead
+        known, patterns = error.schema.get("properties", {}), error.schema.get("patternProperties", {})
+        extra = [k for k in error.instance if k not in known and not any(re.search(p, k) for p in patterns)]
+        return f"unexpected {', '.join(map(repr, extra))}"
     if len(error.message) <= 200:
         return error.message
     # jsonschema's message starts with the whole instance: for a long command list, name the rule instead
@@ -169,139 +291,34 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"fails {error.validator}: {error.validator_value!r}{size}"
 
 
-# --- icons --------------------------------------------------------------------------------------------------------
-
-
-def encode_png(width: int, height: int, rgba: bytes) -> bytes:
-    """An 8-bit RGBA, non-interlaced PNG of `rgba` (row-major, 4 bytes a pixel)."""
-    if len(rgba) != width * height * 4:
-        raise ValueError("rgba must hold width * height * 4 bytes")
-    stride = width * 4
-    raw = b"".join(b"\x00" + rgba[y * stride : (y + 1) * stride] for y in range(height))  # filter 0 on each row
-    return (
-        _PNG_SIGNATURE
-        + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0))
-        + _chunk(b"IDAT", zlib.compress(raw, 9))
-        + _chunk(b"IEND", b"")
-    )
-
-
-def _chunk(tag: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-
-@dataclass(frozen=True)
-class PngInfo:
-    """A PNG's header, plus its RGBA pixels when it is 8-bit RGBA and not interlaced (else None)."""
-
-    width: int
-    height: int
-    bit_depth: int
-    colour_type: int
-    interlaced: bool
-    rgba: bytes | None
-
-
-def read_png(data: bytes) -> PngInfo:
-    """Parse a PNG (checking signature and chunk CRCs); raises ValueError when it is not one."""
-    if not data.startswith(_PNG_SIGNATURE):
-        raise ValueError("not a PNG file")
-    pos, header, idat = len(_PNG_SIGNATURE), b"", bytearray()
-    while pos + 8 <= len(data):
-        (length,), tag = struct.unpack(">I", data[pos : pos + 4]), data[pos + 4 : pos + 8]
-        body, (crc,) = data[pos + 8 : pos + 8 + length], struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
-        if zlib.crc32(tag + body) != crc:
-            raise ValueError(f"bad CRC in {tag.decode('latin-1')} chunk")
-        header = body if tag == b"IHDR" else header
-        idat += body if tag == b"IDAT" else b""
-        pos += 12 + length
-    if len(header) != 13:
-        raise ValueError("PNG has no IHDR chunk")
-    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
-    rgba = _unfilter(zlib.decompress(bytes(idat)), width, height) if (depth, colour, interlace) == (8, 6, 0) else None
-    return PngInfo(width, height, depth, colour, bool(interlace), rgba)
-
-
-def _unfilter(raw: bytes, width: int, height: int, bpp: int = 4) -> bytes:
-    stride, out, prev = width * bpp, bytearray(), bytearray(width * bpp)
-    if len(raw) != height * (stride + 1) or any(raw[y * (stride + 1)] > 4 for y in range(height)):
-        raise ValueError("PNG image data is corrupt")
-    for y in range(height):
-        kind, row = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
-        for i in range(stride):
-            a, b, c = (row[i - bpp] if i >= bpp else 0), prev[i], (prev[i - bpp] if i >= bpp else 0)
-            if kind == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pred = a if pa <= pb and pa <= pc else b if pb <= pc else c
-            else:
-                pred = (0, a, b, (a + b) // 2)[kind]
-            row[i] = (row[i] + pred) & 0xFF
-        out += row
-        prev = row
-    return bytes(out)
-
-
-def check_icon(data: bytes, *, outline: bool) -> list[str]:
-    """What makes `data` unfit as the colour (192×192, truecolour) or outline (32×32, white on transparent) icon."""
-    name, size = (OUTLINE_ICON, OUTLINE_SIZE) if outline else (COLOR_ICON, COLOR_SIZE)
-    try:
-        png = read_png(data)
-    except (ValueError, zlib.error, struct.error) as exc:
-        return [f"{name}: {exc}"]
-    found = f"{png.width}x{png.height}"
-    problems = [] if found == f"{size}x{size}" else [f"{name}: {found}, not {size}x{size}"]
-    if not outline:
-        return problems + ([] if png.colour_type in (2, 6) else [f"{name}: not a truecolour PNG"])
-    if png.rgba is None:
-        return [*problems, f"{name}: must be an 8-bit RGBA, non-interlaced PNG"]
-    pixels = [png.rgba[i : i + 4] for i in range(0, len(png.rgba), 4)]
-    if any(px[3] and px[:3] != b"\xff\xff\xff" for px in pixels):
-        problems.append(f"{name}: has pixels that are neither white nor fully transparent")
-    if all(px[3] for px in pixels):
-        problems.append(f"{name}: has no transparent background")
-    return problems
-
-
-def _rings(size: int, box: float) -> list[float]:
-    """Coverage (0..1) of two interlinked rings ("co-sell") centred in a `box`-pixel square, antialiased."""
-    centre, radius, half_stroke = size / 2, 0.27 * box, 0.05 * box
-    cover = []
-    for y in range(size):
-        for x in range(size):
-            px, py = x + 0.5 - centre, y + 0.5 - centre
-            dist = min(abs(((px - dx) ** 2 + py**2) ** 0.5 - radius) for dx in (-0.18 * box, 0.18 * box))
-            cover.append(min(1.0, max(0.0, 0.5 - (dist - half_stroke))))
-    return cover
-
-
-def draw_icons(accent_color: str = ACCENT_COLOR) -> tuple[bytes, bytes]:
-    """The colour icon (white rings on `accent_color`) and the outline icon (white rings on transparent)."""
-    bg = bytes.fromhex(accent_color.removeprefix("#"))
-    color = b"".join(bytes(round(c + (255 - c) * a) for c in bg) + b"\xff" for a in _rings(COLOR_SIZE, 96))
-    outline = b"".join(b"\xff\xff\xff" + bytes([round(255 * a)]) for a in _rings(OUTLINE_SIZE, 28))
-    return encode_png(COLOR_SIZE, COLOR_SIZE, color), encode_png(OUTLINE_SIZE, OUTLINE_SIZE, outline)
-
-
 # --- package ------------------------------------------------------------------------------------------------------
 
 
 def build_package(manifest: Mapping[str, Any], icons: tuple[bytes, bytes] | None = None) -> bytes:
-    """The app package zip (manifest.json, colour icon, outline icon), after checking all three.
+    """The app package zip (manifest.json, its localisation files, colour icon, outline icon), after checking all.
 
     Raises:
-        TeamsPackageError: the manifest breaks the schema or an icon is unfit; nothing is built.
+        TeamsPackageError: the manifest or a localisation file breaks its schema, or an icon is unfit; nothing is
+            built. A localisation file's problems start with its name.
     """
     accent = str(manifest.get("accentColor"))
     color, outline = icons or draw_icons(accent if re.fullmatch(_HEX_COLOR, accent) else ACCENT_COLOR)
     problems = validate_manifest(manifest) + check_icon(color, outline=False) + check_icon(outline, outline=True)
+    files = {"manifest.json": _json_bytes(manifest)}
+    langs = {tag: lang for lang, tag in LANGUAGE_TAGS.items()}
+    version = str(manifest.get("manifestVersion", MANIFEST_VERSION))
+    # the language files are derived from the manifest: checked once it is valid, so one mistake is reported once
+    for entry in [] if problems else manifest.get("localizationInfo", {}).get("additionalLanguages", []):
+        lang = langs.get(str(entry.get("languageTag")).casefold())
+        if lang is None:
+            problems.append(f"$.localizationInfo: no texts for language {entry.get('languageTag')!r}")
+            continue
+        strings = build_language_file(manifest, lang)
+        problems += [f"{entry['file']}: {p}" for p in validate_language_file(strings, version)]
+        files[entry["file"]] = _json_bytes(strings)
     if problems:
         raise TeamsPackageError(problems)
-    files = {
-        "manifest.json": json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n",
-        manifest["icons"]["color"]: color,
-        manifest["icons"]["outline"]: outline,
-    }
+    files |= {manifest["icons"]["color"]: color, manifest["icons"]["outline"]: outline}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():
@@ -309,3 +326,7 @@ def build_package(manifest: Mapping[str, Any], icons: tuple[bytes, bytes] | None
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
     return buffer.getvalue()
+
+
+def _json_bytes(value: Mapping[str, Any]) -> bytes:
+    return json.dumps(value, indent=2, ensure_ascii=False).encode() + b"\n"

@@ -1,5 +1,5 @@
-"""`cosell-bot teams-package`: the Teams app package (manifest validated against the official schema, icons,
-zipped), written whole or not at all."""
+"""`cosell-bot teams-package`: the Teams app package (manifest and Italian localisation file validated against the
+official schemas, icons, zipped), written whole or not at all."""
 
 from __future__ import annotations
 
@@ -46,7 +46,11 @@ def cmd_teams_package(args: argparse.Namespace) -> int:
     partial = args.out.with_name(args.out.name + ".partial")
     partial.write_bytes(package)
     partial.replace(args.out)  # never leave a half-written zip where Teams admins look for it
-    print(f"wrote {args.out} (manifest {manifest['manifestVersion']}, version {manifest['version']})")
+    info = manifest["localizationInfo"]
+    languages = " + ".join(
+        [info["defaultLanguageTag"], *(entry["languageTag"] for entry in info["additionalLanguages"])]
+    )
+    print(f"wrote {args.out} (manifest {manifest['manifestVersion']}, version {manifest['version']}, {languages})")
     if developer.placeholders:
         print(f"warning: replace the example.com placeholders: {', '.join(developer.placeholders)}", file=sys.stderr)
     return 0

@@ -30,7 +30,9 @@ def test_cli_writes_the_package(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert manifest["name"] == {"short": "Co-sell Help", "full": "Co-sell Help"}
     assert manifest["developer"]["privacyUrl"] == "https://contoso.example/p"
     captured = capsys.readouterr()
-    assert f"wrote {out}" in captured.out and "placeholder" not in captured.err
+    assert f"wrote {out} (manifest 1.30, version 1.0.0, en-us + it-it)" in captured.out
+    assert "placeholder" not in captured.err
+    assert json.loads(_unzip(out.read_bytes())["it-it.json"])["name.short"] == "Co-sell Help"
     assert [p.name for p in out.parent.iterdir()] == ["app.zip"]
 
 
