@@ -11,6 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from string import Template
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ from bot.channels.directline.endpoint import DirectLine
 from bot.channels.directline.protocol import BASE, DirectLineError, read_json, valid_locale
 from bot.channels.directline.routes import add_direct_line_routes, admit
 from bot.channels.gate import ClientRateLimit, TokenGate
+from bot.channels.webpage import bundle_response, page_language, precompressed, render_page
 from bot.log_setup import safe_id
 from bot.wiring import Assistant
 
@@ -112,7 +114,9 @@ def add_webchat_routes(
     settings = assistant.settings
     policy = OriginPolicy(settings.trusted_origins)
     version = _webchat_version()
-    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    page = Template((STATIC / "index.html").read_text(encoding="utf-8"))
+    if BUNDLE.is_file() and len(precompressed(BUNDLE)) < 2:
+        log.warning("Web Chat bundle not (freshly) precompressed, sent as is: run scripts/bootstrap")
     embed = (STATIC / "embed.js").read_text(encoding="utf-8").replace("__WEBCHAT_VERSION__", version)
     gate = TokenGate(
         settings.directline_portal_key.get_secret_value(),
@@ -130,9 +134,11 @@ def add_webchat_routes(
         assistant.adapter.local_sinks.append(direct_line.deliver)  # proactive messages (escalation) to web chat
 
     async def index(request: web.Request) -> web.Response:
+        lang, locale = page_language(request, settings.default_locale)
         csp = f"frame-ancestors {policy.frame_ancestors()}"
         headers = {"Cache-Control": "no-cache", "Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff"}
-        return web.Response(text=page, content_type="text/html", headers=headers)
+        headers |= {"Content-Language": lang, "Vary": "Accept-Language"}
+        return web.Response(text=render_page(page, lang, locale), content_type="text/html", headers=headers)
 
     async def embed_js(request: web.Request) -> web.Response:
         headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
@@ -143,9 +149,7 @@ def add_webchat_routes(
             log.error("Web Chat bundle missing at %s: run scripts/bootstrap (npm ci in webchat/)", BUNDLE)
             text = "Web Chat is not installed on this server: run scripts/bootstrap (it runs npm ci in webchat/).\n"
             return web.Response(status=503, text=text, headers={"Retry-After": "60"})
-        # the page asks for ?v=<version>, so a long cache cannot outlive an upgrade
-        headers = {"Cache-Control": "public, max-age=31536000, immutable", "Content-Type": "text/javascript"}
-        return web.FileResponse(BUNDLE, headers=headers)
+        return bundle_response(BUNDLE)
 
     async def token(request: web.Request) -> web.Response:
         if direct_line is None and not settings.azure_directline:

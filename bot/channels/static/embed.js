@@ -16,6 +16,16 @@
   var bot = new URL(script.src).origin;
   var target = document.getElementById(script.dataset.target || "cosell-assistant");
   var locale = script.dataset.locale || new URLSearchParams(location.search).get("locale") || navigator.language || "en-US";
+  var italian = /^it(-|$)/i.test(locale);
+  var texts = italian
+    ? {
+        notLoaded: "Impossibile caricare Web Chat dal bot (botframework-webchat è installato? esegui scripts/bootstrap).",
+        refused: "L'assistente ha rifiutato di avviare una conversazione (HTTP "
+      }
+    : {
+        notLoaded: "Web Chat could not be loaded from the bot (is botframework-webchat installed? run scripts/bootstrap).",
+        refused: "The assistant refused to start a conversation (HTTP "
+      };
 
   function fail(message) {
     if (target) {
@@ -31,7 +41,7 @@
       tag.src = bot + "/webchat/webchat.js?v=__WEBCHAT_VERSION__";
       tag.onload = resolve;
       tag.onerror = function () {
-        reject(new Error("Web Chat could not be loaded from the bot (is botframework-webchat installed? run scripts/bootstrap)."));
+        reject(new Error(texts.notLoaded));
       };
       document.head.appendChild(tag);
     });
@@ -43,7 +53,7 @@
       // the bot's reason (rate limited, full, Web Chat not enabled) says more than the status alone
       return resp.json().catch(function () { return {}; }).then(function (body) {
         var reason = body && body.error && body.error.message ? ": " + body.error.message : "";
-        throw new Error("The assistant refused to start a conversation (HTTP " + resp.status + ")" + reason + ".");
+        throw new Error(texts.refused + resp.status + ")" + reason + ".");
       });
     });
   }
