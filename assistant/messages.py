@@ -123,6 +123,10 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "checks). Nel frattempo scegli un'area per seguirne la checklist: **prerequisiti**, **configurazione** o "
         "**esecuzione/manutenzione**.",
     },
+    "checking_tenant": {
+        "en": "Checking your tenant…",
+        "it": "Sto controllando il tuo tenant…",
+    },
     "live_heading": {
         "en": "**Live checks on your tenant**:",
         "it": "**Verifiche in tempo reale sul tuo tenant**:",

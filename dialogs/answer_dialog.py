@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogReason, DialogTurnResult
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import ActivityTypes
 
 from assistant import messages
 from assistant.case import AnswerOptions, DialogEnd, PromptSpec
@@ -21,6 +21,7 @@ from assistant.presenters.views import Findings
 from dialogs.access import may_show_live
 from dialogs.base import Renderer
 from dialogs.handoff_dialog import offer_handoff
+from dialogs.progress import announce_checks
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
 from dialogs.state import ANSWER_KEY, conversation_data, record_answer, record_findings, turn_lang
 from knowledge.loader import KnowledgeBase
@@ -122,7 +123,7 @@ class AnswerDialog(Dialog):
             return []
         if not await may_show_live(ctx):  # the channel did not prove who the user is
             return []
-        await ctx.send_activity(Activity(type=ActivityTypes.typing))  # checks take a moment
+        await announce_checks(ctx)  # checks take a moment
         sweep = await self._live.sweep(ids=ids)
         record_findings(ctx, sweep.results)
         await ctx.send_activity(self._render(Findings(tuple(sweep.results)), ctx))

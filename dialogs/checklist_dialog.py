@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
-from botbuilder.schema import Activity, ActivityTypes
 
 from assistant.case import ChecklistOptions, DialogEnd, ItemStatus, PromptSpec
 from assistant.ports import Journal, LiveFindings, Remediation
@@ -12,6 +11,7 @@ from assistant.presenters.views import Findings
 from dialogs.access import may_show_live
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.handoff_dialog import offer_handoff
+from dialogs.progress import announce_checks
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
 from dialogs.runtime import Waterfall
 from dialogs.state import conversation_data, record_findings
@@ -111,7 +111,7 @@ class ChecklistDialog(ComponentDialog):
         opts.swept = True
         if self._live is None or not self._live.configured or not await may_show_live(step.context):
             return opts, None
-        await step.context.send_activity(Activity(type=ActivityTypes.typing))
+        await announce_checks(step.context)
         sweep = await self._live.sweep(area=opts.area.value)
         record_findings(step.context, sweep.results)
         await step.context.send_activity(self._render(Findings(tuple(sweep.results)), step.context))

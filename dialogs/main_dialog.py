@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, Dialog, DialogContext, DialogReason, DialogTurnResult, DialogTurnStatus
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import ActivityTypes
 
 from assistant import messages
 from assistant.case import AnswerOptions, ClarifyOptions, DialogEnd, HandoffOptions
@@ -39,6 +39,7 @@ from dialogs.base import (
 from dialogs.checklist_dialog import AREA_DIALOGS
 from dialogs.clarify_dialog import ClarifyDialog
 from dialogs.handoff_dialog import HANDOFF_READY, HandoffDialog, offer_handoff
+from dialogs.progress import announce_checks
 from dialogs.runtime import patch_dialog_context
 from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, conversation_data, record_findings, set_match, turn_lang
 from dialogs.support_mode import SupportMode
@@ -235,7 +236,7 @@ class MainDialog(ComponentDialog):
             return
         if not await may_show_live(ctx, always_explain=True):
             return
-        await ctx.send_activity(Activity(type=ActivityTypes.typing))
+        await announce_checks(ctx)
         sweep = await self._live.sweep()
         record_findings(ctx, sweep.results)
         await ctx.send_activity(self._render(Findings(tuple(sweep.results)), ctx))

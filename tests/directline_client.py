@@ -39,7 +39,16 @@ async def start(client, locale: str = "en-US") -> tuple[str, dict[str, str]]:
     return conversation, auth
 
 
+async def settle(client) -> None:
+    """Wait until the bot has run every queued turn (they run in the background; a post returns at once)."""
+    from bot.app import DIRECT_LINE
+
+    await client.app[DIRECT_LINE].idle()
+
+
 async def activities(client, conversation: str, auth: dict[str, str], watermark: str = "") -> dict:
+    """The activities after `watermark`, once the queued turns have run."""
+    await settle(client)
     resp = await client.get(f"{BASE}/conversations/{conversation}/activities?watermark={watermark}", headers=auth)
     assert resp.status == 200, await resp.text()
     return await resp.json()

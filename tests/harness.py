@@ -13,6 +13,7 @@ from botbuilder.core import ConversationState, MemoryStorage, Storage, UserState
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, ConversationReference
 
+from assistant import messages
 from assistant.handoff.desk import SupportDesk
 from assistant.handoff.intake import Escalation
 from assistant.trust import TrustPolicy
@@ -46,6 +47,16 @@ class SqliteStateStorage(StateStorage):
         self.state_store.close()
 
 
+# "Checking your tenant…": sent right before live checks (dialogs/progress.py), like the typing indicator it goes
+# with; the harness leaves it out of the replies (tests/dialogs/test_progress.py checks it) and counts it instead
+PROGRESS_NOTES = frozenset(messages.text("checking_tenant", lang) for lang in ("en", "it"))
+
+
+def is_reply(activity: Activity) -> bool:
+    """A message the user reads as the bot's answer: typing indicators and the progress note aside."""
+    return activity.type == ActivityTypes.message and activity.text not in PROGRESS_NOTES
+
+
 # the operator's own machine with the local-demo setting: live findings shown, fixes against the allow-list
 LOCAL_DEMO = TrustPolicy(auth_enabled=False, loopback_only=True, local_fixes=True)
 
@@ -70,6 +81,7 @@ class DialogHarness:
         support_targets: tuple[str, ...] = (),
     ) -> None:
         self.storage = storage or MemoryStorage()
+        self.progress_notes = 0  # "Checking your tenant…" notes sent so far
         self.journal = journal or FakeJournal()
         self.locale = locale
         kb = knowledge.kb
@@ -114,7 +126,8 @@ class DialogHarness:
         activity.recipient = activity.recipient or self.reference.bot
         self.adapter.activity_buffer.clear()
         await self.adapter.receive_activity(activity)
-        replies = [a for a in self.adapter.activity_buffer if a.type == ActivityTypes.message]
+        replies = [a for a in self.adapter.activity_buffer if is_reply(a)]
+        self.progress_notes += sum(1 for a in self.adapter.activity_buffer if a.text in PROGRESS_NOTES)
         self.adapter.activity_buffer.clear()
         return replies
 

@@ -131,6 +131,7 @@ def add_webchat_routes(
             max_history_bytes=settings.directline_max_history_bytes,
         )
         add_direct_line_routes(app, direct_line, gate)
+        app.on_shutdown.append(lambda _: direct_line.close())  # before cleanup closes what the turns use
         assistant.adapter.local_sinks.append(direct_line.deliver)  # proactive messages (escalation) to web chat
 
     async def index(request: web.Request) -> web.Response:
@@ -160,7 +161,7 @@ def add_webchat_routes(
             locale = body.get("locale") if isinstance(body, dict) else None
             issued, user_id = direct_line.generate(locale if valid_locale(locale) else None, vouched)
             # relative: the client resolves it against the URL it reached the bot by (proxies included)
-            issued |= {"domain": BASE, "userId": user_id, "webSocket": False}
+            issued |= {"domain": BASE, "userId": user_id, "webSocket": True}
         else:
             own = f"{request.scheme}://{request.host}"
             origins = list(dict.fromkeys([*settings.trusted_origins, request.headers.get("Origin", own).rstrip("/")]))

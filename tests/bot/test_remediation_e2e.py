@@ -10,6 +10,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 from bot.wiring import build_assistant
 from devtools.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
 from tenant.base import System
+from tests.harness import is_reply
 
 QUESTION = "which child flows must be on before the partner center to crm flow?"
 
@@ -23,7 +24,7 @@ async def _send(adapter: TestAdapter, reference: ConversationReference, text: st
         reference.bot,
     )
     await adapter.receive_activity(activity)
-    replies = [a.text or "" for a in adapter.activity_buffer if a.type == ActivityTypes.message]
+    replies = [a.text or "" for a in adapter.activity_buffer if is_reply(a)]
     adapter.activity_buffer.clear()
     return replies
 

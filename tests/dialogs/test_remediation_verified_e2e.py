@@ -15,6 +15,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 from bot.wiring import Assistant, build_assistant
 from devtools.sandbox import HOST, base_urls, create_sandbox_app, load_scenario
 from tenant.runner import Sweep
+from tests.harness import is_reply
 
 FLOWS_OFF = "The co-sell connector flows won't turn on"
 TRIGGER_GONE = "The workflow 'aaaaaaaa-0000-4000-8000-000000000003' trigger 'manual' could not be found."
@@ -54,7 +55,7 @@ class Chat:
         )
         self.adapter.activity_buffer.clear()
         await self.adapter.receive_activity(activity)
-        replies = [a.text or "" for a in self.adapter.activity_buffer if a.type == ActivityTypes.message]
+        replies = [a.text or "" for a in self.adapter.activity_buffer if is_reply(a)]
         self.adapter.activity_buffer.clear()
         return replies
 

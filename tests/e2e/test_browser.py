@@ -75,6 +75,8 @@ class Chat:
         self.errors: list[str] = []
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
         page.on("console", lambda msg: self.errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+        self.sockets: list[str] = []  # the Direct Line stream's URLs (query left out: it holds the stream token)
+        page.on("websocket", lambda ws: self.sockets.append(ws.url.split("?")[0]))
         self.bot = page.locator(".webchat__bubble:not(.webchat__bubble--from-user) .webchat__bubble__content")
 
     async def bot_says(self, text: str | re.Pattern[str]) -> Locator:
@@ -128,6 +130,7 @@ async def test_conversation_in_the_browser(browser: BrowserContext, bot_url: str
         await chat.bot_says("AppSource")
         await chat.click("Sì, utile")
         await chat.bot_says("Ottimo, mi fa piacere")
+        assert len(chat.sockets) == 1 and chat.sockets[0].endswith("/stream")  # Web Chat's default: the WebSocket
     finally:
         await chat.finish(tmp_path / "webchat.png", record_property)
 

@@ -54,6 +54,7 @@ from yarl import URL
 from bot.adapter import ConnectorError
 from bot.app import create_app
 from bot.settings import Settings
+from tests import directline_client as dl
 
 if TYPE_CHECKING:
     from conftest import FakeConnector
@@ -918,6 +919,7 @@ class SteadyDirectLine:
     async def say(self, text: str) -> str:
         message = {"type": "message", "text": text, "locale": "en-US", "channelData": {"clientActivityID": text}}
         await post_json(self.client, f"{BASE}/conversations/{self.conversation}/activities", message, self.auth)
+        await dl.settle(self.client)  # the turn runs in the background
         return " | ".join(_shown(a) for a in await self.poll() if a["from"].get("role") == "bot")
 
 

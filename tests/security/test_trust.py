@@ -24,6 +24,7 @@ from bot.app import create_app
 from devtools.demo import demo_settings
 from devtools.sandbox import HOST, create_sandbox_app, load_scenario
 from tenant.base import CheckResult, Fix, Status, System
+from tests import directline_client as dl
 from tests.fakes import FakeLiveFindings, FakeRemediation
 from tests.harness import DialogHarness
 
@@ -223,6 +224,7 @@ async def _say(client, conversation: str, auth: dict[str, str], text: str) -> st
     activity = {"type": "message", "text": text, "from": {"id": "29:admin", "aadObjectId": ADMIN_AAD}}
     resp = await client.post(f"{BASE}/conversations/{conversation}/activities", json=activity, headers=headers)
     assert resp.status == 200, await resp.text()
+    await dl.settle(client)  # the turn runs in the background
     got = await (await client.get(f"{BASE}/conversations/{conversation}/activities", headers=headers)).json()
     bot = [a for a in got["activities"] if a.get("from", {}).get("role") == "bot"]
     # everything the user could read: the text, a card's summary and the card itself

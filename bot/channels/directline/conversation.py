@@ -1,8 +1,10 @@
-"""One embedded Direct Line conversation: who it belongs to, its live tokens, and its history, bounded in count and
-bytes, of activities stamped as the channel delivers them."""
+"""One embedded Direct Line conversation: who it belongs to, its live tokens, its history, bounded in count and
+bytes, of activities stamped as the channel delivers them, who listens for new ones (the WebSocket streams), and the
+turns waiting to run, one at a time, in arrival order."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import deque
@@ -46,6 +48,10 @@ class Conversation:
     size: int = 0  # JSON bytes of the activities in `history`
     history: deque[tuple[int, dict[str, Any], int]] = field(default_factory=deque)  # (watermark, activity, bytes)
     tokens: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_TOKENS))
+    stream_tokens: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_TOKENS))  # unused stream URLs
+    listeners: set[asyncio.Event] = field(default_factory=set)  # set on every append (the streams' pumps wait)
+    pending: deque[Any] = field(default_factory=deque)  # turns waiting to run (endpoint.py)
+    worker: asyncio.Task[None] | None = None  # runs `pending`, one turn at a time
 
     def stamp(self, body: dict[str, Any], service_url: str) -> dict[str, Any]:
         """The user's activity as the channel delivers it: server fields set, `from` bound to the token's user."""
@@ -81,3 +87,5 @@ class Conversation:
         # bounded in count and bytes; the newest activity is always kept, however large
         while len(history) > 1 and (len(history) > MAX_HISTORY or self.size > max_history_bytes):
             self.size -= history.popleft()[2]
+        for listener in self.listeners:
+            listener.set()

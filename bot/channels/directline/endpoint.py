@@ -1,14 +1,17 @@
 """`DirectLine`: the embedded Direct Line 3.0 endpoint's state and logic, in memory. It issues tokens bound to one
-conversation and one server-chosen user, admits new conversations up to a cap, and runs each turn in process with
-deliveryMode expectReplies."""
+conversation and one server-chosen user, and short-lived stream URLs bound to a token; admits new conversations up
+to a cap; and runs each turn in process with deliveryMode expectReplies, in the background: a request never waits
+for the bot's checks. A conversation's turns run one at a time, in arrival order, and every activity the bot sends
+reaches the history (and so the streams and the next poll) as it is sent, not at the end of the turn (`turns`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.schema import Activity
@@ -17,6 +20,8 @@ from botframework.connector.auth import AuthenticateRequestResult
 from assistant.trust import VOUCHED_PREFIX
 from bot.channels.directline.conversation import BOT_ACCOUNT, MAX_TOKENS, Conversation, Grant
 from bot.channels.directline.protocol import BASE, DirectLineError
+from bot.channels.directline.stream import Streams
+from bot.channels.directline.turns import TurnRunner
 from bot.channels.gate import LogThrottle
 from bot.identity import EMBEDDED_CLAIM, VOUCHED_CLAIM
 from bot.log_setup import safe_id
@@ -27,6 +32,17 @@ log = logging.getLogger(__name__)
 _THROTTLE = LogThrottle()  # refusals are logged at most once a minute per kind
 _FULL_RETRY_AFTER = 60  # seconds a client is told to wait when no new conversation can be opened
 _DROPPED_TYPES = frozenset({"trace", "invokeResponse"})
+STREAM_URL_LIFETIME = 60.0  # seconds a stream URL can be used, as the service documents
+
+
+@dataclass(frozen=True)
+class StreamGrant:
+    """What a stream URL opens: one conversation, from a watermark, while the token it was issued for lives."""
+
+    conversation_id: str
+    token: str
+    since: int
+    expires_at: float
 
 
 def channel_auth(assistant: Assistant, vouched_user: str | None = None) -> AuthenticateRequestResult:
@@ -47,6 +63,8 @@ class DirectLine:
     Args:
         assistant: the bot that answers.
         token_lifetime: seconds a token lives; also how long an idle conversation is kept.
+        max_streams: open WebSocket streams in all (default: `max_conversations`).
+        keepalive: seconds between a stream's empty keep-alive messages.
         clock: monotonic seconds (injectable for tests).
     """
 
@@ -57,6 +75,8 @@ class DirectLine:
         token_lifetime: int,
         max_conversations: int = 1000,
         max_history_bytes: int = 512 * 1024,
+        max_streams: int | None = None,
+        keepalive: float = 15.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._assistant = assistant
@@ -66,7 +86,10 @@ class DirectLine:
         self.clock = clock
         self._conversations: dict[str, Conversation] = {}
         self._grants: dict[str, Grant] = {}
+        self._stream_grants: dict[str, StreamGrant] = {}
         self._anonymous = channel_auth(assistant)
+        self.streams = Streams(max_streams=max_streams or max_conversations, keepalive=keepalive)
+        self.turns = TurnRunner(assistant, self._keep)
 
     def __contains__(self, conversation_id: object) -> bool:
         return conversation_id in self._conversations
@@ -139,36 +162,56 @@ class DirectLine:
         return {"conversationId": conversation.id, "token": token, "expires_in": expires_in}
 
     async def start(self, conversation: Conversation, locale: str | None, service_url: str) -> bool:
-        """Send the conversationUpdate (user and bot added) once; True if this call started the conversation."""
+        """Send the conversationUpdate (user and bot added) once and wait for its turn (the welcome); True if this
+        call started the conversation."""
         if conversation.started:
             return False
-        conversation.started = True  # before the await: a concurrent start must not welcome twice
+        done = self._start(conversation, locale, service_url)
+        await asyncio.shield(done)  # a client that hangs up does not cancel the welcome
+        log.info("web chat conversation started: conversation=%s", safe_id(conversation.id))
+        return True
+
+    def _start(self, conversation: Conversation, locale: str | None, service_url: str) -> asyncio.Future[None]:
+        conversation.started = True  # at once: a concurrent start must not welcome twice
         conversation.locale = locale or conversation.locale
         members = [{"id": conversation.user_id, "role": "user"}, BOT_ACCOUNT]
         update = {"type": "conversationUpdate", "membersAdded": members, "from": {"id": conversation.user_id}}
         stamped = conversation.stamp(update, service_url)
         stamped["id"] = f"{conversation.id}|start"  # never shown: Web Chat does not get conversationUpdates
-        await self._turn(conversation, stamped)
-        log.info("web chat conversation started: conversation=%s", safe_id(conversation.id))
-        return True
+        return self.turns.enqueue(conversation, Activity().deserialize(stamped))
 
     async def post(self, conversation: Conversation, body: Any, service_url: str) -> str:
-        """Echo the user's activity into the history, run the bot's turn on it; returns the echo's id."""
+        """Echo the user's activity into the history and queue the bot's turn on it; returns the echo's id at once.
+
+        Raises:
+            DirectLineError: 400 for a body that is not an activity; 429 when the conversation already has
+                `MAX_PENDING_TURNS` turns waiting; 503 while the app shuts down.
+        """
         if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
             raise DirectLineError(400, "BadArgument", "the body must be an activity with a type")
         if not isinstance(body.get("text"), str | None):
             raise DirectLineError(400, "BadArgument", "activity text must be a string")
-        if not conversation.started:  # a client that never called POST /conversations still gets a welcome
-            await self.start(conversation, None, service_url)
         echo = conversation.stamp(body, service_url)
         try:
             activity = Activity().deserialize(echo)
         except ValueError as exc:  # msrest's DeserializationError
             raise DirectLineError(400, "BadArgument", "the activity does not match the Bot Framework schema") from exc
+        self.turns.check_room(conversation, 1 if conversation.started else 2)
+        if not conversation.started:  # a client that never called POST /conversations still gets a welcome
+            self._start(conversation, None, service_url)
         conversation.append(echo, self.max_history_bytes)
         activity.id = echo["id"]
-        await self._turn(conversation, activity)
+        self.turns.enqueue(conversation, activity)
         return str(echo["id"])
+
+    async def idle(self) -> None:
+        """Wait until every queued turn has run."""
+        await self.turns.idle()
+
+    async def close(self) -> None:
+        """On shutdown: close the streams, refuse new turns, give running ones a moment, then cancel them."""
+        self.streams.close_all()
+        await self.turns.close()
 
     def deliver(self, activity: Activity) -> bool:
         """Keep a proactive bot activity (a support engineer's reply, say) in its web chat conversation's history, for
@@ -187,12 +230,54 @@ class DirectLine:
 
     def activities(self, conversation: Conversation, watermark: str | None) -> dict[str, Any]:
         """Activities after `watermark` (all kept ones without it) and the new watermark."""
-        try:
-            since = int(watermark) if watermark else 0
-        except ValueError as exc:
-            raise DirectLineError(400, "BadArgument", "watermark must be an integer") from exc
+        since = _watermark(watermark) if watermark else 0
         found = [activity for seq, activity, _ in conversation.history if seq > since]
         return {"activities": found, "watermark": str(conversation.count)}
+
+    def issue_stream(self, token: str, conversation: Conversation, watermark: str | None) -> str:
+        """A stream token (for the stream URL's `t`) that opens one socket on `conversation` within
+        `STREAM_URL_LIFETIME` seconds, while `token` lives. The socket replays from `watermark`; without one, from
+        the start of a new conversation (`watermark="0"`) or, on reconnect, from now, as the service does."""
+        since = _watermark(watermark) if watermark else conversation.count
+        stream_token = secrets.token_urlsafe(32)
+        if len(conversation.stream_tokens) == MAX_TOKENS:
+            self._stream_grants.pop(conversation.stream_tokens[0], None)  # the deque drops it too
+        conversation.stream_tokens.append(stream_token)
+        expires_at = self.clock() + STREAM_URL_LIFETIME
+        self._stream_grants[stream_token] = StreamGrant(
+            conversation.id, token, min(since, conversation.count), expires_at
+        )
+        return stream_token
+
+    def open_stream(self, stream_token: str | None, conversation_id: str) -> tuple[Conversation, int]:
+        """Redeem a stream token (once): the conversation and the watermark its socket replays from.
+
+        Raises:
+            DirectLineError: 403 for an unknown, used or expired stream token, or one whose token has expired; 404
+                for a conversation that is gone; 503 when the open streams are at the cap.
+        """
+        now = self.clock()
+        grant = self._stream_grants.get(stream_token or "")
+        if grant is None or grant.expires_at <= now or grant.conversation_id != conversation_id:
+            raise DirectLineError(403, "TokenExpired", "the stream URL is unknown, used or expired: reconnect")
+        token = self._grants.get(grant.token)
+        if token is None or token.expires_at <= now:
+            raise DirectLineError(403, "TokenExpired", "the token is unknown or expired")
+        conversation = self._conversations.get(conversation_id)
+        if conversation is None:
+            raise DirectLineError(404, "BadArgument", "conversation not found")
+        self.streams.admit()
+        del self._stream_grants[stream_token or ""]
+        conversation.touched = now
+        return conversation, grant.since
+
+    def alive(self, conversation: Conversation) -> bool:
+        """True while some token of `conversation` can still reach it."""
+        now = self.clock()
+        if self._conversations.get(conversation.id) is not conversation:
+            return False
+        grants = (self._grants.get(token) for token in conversation.tokens)
+        return any(grant is not None and grant.expires_at > now for grant in grants)
 
     def _issue(self, conversation: Conversation) -> dict[str, Any]:
         token = secrets.token_urlsafe(32)
@@ -209,25 +294,23 @@ class DirectLine:
         idle = [c for c in self._conversations.values() if now - c.touched > self.token_lifetime]
         for conversation in idle:
             del self._conversations[conversation.id]
+            self.streams.end(conversation.id)
             for token in conversation.tokens:
                 self._grants.pop(token, None)
+            for token in conversation.stream_tokens:
+                self._stream_grants.pop(token, None)
         for token in [t for t, grant in self._grants.items() if grant.expires_at <= now]:
             del self._grants[token]
+        for token in [t for t, stream in self._stream_grants.items() if stream.expires_at <= now]:
+            del self._stream_grants[token]
 
-    async def _turn(self, conversation: Conversation, incoming: dict[str, Any] | Activity) -> None:
-        activity = incoming if isinstance(incoming, Activity) else Activity().deserialize(incoming)
-        activity.delivery_mode = "expectReplies"
-        activity.timestamp = activity.timestamp or datetime.now(UTC)
-        assistant = self._assistant
-        try:
-            response = await assistant.adapter.process_activity(conversation.auth, activity, assistant.bot.on_turn)
-        except Exception as exc:  # on_turn_error already ran; this is the adapter itself failing
-            log.exception(
-                "web chat turn failed: conversation=%s activity=%s", safe_id(conversation.id), safe_id(activity.id)
-            )
-            raise DirectLineError(502, "BotError", "the bot could not process the activity") from exc
-        body = response.body if response is not None else None
-        for reply in body.get("activities", []) if isinstance(body, dict) else []:
-            data = reply.serialize() if isinstance(reply, Activity) else dict(reply)
-            if data.get("type") not in _DROPPED_TYPES:
-                conversation.append(data, self.max_history_bytes)
+    def _keep(self, conversation: Conversation, data: dict[str, Any]) -> None:
+        if data.get("type") not in _DROPPED_TYPES:
+            conversation.append(dict(data), self.max_history_bytes)  # a copy: append stamps the id and time
+
+
+def _watermark(value: str) -> int:
+    try:
+        return max(0, int(value))
+    except ValueError as exc:
+        raise DirectLineError(400, "BadArgument", "watermark must be an integer") from exc

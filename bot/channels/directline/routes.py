@@ -1,10 +1,11 @@
-"""The embedded Direct Line 3.0 routes under `/v3/directline` (polling only: no WebSocket, no upload), and the gate
-every token-issuing route passes, its refusals as Direct Line errors."""
+"""The embedded Direct Line 3.0 routes under `/v3/directline` (the WebSocket stream and polling; no upload), and the
+gate every token-issuing route passes, its refusals as Direct Line errors."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -31,6 +32,15 @@ def _service_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}{BASE}"
 
 
+def _stream_url(request: web.Request, conversation_id: str, stream_token: str, watermark: str | None) -> str:
+    """The absolute `ws(s)://` URL of a conversation's stream (a WebSocket URL cannot be relative for every
+    client); `wss` when the request came over TLS, or through a proxy that says so (X-Forwarded-Proto: it only
+    shapes the caller's own URL)."""
+    secure = request.scheme == "https" or request.headers.get("X-Forwarded-Proto", "").strip().lower() == "https"
+    query = urlencode({**({"watermark": watermark} if watermark else {}), "t": stream_token})
+    return f"{'wss' if secure else 'ws'}://{request.host}{BASE}/conversations/{conversation_id}/stream?{query}"
+
+
 def add_direct_line_routes(app: web.Application, direct_line: DirectLine, gate: TokenGate) -> None:
     """Mount the embedded Direct Line 3.0 endpoint under `/v3/directline`."""
 
@@ -51,12 +61,23 @@ def add_direct_line_routes(app: web.Application, direct_line: DirectLine, gate: 
         body = await read_json(request)
         locale = body.get("locale") if isinstance(body, dict) else None
         started = await direct_line.start(conversation, locale if valid_locale(locale) else None, _service_url(request))
-        return web.json_response(direct_line.describe(token, conversation), status=201 if started else 200)
+        stream = _stream_url(request, conversation.id, direct_line.issue_stream(token, conversation, "0"), None)
+        body = direct_line.describe(token, conversation) | {"streamUrl": stream}
+        return web.json_response(body, status=201 if started else 200)
 
     async def reconnect(request: web.Request) -> web.Response:
         token, conversation = direct_line.authorize(request.headers.get("Authorization"), request.match_info["id"])
         await direct_line.start(conversation, None, _service_url(request))
-        return web.json_response(direct_line.describe(token, conversation))
+        watermark = request.query.get("watermark") or None
+        stream_token = direct_line.issue_stream(token, conversation, watermark)
+        body = direct_line.describe(token, conversation)
+        return web.json_response(body | {"streamUrl": _stream_url(request, conversation.id, stream_token, watermark)})
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        if not web.WebSocketResponse().can_prepare(request).ok:
+            raise DirectLineError(400, "BadArgument", "connect to the stream URL with a WebSocket")
+        conversation, since = direct_line.open_stream(request.query.get("t"), request.match_info["id"])
+        return await direct_line.streams.serve(request, conversation, since, lambda: direct_line.alive(conversation))
 
     async def post_activity(request: web.Request) -> web.Response:
         _, conversation = direct_line.authorize(request.headers.get("Authorization"), request.match_info["id"])
@@ -72,5 +93,6 @@ def add_direct_line_routes(app: web.Application, direct_line: DirectLine, gate: 
     app.router.add_post(f"{BASE}/tokens/refresh", refresh)
     app.router.add_post(f"{BASE}/conversations", start)
     app.router.add_get(f"{BASE}/conversations/{{id}}", reconnect)
+    app.router.add_get(f"{BASE}/conversations/{{id}}/stream", stream)
     app.router.add_post(f"{BASE}/conversations/{{id}}/activities", post_activity)
     app.router.add_get(f"{BASE}/conversations/{{id}}/activities", get_activities)

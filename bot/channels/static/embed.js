@@ -6,7 +6,8 @@
  *   <script src="https://BOT-HOST/embed.js" data-target="cosell-assistant" data-locale="it-IT" async></script>
  *
  * data-target: id of the element to mount into (default "cosell-assistant");
- * data-locale: BCP 47 locale (default: ?locale= of the page, then the browser's language).
+ * data-locale: BCP 47 locale (default: ?locale= of the page, then the browser's language);
+ * data-web-socket="false": poll for activities instead of the WebSocket stream (for proxies that block WebSockets).
  * The script asks the bot for a Direct Line token (POST /api/directline/token; the Azure secret, if any, never
  * leaves the bot) and connects Web Chat to the returned domain: the bot's embedded endpoint or Azure's.
  */
@@ -65,7 +66,7 @@
       var directLine = window.WebChat.createDirectLine({
         token: session.token,
         domain: new URL(session.domain, bot).href.replace(/\/$/, ""),
-        webSocket: session.webSocket === true,
+        webSocket: session.webSocket !== false && script.dataset.webSocket !== "false",
         pollingInterval: 500,
         conversationStartProperties: { locale: locale }
       });

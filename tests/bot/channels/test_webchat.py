@@ -11,7 +11,7 @@ from tests.directline_client import BASE
 
 async def test_token_route_hands_out_an_embedded_session(client) -> None:
     conversation, _, data = await dl.session(client)
-    assert data["domain"] == BASE and data["webSocket"] is False and data["expires_in"] == 1800
+    assert data["domain"] == BASE and data["webSocket"] is True and data["expires_in"] == 1800
     assert data["userId"].startswith("user-") and not data["userId"].startswith("dl_")  # Web Chat would refuse dl_
     assert len(data["token"]) >= 40 and conversation not in data["token"]
 
