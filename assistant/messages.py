@@ -239,6 +239,17 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "HTTP di **{flow}**)",
     },
     "more_info": {"en": "More information", "it": "Ulteriori informazioni"},
+    "source": {"en": "Source", "it": "Fonte"},
+    "beyond_page": {
+        "en": "Not from the troubleshooting page — from {doc}.",
+        "it": "Non dalla pagina di risoluzione dei problemi — da {doc}.",
+    },
+    "neighbour": {
+        "en": "That is outside what I cover: I help with the co-sell referrals connectors only. {pointer} "
+        "See [{title}]({url}).",
+        "it": "Questo esula da ciò di cui mi occupo: aiuto solo con i connettori delle segnalazioni di co-selling. "
+        "{pointer} Vedi [{title}]({url}).",
+    },
     "error": {
         "en": "Sorry, something went wrong on my side. Your conversation is kept: please send your last message again.",
         "it": "Mi dispiace, si è verificato un errore da parte mia. La conversazione è conservata: invia di "

@@ -38,6 +38,7 @@ from knowledge.intent import HandoffRecognizer, recognizer_for
 from knowledge.loader import KnowledgeBase, load_kb
 from knowledge.matcher import Index, Thresholds, index_kb, match
 from knowledge.models import Lang, Match
+from knowledge.neighbours import Neighbours, load_neighbours
 from stores.sqlite.cases import SqliteCaseStore
 from stores.sqlite.counters import SqliteCallCounter
 from stores.sqlite.database import SqliteDatabase
@@ -51,16 +52,27 @@ from tenant.remediation import Remediator
 
 @dataclass
 class Knowledge:
-    """The loaded knowledge base, its index, the thresholds in force and the hand-over recogniser."""
+    """The loaded knowledge base, its index, the thresholds in force, the hand-over recogniser and the off-topic
+    neighbours."""
 
     kb: KnowledgeBase
     index: Index
     thresholds: Thresholds
     handoff: HandoffRecognizer
+    neighbours: Neighbours
 
     def match(self, text: str, lang: Lang | None = None) -> Match:
-        """Match `text`, with `lang` as the language hint."""
-        return match(self.index, text, self.thresholds, locale_hint=lang)
+        """Match `text`, with `lang` as the language hint. A question about a neighbouring topic (payouts, partner
+        ids, ...) is answered by no entry, whatever words it shares with one, unless an entry's fingerprint
+        recognised a pasted error."""
+        verdict = match(self.index, text, self.thresholds, locale_hint=lang)
+        if verdict.via in ("fingerprint", "smalltalk"):
+            return verdict
+        if not (neighbour := self.neighbours.recognise(text)):
+            return verdict
+        if verdict.kind == "none":
+            return verdict.model_copy(update={"neighbour": neighbour.id})  # keeps why (e.g. out of scope)
+        return Match(kind="none", lang=verdict.lang, via="neighbour", neighbour=neighbour.id)
 
     def wants_person(self, text: str) -> bool:
         """True when `text` asks for a person (support staff) rather than an answer."""
@@ -77,7 +89,7 @@ def load_knowledge(settings: Settings) -> Knowledge:
     th = Thresholds(
         answer_at=settings.match_answer_at, suggest_at=settings.match_suggest_at, margin=settings.match_margin
     )
-    return Knowledge(kb=kb, index=index_kb(kb), thresholds=th, handoff=recognizer_for(kb))
+    return Knowledge(kb=kb, index=index_kb(kb), thresholds=th, handoff=recognizer_for(kb), neighbours=load_neighbours())
 
 
 @dataclass
@@ -196,6 +208,7 @@ def build_assistant(
         remediator,
         escalation=support.escalation,
         wants_person=knowledge.wants_person,
+        neighbours=knowledge.neighbours,
     )
     trust = TrustPolicy(
         auth_enabled=settings.auth_enabled, loopback_only=settings.loopback_only, local_fixes=settings.local_fixes

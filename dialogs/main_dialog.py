@@ -19,6 +19,7 @@ from assistant import messages
 from assistant.case import AnswerOptions, ClarifyOptions, DialogEnd, HandoffOptions
 from assistant.handoff.intake import Escalation
 from assistant.ports import Journal, LiveFindings, Remediation
+from assistant.presenters.markdown import neighbour_markdown
 from assistant.presenters.views import Findings
 from dialogs.access import may_show_live
 from dialogs.answer_dialog import AnswerDialog
@@ -45,6 +46,7 @@ from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, conversation_data, record_
 from dialogs.support_mode import SupportMode
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Lang, Match
+from knowledge.neighbours import Neighbours
 
 Matcher = Callable[[str, Lang], Match]
 RouteFn = Callable[[DialogContext, str | None], Awaitable[DialogTurnResult]]
@@ -97,10 +99,12 @@ class MainDialog(ComponentDialog):
         remediation: Remediation | None = None,
         escalation: Escalation | None = None,
         wants_person: Callable[[str], bool] | None = None,
+        neighbours: Neighbours | None = None,
     ) -> None:
         patch_dialog_context()  # contexts build their DialogStateManager on demand (dialogs/runtime.py)
         super().__init__(MainDialog.__name__)
         self._kb = kb
+        self._neighbours = neighbours
         self._match = match
         self._journal = journal
         self._live = live
@@ -219,6 +223,11 @@ class MainDialog(ComponentDialog):
         if verdict.kind == "clarify":
             opts_c = ClarifyOptions(alternatives=list(verdict.alternatives))
             return await dc.begin_dialog(ClarifyDialog.__name__, opts_c.model_dump())
+        if verdict.neighbour and self._neighbours is not None:
+            if data is not None:
+                data.misses = 0  # understood, and pointed elsewhere: no miss towards the hand-over offer
+            await ctx.send_activity(neighbour_markdown(self._neighbours.get(verdict.neighbour), lang))
+            return Dialog.end_of_turn
         key = verdict.smalltalk if verdict.kind == "smalltalk" and verdict.smalltalk else "unknown"
         data = conversation_data(ctx)
         if data is not None:

@@ -31,8 +31,9 @@ class KnowledgeBase:
         object.__setattr__(self, "by_id", {e.id: e for e in self.entries})
 
     def area(self, area: Area) -> tuple[Entry, ...]:
-        """Entries of one area in the source page's order."""
-        return tuple(e for e in self.entries if e.area == area)
+        """The source page's entries of one area, in its order: the area's checklist. Beyond-page entries are left
+        out: they answer questions (where to get help, marketplace leads), they are no check a tenant passes."""
+        return tuple(e for e in self.entries if e.area == area and not e.beyond_page)
 
     def get(self, entry_id: str) -> Entry:
         """The entry with this id (KeyError if unknown)."""

@@ -24,10 +24,22 @@ class _Frozen(BaseModel):
 
 
 class Link(_Frozen):
-    """A link kept from the source page."""
+    """A link to a page: one kept from the source page, or a source an answer cites."""
 
     title: str = Field(min_length=1)
     url: HttpUrl
+
+
+class Sources(_Frozen):
+    """Where an entry's answer comes from, per language: first the page it is taken from (the troubleshooting
+    page's section, or for a beyond-page entry the doc it comes from), then Microsoft docs on the same topic."""
+
+    en: tuple[Link, ...] = Field(min_length=1)
+    it: tuple[Link, ...] = Field(min_length=1)
+
+    def of(self, lang: Lang) -> tuple[Link, ...]:
+        """The sources in `lang`."""
+        return self.en if lang == "en" else self.it
 
 
 class Step(_Frozen):
@@ -41,6 +53,8 @@ class Content(_Frozen):
     """Everything an entry says in one language."""
 
     title: str = Field(min_length=5)
+    #: a short name for buttons that offer the entry (clarifying questions)
+    label: str | None = Field(default=None, min_length=3, max_length=40)
     phrasings: tuple[str, ...] = Field(min_length=5)
     keywords: tuple[str, ...] = Field(min_length=3)
     lead: str = Field(min_length=10)
@@ -69,6 +83,10 @@ class Entry(_Frozen):
     generic_fingerprints: tuple[str, ...] = ()
     en: Content
     it: Content
+    #: the entry answers a question the troubleshooting page does not (from Microsoft's other docs): said to the
+    #: user, and kept out of the area's checklist
+    beyond_page: bool = False
+    sources: Sources
 
     def content(self, lang: Lang) -> Content:
         """The entry's content in `lang`."""
@@ -103,4 +121,6 @@ class Match(_Frozen):
     confidence: float = 0.0
     alternatives: tuple[str, ...] = ()
     smalltalk: str | None = None
-    via: Literal["fingerprint", "fuzzy", "none", "smalltalk", "out_of_scope"] = "none"
+    via: Literal["fingerprint", "fuzzy", "none", "smalltalk", "out_of_scope", "neighbour"] = "none"
+    #: the off-topic neighbour (payouts, partner ids, ...) a `none` verdict recognised: the reply points there
+    neighbour: str | None = None

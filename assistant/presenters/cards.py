@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from assistant import messages
-from assistant.presenters.markdown import item_heading, step_markdown, verification_heading, verified_order
+from assistant.presenters.markdown import (
+    beyond_page_line,
+    entry_links,
+    item_heading,
+    step_markdown,
+    verification_heading,
+    verified_order,
+)
 from assistant.presenters.marks import mark
 from knowledge.models import Area, Entry, Lang
 from tenant.base import CheckResult
@@ -56,6 +63,8 @@ def entry_blocks(entry: Entry, lang: Lang, *, heading: bool = True) -> list[dict
     """An entry as card blocks: title, lead, numbered steps (sub-steps indented), note, links."""
     c = entry.content(lang)
     blocks = [_text(c.title, weight="Bolder", size="Medium", style="heading")] if heading else []
+    if entry.beyond_page:
+        blocks.append(_text(beyond_page_line(entry, lang), isSubtle=True, size="Small", spacing="None"))
     blocks.append(_text(c.lead))
     blocks.extend(step_row(n, step.text, step.substeps) for n, step in enumerate(c.steps, 1))
     if c.note:
@@ -83,8 +92,8 @@ def step_row(number: int, text: str, substeps: Sequence[str] = ()) -> dict[str, 
 
 
 def link_actions(entry: Entry, lang: Lang) -> list[dict[str, Any]]:
-    """The entry's links as Action.OpenUrl buttons."""
-    return [{"type": "Action.OpenUrl", "title": link.title, "url": str(link.url)} for link in entry.content(lang).links]
+    """Where the entry comes from and the docs it cites, as Action.OpenUrl buttons (each address once)."""
+    return [{"type": "Action.OpenUrl", "title": link.title, "url": str(link.url)} for link in entry_links(entry, lang)]
 
 
 def choice_actions(choices: list[tuple[str, str]], *, execute: bool, extra: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,15 +6,19 @@ from __future__ import annotations
 from assistant import messages
 from assistant.presenters.marks import MARKS, mark
 from knowledge.loader import KnowledgeBase
-from knowledge.models import Area, Entry, Lang
+from knowledge.models import Area, Entry, Lang, Link
+from knowledge.neighbours import Neighbour
 from tenant.base import CheckResult
 from tenant.remediation import MAX_RESUBMITS, RemediationOutcome, RemediationPlan, RemediationStep
 
 
 def entry_markdown(entry: Entry, lang: Lang, *, heading: bool = True) -> str:
-    """The entry as a user wants to read it: short lead, numbered steps, note, links."""
+    """The entry as a user wants to read it: short lead, numbered steps, note, where it comes from, more links.
+    An entry beyond the troubleshooting page says so, and from which doc, before its answer."""
     c = entry.content(lang)
     parts = [f"**{c.title}**"] if heading else []
+    if entry.beyond_page:
+        parts.append(f"_{beyond_page_line(entry, lang)}_")
     parts.append(c.lead)
     if c.steps:
         lines = []
@@ -24,10 +28,34 @@ def entry_markdown(entry: Entry, lang: Lang, *, heading: bool = True) -> str:
         parts.append("\n".join(lines))
     if c.note:
         parts.append(f"_{c.note}_")
-    if c.links:
-        links = ", ".join(f"[{link.title}]({link.url})" for link in c.links)
+    source, *more = entry_links(entry, lang)
+    parts.append(f"{messages.text('source', lang)}: [{source.title}]({source.url})")
+    if more:
+        links = ", ".join(f"[{link.title}]({link.url})" for link in more)
         parts.append(f"{messages.text('more_info', lang)}: {links}")
     return "\n\n".join(parts)
+
+
+def entry_links(entry: Entry, lang: Lang) -> list[Link]:
+    """Where the entry comes from first, then the docs it cites and the links it keeps, each address once."""
+    seen: set[str] = set()
+    out = []
+    for link in (*entry.sources.of(lang), *entry.content(lang).links):
+        if str(link.url) not in seen:
+            seen.add(str(link.url))
+            out.append(link)
+    return out
+
+
+def beyond_page_line(entry: Entry, lang: Lang) -> str:
+    """ "Not from the troubleshooting page — from <doc>." for an entry beyond that page."""
+    return messages.text("beyond_page", lang, doc=entry.sources.of(lang)[0].title)
+
+
+def neighbour_markdown(neighbour: Neighbour, lang: Lang) -> str:
+    """The polite pointer for a neighbouring topic this assistant does not cover, with Microsoft's page for it."""
+    link = neighbour.link[lang]
+    return messages.text("neighbour", lang, pointer=neighbour.pointer[lang], title=link.title, url=link.url)
 
 
 def item_heading(entries: tuple[Entry, ...], area: Area, index: int, lang: Lang) -> str:

@@ -13,16 +13,20 @@ from knowledge.loader import DATA_DIR, KnowledgeError, load_kb
 
 IDS = (
     "pre-trial pre-crm-role pre-pc-role pre-crm-fields pre-power-automate pre-d365-for-salesforce "
+    "pre-marketplace-leads pre-availability "
     "cfg-workflow-trigger-not-found cfg-signin-error cfg-activate-pc-to-crm cfg-add-connections cfg-flows-wont-turn-on "
     "run-flow-failures run-not-synced run-bidirectional run-disconnected run-access-denied run-country-code "
-    "run-solution-id run-pc-not-synced-to-crm"
+    "run-solution-id run-pc-not-synced-to-crm run-flows-off-after-upgrade run-get-help"
 ).split()
+BEYOND_PAGE = {"pre-marketplace-leads", "pre-availability", "run-flows-off-after-upgrade", "run-get-help"}
 
 
-def test_the_knowledge_base_has_the_nineteen_entries_in_both_languages() -> None:
+def test_the_knowledge_base_has_the_nineteen_entries_and_four_beyond_the_page_in_both_languages() -> None:
     kb = load_kb()
 
-    assert [e.id for e in kb.entries] == IDS  # areas in order, entries in the source page's order
+    # areas in order, the source page's entries in its order, then each area's beyond-page entries
+    assert [e.id for e in kb.entries] == IDS
+    assert {e.id for e in kb.entries if e.beyond_page} == BEYOND_PAGE
     for entry in kb.entries:
         for lang in ("en", "it"):
             content = entry.content(lang)

@@ -9,9 +9,10 @@ import pytest
 
 from bot.settings import Settings
 from devtools.bench.run import run_bench
+from knowledge.loader import load_kb
 
 SECTIONS = {
-    "matcher": ("real KB (19) warm", "synthetic KB (500) first pass"),
+    "matcher": (f"real KB ({len(load_kb().entries)}) warm", "synthetic KB (500) first pass"),
     "turn": ("in-process turn p50", "in-process turn CPU per turn"),
     "escalation": ("with-support turn CPU", "Send turn CPU"),
     "http": ("concurrency 1 throughput", "concurrency 4 CPU per turn"),
