@@ -52,7 +52,7 @@ def preview_markdown(kb: KnowledgeBase, preview: HandoffPreview, lang: Lang) -> 
     else:
         lines.append(f"- **{label('checks')}:** {label('no_checks')}")
     if preview.matched:
-        titles = [kb.get(e).content(lang).title if e in kb.by_id else e for e in preview.matched[-5:]]
+        titles = [kb.get(e).content(lang).label if e in kb.by_id else e for e in preview.matched[-5:]]
         lines.append(f"- **{label('matched')}:** " + "; ".join(_quote(t) for t in titles))
     if preview.fixes:
         lines.append(f"- **{label('fixes')}:** " + ", ".join(f"{a} ({r})" for a, r in preview.fixes))

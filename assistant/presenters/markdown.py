@@ -3,6 +3,9 @@ and outcomes. Text channels show it as is; card channels use it as the card's pl
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from assistant import messages
 from assistant.presenters.marks import MARKS, mark
 from knowledge.loader import KnowledgeBase
@@ -28,6 +31,24 @@ def entry_markdown(entry: Entry, lang: Lang, *, heading: bool = True) -> str:
         links = ", ".join(f"[{link.title}]({link.url})" for link in c.links)
         parts.append(f"{messages.text('more_info', lang)}: {links}")
     return "\n\n".join(parts)
+
+
+_LINK = re.compile(r"\[([^\]\n]+)\]\((\S+?)\)")
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
+_ITALIC = re.compile(r"(?<![\w/])_(?=\S)(.+?)(?<=\S)_(?!\w)", re.S)
+
+
+def plain_text(markdown: str) -> str:
+    """The markdown this module writes as plain text for clients that show no markdown: "[title](url)" becomes
+    "title (url)", emphasis marks go, the numbered lines and indented bullets stay as they are."""
+    text = _LINK.sub(r"\1 (\2)", markdown)
+    return _ITALIC.sub(r"\1", _BOLD.sub(r"\1", text)).replace("`", "")
+
+
+def numbered_choices(choices: Sequence[tuple[str, str]], lang: Lang) -> str:
+    """A prompt's buttons as the numbered list a user can answer by typing (the dialogs accept the number)."""
+    lines = [f"{n}. {title}" for n, (_, title) in enumerate(choices, 1)]
+    return "\n".join([messages.text("choices_reply", lang), *lines])
 
 
 def item_heading(entries: tuple[Entry, ...], area: Area, index: int, lang: Lang) -> str:
