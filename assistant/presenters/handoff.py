@@ -7,7 +7,7 @@ from __future__ import annotations
 from assistant import messages
 from assistant.case import HandoffPreview, PromptSpec
 from assistant.presenters import cards
-from assistant.presenters.marks import mark
+from assistant.presenters.marks import labelled
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
 
@@ -47,7 +47,7 @@ def preview_markdown(kb: KnowledgeBase, preview: HandoffPreview, lang: Lang) -> 
     lines.append(f"- **{label('description')}:** {_quote(preview.description) or '-'}")
     lines.append(f"- **{label('summary')}:** {_quote(preview.summary)}")
     if preview.checks:
-        checks = "; ".join(f"{mark(status)} {_quote(title)}" for status, title in preview.checks[:8])
+        checks = "; ".join(f"{labelled(status, lang)} — {_quote(title)}" for status, title in preview.checks[:8])
         lines.append(f"- **{label('checks')}:** {checks}")
     else:
         lines.append(f"- **{label('checks')}:** {label('no_checks')}")

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from assistant import messages
-from assistant.presenters.marks import MARKS, mark
+from assistant.presenters.marks import labelled
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Entry, Lang
 from tenant.base import CheckResult
@@ -73,7 +73,7 @@ def summary_markdown(kb: KnowledgeBase, area: Area, results: dict[str, str], lan
     groups: dict[str, list[str]] = {"summary_ok": [], "summary_open": [], "summary_skipped": []}
     for entry in kb.area(area):
         status = results.get(entry.id, "skipped")
-        line = f"- {mark(status, MARKS['skipped'])} {entry.content(lang).check}"
+        line = f"- {labelled(status, lang)} — {entry.content(lang).check}"
         groups[SUMMARY_GROUPS.get(status, "summary_skipped")].append(line)
     lines = [messages.text("summary", lang, area=messages.area_name(area, lang))]
     for key, items in groups.items():
@@ -99,7 +99,7 @@ def _reasons(results: list[CheckResult], lang: Lang) -> str:
 
 def _finding_line(result: CheckResult, lang: Lang) -> str:
     title, summary = result.text(lang)
-    return f"- {mark(result.status.value)} **{title}**: {summary}"
+    return f"- {labelled(result.status.value, lang)} — **{title}**: {summary}"
 
 
 # --- remediation -------------------------------------------------------------------------------------------------
@@ -122,11 +122,11 @@ def plan_markdown(plan: RemediationPlan, lang: Lang) -> str:
 
 
 def outcome_markdown(outcome: RemediationOutcome, lang: Lang) -> str:
-    """What execution did: ✅ per applied step, ❌ with the reason for the one that failed."""
+    """What execution did: "✅ OK" per applied step, "❌ Failed" with the reason for the one that failed."""
     head = messages.text("fix_done" if outcome.ok else "fix_failed", lang, not_run=outcome.not_run)
     lines = []
     for result in outcome.results:
-        line = f"- {mark('ok' if result.ok else 'broken')} {step_markdown(result.step, lang)}"
+        line = f"- {labelled('ok' if result.ok else 'broken', lang)} — {step_markdown(result.step, lang)}"
         lines.append(line if result.ok else f"{line}: {result.detail}")
     return "\n\n".join([head, "\n".join(lines), messages.text("fix_journaled", lang)])
 

@@ -116,8 +116,9 @@ class CardRenderer:
             text = md.findings_markdown(results, lang)
             if not any(r.status.value in ("pass", "warn", "fail") for r in results):
                 return _locale(MessageFactory.text(text), lang)  # nothing could be checked: one honest line
-            card = cards.findings_card(results, messages.text("live_heading", lang), md.plain_text(text), lang)
-            return card_activity(card, md.plain_text(text), lang)
+            heading, plain = messages.text("live_heading", lang), md.plain_text(text)
+            card = cards.findings_card(results, heading, plain, lang, offers=view.offers, execute=self._execute)
+            return card_activity(card, plain, lang)
         if isinstance(view, FixReport):
             text = md.plain_text(md.report_markdown(view.outcome, view.plan, lang))
             return card_activity(cards.fix_report_card(view.outcome, view.plan, text, lang), text, lang)
