@@ -72,6 +72,13 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "OK. Could you describe it in other words, or paste the error message you see?",
         "it": "D'accordo. Puoi descriverlo con altre parole o incollare il messaggio di errore che vedi?",
     },
+    # a card's plain-text fallback lists its buttons as numbers; text channels join inline choices with "or"
+    "choices_reply": {"en": "Reply with a number:", "it": "Rispondi con un numero:"},
+    "choices_or": {"en": "or", "it": "o"},
+    # the columns and buttons of the findings checklist card
+    "findings_status": {"en": "Status", "it": "Stato"},
+    "findings_check": {"en": "Check", "it": "Verifica"},
+    "findings_evidence": {"en": "Evidence", "it": "Dettagli"},
     "helped_q": {"en": "Did this help?", "it": "Ti è stato utile?"},
     "helped_yes": {"en": "Yes, it helped", "it": "Sì, utile"},
     "helped_no": {"en": "No", "it": "No"},

@@ -40,8 +40,9 @@ class ClarifyDialog(ComponentDialog):
         if picked is None and text:
             said = text.strip().casefold()
             for entry_id in alternatives:
-                titles = {self._kb.get(entry_id).content(lang).title.casefold() for lang in LANGS}
-                if said in titles or any(t.startswith(said.rstrip("…")) and len(said) > 10 for t in titles):
+                contents = [self._kb.get(entry_id).content(lang) for lang in LANGS]
+                # a text channel's button sends its label back; some users type the whole question
+                if said in {n.casefold() for c in contents for n in (c.label, c.title)}:
                     return entry_id
         return picked
 

@@ -95,6 +95,7 @@ class RemediationDialog(ComponentDialog):
             return await step.end_dialog(DialogEnd(redirect=activity.text, fixed=step.values["fixed"]).model_dump())
         if picked == "no":
             return await self._next(step)
+        self._bring_forward(step, activity.value)
         lang = turn_lang(step.context)
         finding = self._finding(step)
         action = finding.fix.action if finding.fix and finding.fix.action else ""
@@ -157,6 +158,16 @@ class RemediationDialog(ComponentDialog):
     @staticmethod
     def _finding(step: WaterfallStepContext) -> CheckResult:
         return RemediationOptions.model_validate(step.values["options"]).findings[0]
+
+    @staticmethod
+    def _bring_forward(step: WaterfallStepContext, value: object) -> None:
+        """A findings card's fix button names its action: that finding is the one to fix now, the others follow."""
+        action = value.get("action") if isinstance(value, dict) else None
+        findings = RemediationOptions.model_validate(step.values["options"]).findings
+        chosen = [f for f in findings if f.fix is not None and f.fix.action == action]
+        if chosen and chosen[0] is not findings[0]:
+            rest = [f for f in findings if f is not chosen[0]]
+            step.values["options"] = RemediationOptions(findings=[chosen[0], *rest]).model_dump(mode="json")
 
     @staticmethod
     def _refresh_offers(step: WaterfallStepContext, plan: RemediationPlan, verified: list[CheckResult]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from knowledge.models import Area, Entry, Lexicon
+from knowledge.models import LANGS, Area, Entry, Lexicon
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -86,6 +86,13 @@ def _check_unique(entries: Iterable[Entry]) -> None:
         if key in seen:
             raise KnowledgeError(f"{e.id}.yaml (entry {e.id}): order {e.order} already used by {seen[key]}")
         seen[key] = e.id
+    labels: dict[tuple[str, str], str] = {}
+    for e in entries:
+        for lang in LANGS:
+            label = (lang, e.content(lang).label.casefold())
+            if label in labels:
+                raise KnowledgeError(f"{e.id}.yaml (entry {e.id}): {lang}.label already used by {labels[label]}")
+            labels[label] = e.id
 
 
 def load_kb(data_dir: Path = DATA_DIR) -> KnowledgeBase:

@@ -53,8 +53,8 @@ class Content(_Frozen):
     """Everything an entry says in one language."""
 
     title: str = Field(min_length=5)
-    #: a short name for buttons that offer the entry (clarifying questions)
-    label: str | None = Field(default=None, min_length=3, max_length=40)
+    #: what a button or a list names the entry by ("Country code missing"): short, distinct within a language
+    label: str = Field(min_length=3, max_length=40)
     phrasings: tuple[str, ...] = Field(min_length=5)
     keywords: tuple[str, ...] = Field(min_length=3)
     lead: str = Field(min_length=10)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from assistant.handoff.bundle import CaseBundle, Finding
-from assistant.presenters.marks import mark
+from assistant.presenters.marks import labelled, mark
 
 _MD_CONTROL = re.compile(r"([\\`*_\[\]<>#|])")
 MAX_CARD_FINDINGS = 5
@@ -37,8 +37,8 @@ def _who(bundle: CaseBundle) -> str:
 
 
 def finding_line(finding: Finding) -> str:
-    """One finding as a Markdown bullet: mark, title, summary."""
-    return f"- {mark(finding.status)} **{_md(finding.title)}**: {_md(finding.summary)}"
+    """One finding as a Markdown bullet: mark and status word, title, summary (support reads English)."""
+    return f"- {labelled(finding.status, 'en')} — **{_md(finding.title)}**: {_md(finding.summary)}"
 
 
 def bundle_markdown(bundle: CaseBundle, *, link: str | None = None) -> str:

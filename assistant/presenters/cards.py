@@ -9,6 +9,7 @@ notifications.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from assistant.presenters.markdown import (
     verification_heading,
     verified_order,
 )
-from assistant.presenters.marks import mark
+from assistant.presenters.marks import labelled
 from knowledge.models import Area, Entry, Lang
 from tenant.base import CheckResult
 from tenant.remediation import MAX_RESUBMITS, RemediationOutcome, RemediationPlan
@@ -133,23 +134,32 @@ def clarify_card(titles: list[tuple[str, str]], lang: Lang, none_title: str, *, 
 
 
 def checklist_card(title: str, items: Sequence[tuple[str, str, str | None]], lang: Lang) -> Card:
-    """A checklist with a status mark per item: (status, text, evidence or None)."""
+    """A checklist with a status (mark and word) per item: (status, text, evidence or None)."""
     body: list[dict[str, Any]] = [_text(title, weight="Bolder", size="Medium", style="heading")]
     for status, text, evidence in items:
         column = [_text(text, spacing="None")]
         if evidence:
             column.append(_text(evidence, isSubtle=True, size="Small", spacing="None"))
-        body.append(
-            {
-                "type": "ColumnSet",
-                "columns": [
-                    {"type": "Column", "width": "auto", "items": [_text(mark(status))]},
-                    {"type": "Column", "width": "stretch", "items": column},
-                ],
-            }
-        )
-    fallback = title + ": " + "; ".join(f"{mark(s)} {t}" for s, t, _ in items)
+        body.append(_status_row(status, column, lang))
+    fallback = title + ": " + "; ".join(f"{labelled(s, lang)} — {t}" for s, t, _ in items)
     return card(body, [], fallback, lang)
+
+
+#: the status column's colour per status (the word says it too: colour is never the only signal)
+_COLOURS = {"pass": "Good", "ok": "Good", "done": "Good", "fixed": "Good", "warn": "Warning", "fail": "Attention"}
+_COLOURS |= {"broken": "Attention", "open": "Attention", "error": "Warning"}
+
+
+def _status_row(status: str, items: list[dict[str, Any]], lang: Lang) -> dict[str, Any]:
+    """A row of a checklist: the status (mark and word) in a narrow column, `items` beside it."""
+    word = _text(labelled(status, lang), spacing="None", color=_COLOURS.get(status, "Default"))
+    return {
+        "type": "ColumnSet",
+        "columns": [
+            {"type": "Column", "width": 1, "items": [word]},
+            {"type": "Column", "width": 3, "items": items},
+        ],
+    }
 
 
 def welcome_card(lang: Lang, *, execute: bool) -> Card:
@@ -177,30 +187,63 @@ def _plain(markdown: str) -> str:
     return markdown.replace("**", "").replace("`", "")
 
 
-def finding_rows(results: Sequence[CheckResult], lang: Lang) -> list[dict[str, Any]]:
-    """One row per check: its status mark in a narrow column, the title in bold and the summary beside it."""
+def _evidence_value(value: Any) -> str:
+    text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else value
+    text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False, default=str)
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _evidence(result: CheckResult, lang: Lang) -> dict[str, Any]:
+    """The finding's evidence (ids, names, values; never secrets), behind a button that shows it under the row."""
+    facts = [
+        {"title": k.replace("_", " ").capitalize(), "value": _evidence_value(v)} for k, v in result.evidence.items()
+    ]
+    shown = {"type": "AdaptiveCard", "body": [{"type": "FactSet", "facts": facts}]}
+    return {"type": "Action.ShowCard", "title": messages.text("findings_evidence", lang), "card": shown}
+
+
+def finding_rows(
+    results: Sequence[CheckResult], lang: Lang, *, offers: Sequence[str] = (), execute: bool = False
+) -> list[dict[str, Any]]:
+    """One row per check: its status (mark and word) in a narrow column, the title in bold and the summary beside
+    it, then its evidence on demand and, for a failed finding whose fix is in `offers`, the fix as a button."""
     rows = []
     for result in results:
         title, summary = result.text(lang)
-        rows.append(
-            {
-                "type": "ColumnSet",
-                "columns": [
-                    {"type": "Column", "width": "auto", "items": [_text(mark(result.status.value))]},
-                    {
-                        "type": "Column",
-                        "width": "stretch",
-                        "items": [_text(title, weight="Bolder", spacing="None"), _text(summary, spacing="None")],
-                    },
-                ],
-            }
-        )
+        actions = [_evidence(result, lang)] if result.evidence else []
+        action = result.fix.action if result.fix else None
+        if action and action in offers and result.status.value == "fail":
+            data = {"choice": "fix", "card": "fix_offer", "action": action}
+            actions.append(button(messages.text("fix_yes", lang), data, execute=execute))
+        text = [_text(title, weight="Bolder", spacing="None"), _text(summary, spacing="None")]
+        items: list[dict[str, Any]] = [_status_row(result.status.value, text, lang)]
+        if actions:
+            items.append({"type": "ActionSet", "actions": actions})
+        rows.append({"type": "Container", "separator": True, "items": items})
     return rows
 
 
-def findings_card(results: Sequence[CheckResult], heading: str, fallback: str, lang: Lang) -> Card:
-    """Live-check findings as a checklist: a status column, each check's title and what it found."""
-    body = [_text(_plain(heading), weight="Bolder", style="heading"), *finding_rows(results, lang)]
+def findings_card(
+    results: Sequence[CheckResult],
+    heading: str,
+    fallback: str,
+    lang: Lang,
+    *,
+    offers: Sequence[str] = (),
+    execute: bool = False,
+) -> Card:
+    """Live-check findings as a checklist: a Status column, each check's title and what it found, its evidence on
+    demand, and the fix as a button where it is offered."""
+    header = [messages.text("findings_status", lang), messages.text("findings_check", lang)]
+    columns = [
+        {"type": "Column", "width": w, "items": [_text(h, weight="Bolder", isSubtle=True)]}
+        for w, h in zip((1, 3), header, strict=True)
+    ]
+    body = [
+        _text(_plain(heading), weight="Bolder", style="heading"),
+        {"type": "ColumnSet", "columns": columns},
+        *finding_rows(results, lang, offers=offers, execute=execute),
+    ]
     return card(body, [], fallback, lang)
 
 
@@ -228,7 +271,7 @@ def fix_report_card(outcome: RemediationOutcome, plan: RemediationPlan, fallback
     head = messages.text("fix_done" if outcome.ok else "fix_failed", lang, not_run=outcome.not_run)
     body: list[dict[str, Any]] = [_text(_plain(head), weight="Bolder", style="heading")]
     for result in outcome.results:
-        line = f"{mark('ok' if result.ok else 'broken')} {_plain(step_markdown(result.step, lang))}"
+        line = f"{labelled('ok' if result.ok else 'broken', lang)} — {_plain(step_markdown(result.step, lang))}"
         body.append(_text(line if result.ok else f"{line}: {result.detail}"))
     if outcome.verified:
         verified = list(outcome.verified)

@@ -119,14 +119,9 @@ def prompt_choices(kb: KnowledgeBase, spec: PromptSpec, lang: Lang) -> list[tupl
     if spec.kind == "item":
         return [(k, choice_title(k, lang)) for k in ITEM_CHOICES]
     if spec.kind == "clarify":
-        titles = [(e, short(kb.get(e).content(lang).title)) for e in spec.alternatives]
+        titles = [(e, kb.get(e).content(lang).label) for e in spec.alternatives]
         return [*titles, ("none", choice_title("none", lang))]
     return []
-
-
-def short(title: str, limit: int = 60) -> str:
-    """`title` cut to `limit` characters with an ellipsis (button labels)."""
-    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
 def recognize(reply: str | None, value: object, keys: tuple[str, ...] | list[str]) -> str | None:

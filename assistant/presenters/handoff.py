@@ -7,7 +7,7 @@ from __future__ import annotations
 from assistant import messages
 from assistant.case import HandoffPreview, PromptSpec
 from assistant.presenters import cards
-from assistant.presenters.marks import mark
+from assistant.presenters.marks import labelled
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
 
@@ -47,12 +47,12 @@ def preview_markdown(kb: KnowledgeBase, preview: HandoffPreview, lang: Lang) -> 
     lines.append(f"- **{label('description')}:** {_quote(preview.description) or '-'}")
     lines.append(f"- **{label('summary')}:** {_quote(preview.summary)}")
     if preview.checks:
-        checks = "; ".join(f"{mark(status)} {_quote(title)}" for status, title in preview.checks[:8])
+        checks = "; ".join(f"{labelled(status, lang)} — {_quote(title)}" for status, title in preview.checks[:8])
         lines.append(f"- **{label('checks')}:** {checks}")
     else:
         lines.append(f"- **{label('checks')}:** {label('no_checks')}")
     if preview.matched:
-        titles = [kb.get(e).content(lang).title if e in kb.by_id else e for e in preview.matched[-5:]]
+        titles = [kb.get(e).content(lang).label if e in kb.by_id else e for e in preview.matched[-5:]]
         lines.append(f"- **{label('matched')}:** " + "; ".join(_quote(t) for t in titles))
     if preview.fixes:
         lines.append(f"- **{label('fixes')}:** " + ", ".join(f"{a} ({r})" for a, r in preview.fixes))

@@ -3,8 +3,11 @@ and outcomes. Text channels show it as is; card channels use it as the card's pl
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from assistant import messages
-from assistant.presenters.marks import MARKS, mark
+from assistant.presenters.marks import labelled
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Entry, Lang, Link
 from knowledge.neighbours import Neighbour
@@ -58,6 +61,24 @@ def neighbour_markdown(neighbour: Neighbour, lang: Lang) -> str:
     return messages.text("neighbour", lang, pointer=neighbour.pointer[lang], title=link.title, url=link.url)
 
 
+_LINK = re.compile(r"\[([^\]\n]+)\]\((\S+?)\)")
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
+_ITALIC = re.compile(r"(?<![\w/])_(?=\S)(.+?)(?<=\S)_(?!\w)", re.S)
+
+
+def plain_text(markdown: str) -> str:
+    """The markdown this module writes as plain text for clients that show no markdown: "[title](url)" becomes
+    "title (url)", emphasis marks go, the numbered lines and indented bullets stay as they are."""
+    text = _LINK.sub(r"\1 (\2)", markdown)
+    return _ITALIC.sub(r"\1", _BOLD.sub(r"\1", text)).replace("`", "")
+
+
+def numbered_choices(choices: Sequence[tuple[str, str]], lang: Lang) -> str:
+    """A prompt's buttons as the numbered list a user can answer by typing (the dialogs accept the number)."""
+    lines = [f"{n}. {title}" for n, (_, title) in enumerate(choices, 1)]
+    return "\n".join([messages.text("choices_reply", lang), *lines])
+
+
 def item_heading(entries: tuple[Entry, ...], area: Area, index: int, lang: Lang) -> str:
     """ "Area — step n of N: check line" for one checklist item (markdown bold on the prefix)."""
     check = entries[index].content(lang).check
@@ -80,7 +101,7 @@ def summary_markdown(kb: KnowledgeBase, area: Area, results: dict[str, str], lan
     groups: dict[str, list[str]] = {"summary_ok": [], "summary_open": [], "summary_skipped": []}
     for entry in kb.area(area):
         status = results.get(entry.id, "skipped")
-        line = f"- {mark(status, MARKS['skipped'])} {entry.content(lang).check}"
+        line = f"- {labelled(status, lang)} — {entry.content(lang).check}"
         groups[SUMMARY_GROUPS.get(status, "summary_skipped")].append(line)
     lines = [messages.text("summary", lang, area=messages.area_name(area, lang))]
     for key, items in groups.items():
@@ -106,7 +127,7 @@ def _reasons(results: list[CheckResult], lang: Lang) -> str:
 
 def _finding_line(result: CheckResult, lang: Lang) -> str:
     title, summary = result.text(lang)
-    return f"- {mark(result.status.value)} **{title}**: {summary}"
+    return f"- {labelled(result.status.value, lang)} — **{title}**: {summary}"
 
 
 # --- remediation -------------------------------------------------------------------------------------------------
@@ -129,11 +150,11 @@ def plan_markdown(plan: RemediationPlan, lang: Lang) -> str:
 
 
 def outcome_markdown(outcome: RemediationOutcome, lang: Lang) -> str:
-    """What execution did: ✅ per applied step, ❌ with the reason for the one that failed."""
+    """What execution did: "✅ OK" per applied step, "❌ Failed" with the reason for the one that failed."""
     head = messages.text("fix_done" if outcome.ok else "fix_failed", lang, not_run=outcome.not_run)
     lines = []
     for result in outcome.results:
-        line = f"- {mark('ok' if result.ok else 'broken')} {step_markdown(result.step, lang)}"
+        line = f"- {labelled('ok' if result.ok else 'broken', lang)} — {step_markdown(result.step, lang)}"
         lines.append(line if result.ok else f"{line}: {result.detail}")
     return "\n\n".join([head, "\n".join(lines), messages.text("fix_journaled", lang)])
 

@@ -12,9 +12,13 @@ from tenant.remediation import RemediationOutcome, RemediationPlan
 
 @dataclass(frozen=True)
 class Findings:
-    """A sweep's live findings, under the live-checks heading; one honest line when nothing could be checked."""
+    """A sweep's live findings, under the live-checks heading; one honest line when nothing could be checked.
+
+    `offers`: the remediation actions this user is offered as a "Fix it for me" button beside their finding (the
+    dialog decides who may fix; none by default)."""
 
     results: tuple[CheckResult, ...]
+    offers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

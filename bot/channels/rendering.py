@@ -4,14 +4,17 @@ questions, live findings, fix offers, previews and reports.
 Teams, Web Chat and the Emulator get Adaptive Cards (`assistant.presenters.cards`): Teams with `Action.Execute`
 buttons (refreshed in place through the `adaptiveCard/action` invoke), the others with `Action.Submit`. Every other
 channel gets markdown (`assistant.presenters.markdown`) with its choices fitted by botbuilder's `ChoiceFactory`
-(suggested actions, a hero card or inline text). A card activity's `summary` carries the plain text for notifications
-and screen readers.
+(suggested actions, a hero card or inline text). A card activity's `summary` and its card's `fallbackText` carry the
+whole of what the card shows as plain text — lead, numbered steps with their bullets, links, and the buttons as a
+numbered list the dialogs accept as typed replies — for notifications, screen readers and clients without cards.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
-from botbuilder.dialogs.choices import Choice, ChoiceFactory
+from botbuilder.dialogs.choices import Choice, ChoiceFactory, ChoiceFactoryOptions
 from botbuilder.schema import Activity, CardAction
 
 from assistant import messages
@@ -38,8 +41,10 @@ def wants_cards(channel_id: str | None) -> bool:
     return channel_id in CARD_CHANNELS
 
 
-def _plain(markdown: str) -> str:
-    return markdown.replace("**", "").replace("_", "")
+def _fallback(markdown: str, lang: Lang, choices: Sequence[tuple[str, str]] = ()) -> str:
+    """What a card shows, as plain text, with its buttons as a numbered list."""
+    text = md.plain_text(markdown)
+    return f"{text}\n\n{md.numbered_choices(choices, lang)}" if choices else text
 
 
 def _locale(activity: Activity, lang: Lang) -> Activity:
@@ -70,7 +75,9 @@ class TextRenderer:
             return _locale(Activity(type="message", text=text), lang)
         text, choices = self._prompt(view, lang)
         buttons = [Choice(value=k, action=CardAction(type="imBack", title=t, value=t)) for k, t in choices]
-        return _locale(ChoiceFactory.for_channel(self._channel, buttons, text), lang)
+        word = messages.text("choices_or", lang)
+        joined = ChoiceFactoryOptions(inline_or=f" {word} ", inline_or_more=f", {word} ")
+        return _locale(ChoiceFactory.for_channel(self._channel, buttons, text, options=joined), lang)
 
     def _prompt(self, spec: PromptSpec, lang: Lang) -> tuple[str, list[tuple[str, str]]]:
         if spec.kind in HANDOFF_KINDS:
@@ -109,44 +116,48 @@ class CardRenderer:
             text = md.findings_markdown(results, lang)
             if not any(r.status.value in ("pass", "warn", "fail") for r in results):
                 return _locale(MessageFactory.text(text), lang)  # nothing could be checked: one honest line
-            card = cards.findings_card(results, messages.text("live_heading", lang), _plain(text), lang)
-            return card_activity(card, _plain(text), lang)
+            heading, plain = messages.text("live_heading", lang), md.plain_text(text)
+            card = cards.findings_card(results, heading, plain, lang, offers=view.offers, execute=self._execute)
+            return card_activity(card, plain, lang)
         if isinstance(view, FixReport):
-            text = _plain(md.report_markdown(view.outcome, view.plan, lang))
+            text = md.plain_text(md.report_markdown(view.outcome, view.plan, lang))
             return card_activity(cards.fix_report_card(view.outcome, view.plan, text, lang), text, lang)
         card, summary = self.build(view, lang)
         return card_activity(card, summary, lang)
 
     def build(self, spec: PromptSpec, lang: Lang) -> tuple[cards.Card, str]:
-        """The card for a prompt spec and its plain-text summary."""
+        """The card for a prompt spec and its plain-text fallback (the whole card, buttons numbered)."""
         kb, execute = self._kb, self._execute
         if spec.kind in HANDOFF_KINDS:
-            return handoff_card(kb, spec, lang, execute=execute), _plain(handoff_markdown(kb, spec, lang))
+            fallback = _fallback(handoff_markdown(kb, spec, lang), lang, handoff_choices(spec, lang))
+            return handoff_card(kb, spec, lang, execute=execute), fallback
         if spec.kind in _FIX_KEYS:
-            summary, choices = _plain(_fix_text(spec, lang)), _fix_choices(spec.kind, lang)
+            choices = _fix_choices(spec.kind, lang)
+            fallback = _fallback(_fix_text(spec, lang), lang, choices)
             if spec.kind == "fix_confirm" and spec.plan is not None:
-                return cards.fix_confirm_card(spec.plan, choices, summary, lang, execute=execute), summary
+                return cards.fix_confirm_card(spec.plan, choices, fallback, lang, execute=execute), fallback
             return cards.fix_offer_card(
                 _fix_text(spec, lang), choices, spec.action or "", lang, execute=execute
-            ), summary
+            ), fallback
         choices = prompt_choices(kb, spec, lang)
         if spec.kind == "answer" and spec.entry_id:
             entry = kb.get(spec.entry_id)
-            summary = md.entry_markdown(entry, lang) + "\n\n" + messages.text("helped_q", lang)
-            return cards.answer_card(entry, lang, choices, execute=execute), _plain(summary)
+            text = md.entry_markdown(entry, lang) + "\n\n" + messages.text("helped_q", lang)
+            return cards.answer_card(entry, lang, choices, execute=execute), _fallback(text, lang, choices)
         if spec.kind == "item" and spec.area:
             card = cards.item_card(kb.area(spec.area), spec.area, spec.index, lang, choices, execute=execute)
-            return card, _plain(md.item_markdown(kb, spec.area, spec.index, lang))
+            text = md.item_markdown(kb, spec.area, spec.index, lang) + "\n\n" + messages.text("item_q", lang)
+            return card, _fallback(text, lang, choices)
         if spec.kind == "summary" and spec.area:
             items = [(spec.results.get(e.id, "skipped"), e.content(lang).check, None) for e in kb.area(spec.area)]
             title = messages.text("summary", lang, area=messages.area_name(spec.area, lang)).replace("**", "")
             card = cards.checklist_card(title, items, lang)
             tail = "summary_next" if any(s == "open" for s, _, _ in items) else "summary_all_ok"
             card["body"].append(cards._text(messages.text(tail, lang).replace("**", "")))
-            return card, _plain(md.summary_markdown(kb, spec.area, dict(spec.results), lang))
+            return card, _fallback(md.summary_markdown(kb, spec.area, dict(spec.results), lang), lang)
         *titles, (_, none_title) = choices
         heading = messages.clarify_heading(len(titles), lang)
-        return cards.clarify_card(titles, lang, none_title, execute=execute), _plain(heading)
+        return cards.clarify_card(titles, lang, none_title, execute=execute), _fallback(heading, lang, choices)
 
 
 Renderer = TextRenderer | CardRenderer
@@ -160,7 +171,11 @@ def renderer_for(kb: KnowledgeBase, channel_id: str | None) -> Renderer:
 
 
 def card_activity(card: cards.Card, summary: str, lang: Lang) -> Activity:
-    """A message carrying one Adaptive Card, with the summary for notifications and screen readers."""
+    """A message carrying one Adaptive Card, with the summary for notifications and screen readers; the card's
+    `fallbackText` is the same text, so a client that cannot render the card shows all of it.
+
+    Not `text`: Web Chat and Teams show an activity's text beside its card, so the answer would read twice."""
+    card["fallbackText"] = summary
     activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
     activity.summary = summary
     return _locale(activity, lang)
@@ -175,9 +190,8 @@ def welcome_activity(channel_id: str | None, lang: Lang) -> Activity:
     """The welcome: a card with one button per area where cards render, else text."""
     if not wants_cards(channel_id):
         return MessageFactory.text(messages.text("welcome", lang))
-    return card_activity(
-        cards.welcome_card(lang, execute=channel_id == "msteams"), messages.text("welcome", lang), lang
-    )
+    welcome = md.plain_text(messages.text("welcome", lang))
+    return card_activity(cards.welcome_card(lang, execute=channel_id == "msteams"), welcome, lang)
 
 
 def refreshed_card(kb: KnowledgeBase, data: dict[str, object], lang: Lang) -> cards.Card:

@@ -8,16 +8,17 @@ import asyncio
 import json
 from typing import Any
 
-from assistant.presenters.marks import mark
+from assistant.presenters.marks import mark, status_word
 from bot.commands.common import demo_scenario, settings_or_exit, start_demo
 from bot.log_setup import configure_logging
 from bot.settings import Settings
 
 
 def _mark(status: str) -> str:
-    """The status mark (`assistant.presenters.marks`), padded where a terminal draws the emoji one column short."""
+    """The status mark (`assistant.presenters.marks`), padded where a terminal draws the emoji one column short, and
+    its word, then a dash: "✅ OK —"."""
     found = mark(status)
-    return found + " " if found.endswith("\ufe0f") else found
+    return f"{found + ' ' if found.endswith(chr(0xFE0F)) else found} {status_word(status, 'en')} —"
 
 
 async def _diagnose(

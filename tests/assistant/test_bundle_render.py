@@ -99,7 +99,7 @@ def test_times_are_shown_in_utc() -> None:
 def test_the_card_lists_the_failing_checks_then_how_many_more() -> None:
     findings = [Finding(check=f"c{n}", title=f"Check {n}", system="s", status="fail", summary="no") for n in range(8)]
     card = bundle_markdown(_bundle(findings=findings))
-    assert card.count("❌ **Check") == MAX_CARD_FINDINGS and f"and {8 - MAX_CARD_FINDINGS} more" in card
+    assert card.count("❌ Problem — **Check") == MAX_CARD_FINDINGS and f"and {8 - MAX_CARD_FINDINGS} more" in card
     assert "none ran" in bundle_markdown(_bundle())
     passed = Finding(check="p", title="P", system="s", status="pass", summary="ok")
     assert "all 1 passed or could not look" in bundle_markdown(_bundle(findings=[passed]))

@@ -109,7 +109,7 @@ async def test_italian_conversation_shows_the_italian_findings(knowledge) -> Non
     findings, answer = await h.send("Quali flussi figlio vanno attivati prima del flusso Partner Center to CRM?")
     assert findings.startswith("**Verifiche in tempo reale sul tuo tenant**")
     assert (
-        '❌ **Flussi figlio attivi prima di "Partner Center to CRM"**: Alcuni flussi figlio sono disattivati'
+        '❌ Problema — **Flussi figlio attivi prima di "Partner Center to CRM"**: Alcuni flussi figlio sono disattivati'
         in findings
     )
     assert "Child flows" not in findings and "turn them on" not in findings
@@ -119,7 +119,7 @@ async def test_italian_conversation_shows_the_italian_findings(knowledge) -> Non
 async def test_english_conversation_shows_the_english_findings(knowledge) -> None:
     h = DialogHarness(knowledge, live=_live(CHILD_FLOWS_OFF))
     findings, _answer = await h.send("which child flows must be on before the partner center to crm flow?")
-    assert "❌ **Flow Activation Order**: Child flows are off; turn them on before the parent." in findings
+    assert "❌ Problem — **Flow Activation Order**: Child flows are off; turn them on before the parent." in findings
     assert "Alcuni" not in findings and "Verifiche" not in findings
 
 

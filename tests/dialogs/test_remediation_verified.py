@@ -73,7 +73,7 @@ async def test_a_fix_that_took_shows_the_passing_finding_and_nothing_is_offered_
     await h.send("Fix it for me")
     report, answer = await h.send("confirm")
     assert "Done." in report and "Checked again after the change**: no longer failing" in report
-    assert "✅ **Child flows on before Partner Center to CRM**: The child flows are on." in report
+    assert "✅ OK — **Child flows on before Partner Center to CRM**: The child flows are on." in report
     assert "❌" not in report and "Did this help?" in answer and "I can fix this for you" not in answer
     assert len(remediation.executed) == 1
 
@@ -86,7 +86,7 @@ async def test_a_fix_that_did_not_take_says_still_failing_and_is_not_offered_aga
     replies = await h.send("confirm")
     report, answer = replies
     assert "Done." in report and "still failing" in report and "won't offer the same fix again" in report
-    assert "❌ **Child flows on before Partner Center to CRM**: Child flows are off." in report
+    assert "❌ Problem — **Child flows on before Partner Center to CRM**: Child flows are off." in report
     assert "talk to a person" in report
     assert "Did this help?" in answer and not any("I can fix this for you" in r for r in replies)
 
@@ -138,7 +138,8 @@ async def test_italian_verification(knowledge) -> None:  # type: ignore[no-untyp
     report, _answer = await h.send("conferma")
     assert "Fatto." in report and "il problema resta" in report and "non ti riproporrò" in report
     assert (
-        '❌ **Flussi figlio attivi prima di "Partner Center to CRM"**: Alcuni flussi figlio sono disattivati.' in report
+        '❌ Problema — **Flussi figlio attivi prima di "Partner Center to CRM"**: '
+        "Alcuni flussi figlio sono disattivati." in report
     )
 
 

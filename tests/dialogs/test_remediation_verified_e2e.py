@@ -93,14 +93,14 @@ async def chat(aiohttp_server, make_settings) -> AsyncIterator[Start]:  # type: 
 async def test_flows_off_fix_shows_the_flows_on_and_the_next_question_sees_it_from_the_cache(chat: Start) -> None:
     c = await chat("flows-off")
     findings, offer = await c.send(FLOWS_OFF)
-    assert "❌ **Connector flows are on**: 6 of 6 connector flows are off" in findings and OFFER in offer
+    assert "❌ Problem — **Connector flows are on**: 6 of 6 connector flows are off" in findings and OFFER in offer
     [preview] = await c.send("Fix it for me")
     assert "This will change exactly" in preview
     replies = await c.send("confirm")
     report, answer = replies
     assert "Done." in report and "Checked again after the change**: no longer failing" in report
-    assert "✅ **Connector flows are on**: All 6 connector flows are on." in report
-    assert "✅ **Child flows on before Partner Center to CRM**" in report  # same source, re-run too
+    assert "✅ OK — **Connector flows are on**: All 6 connector flows are on." in report
+    assert "✅ OK — **Child flows on before Partner Center to CRM**" in report  # same source, re-run too
     assert "❌" not in report and not any(OFFER in r for r in replies) and "Did this help?" in answer
     recheck = c.sweeps[-1]
     assert [r.id for r in recheck.results] == ["connector-flows", "flow-activation-order", "webhook-registration"]
@@ -109,7 +109,7 @@ async def test_flows_off_fix_shows_the_flows_on_and_the_next_question_sees_it_fr
     assert row["result"] == "done" and row["after"]["verified"]["connector-flows"] == "pass"
 
     findings, *rest = await c.send(FLOWS_OFF)  # right after: well within the 300 s TTL
-    assert "✅ **Connector flows are on**: All 6 connector flows are on." in findings and "❌" not in findings
+    assert "✅ OK — **Connector flows are on**: All 6 connector flows are on." in findings and "❌" not in findings
     assert not any(OFFER in r for r in rest) and "Did this help?" in rest[-1]
     again = c.sweeps[-1]
     assert "connector-flows" in again.cached and again.api_calls == 0  # the re-run's results, from the cache
@@ -118,12 +118,12 @@ async def test_flows_off_fix_shows_the_flows_on_and_the_next_question_sees_it_fr
 async def test_a_fix_the_tenant_does_not_take_says_still_failing_and_is_not_offered_again(chat: Start) -> None:
     c = await chat("trigger-not-found")  # the sandbox accepts resubmits but the runs stay failed
     findings, offer = await c.send(TRIGGER_GONE)
-    assert "❌ **Failed flow runs**" in findings and "resubmit the failed runs" in offer
+    assert "❌ Problem — **Failed flow runs**" in findings and "resubmit the failed runs" in offer
     await c.send("Fix it for me")
     replies = await c.send("confirm")
     report, answer = replies
     assert "Done." in report and "still failing" in report and "won't offer the same fix again" in report
-    assert "❌ **Failed flow runs**: 2 failed runs in the last 7 days: WorkflowTriggerNotFound ×2." in report
+    assert "❌ Problem — **Failed flow runs**: 2 failed runs in the last 7 days: WorkflowTriggerNotFound ×2." in report
     assert not any(OFFER in r for r in replies) and "Did this help?" in answer
     assert [r.id for r in c.sweeps[-1].results] == ["failed-runs"]
     [row] = c.assistant.journal.remediations()

@@ -12,7 +12,6 @@ from assistant.presenters.choices import (
     ITEM_CHOICES,
     prompt_choices,
     recognize,
-    short,
 )
 from knowledge.models import Area
 
@@ -58,8 +57,3 @@ def test_item_and_answer_prompts_offer_their_fixed_choices(knowledge) -> None:  
     assert [k for k, _ in item] == list(ITEM_CHOICES)
     answer = prompt_choices(knowledge.kb, PromptSpec(kind="answer", entry_id="pre-trial"), "en")
     assert [k for k, _ in answer] == list(FEEDBACK_CHOICES)
-
-
-def test_short_cuts_with_an_ellipsis_only_when_needed() -> None:
-    assert short("x" * 60) == "x" * 60
-    assert short("word " * 20, 20).endswith("…") and len(short("word " * 20, 20)) <= 20

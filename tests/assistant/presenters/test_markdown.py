@@ -32,7 +32,7 @@ def test_an_entry_reads_as_lead_numbered_steps_and_indented_sub_steps(knowledge)
 
 def test_findings_list_each_check_and_nothing_checked_is_one_line() -> None:
     text = findings_markdown([PASSED, FAILED], "en")
-    assert "- ✅ **A**: fine" in text and "- ❌ **B**: broken" in text
+    assert "- ✅ OK — **A**: fine" in text and "- ❌ Problem — **B**: broken" in text
     only = findings_markdown([SKIPPED], "en")
     assert "\n- " not in only and "No client." in only
 
@@ -41,8 +41,9 @@ def test_a_checklist_summary_groups_items_by_outcome(knowledge) -> None:  # type
     entries = knowledge.kb.area(Area.prerequisites)
     results = {entries[0].id: "done", entries[1].id: "open"}
     text = summary_markdown(knowledge.kb, Area.prerequisites, results, "en")
-    assert f"✅ {entries[0].content('en').check}" in text and f"❌ {entries[1].content('en').check}" in text
-    assert f"⏭️ {entries[2].content('en').check}" in text  # not reached: skipped
+    assert f"✅ Done — {entries[0].content('en').check}" in text
+    assert f"❌ Open — {entries[1].content('en').check}" in text
+    assert f"⏭️ Skipped — {entries[2].content('en').check}" in text  # not reached: skipped
 
 
 def test_a_fix_report_marks_steps_and_appends_the_checks_found_again() -> None:
@@ -55,5 +56,5 @@ def test_a_fix_report_marks_steps_and_appends_the_checks_found_again() -> None:
     )
     assert "❌" in outcome_markdown(outcome, "en") and ": 403" in outcome_markdown(outcome, "en")
     report = report_markdown(outcome, plan, "it")
-    assert report.startswith(outcome_markdown(outcome, "it")) and "- ✅ **B**: now fine" in report
+    assert report.startswith(outcome_markdown(outcome, "it")) and "- ✅ OK — **B**: now fine" in report
     assert report_markdown(outcome.model_copy(update={"verified": ()}), plan, "en") == outcome_markdown(outcome, "en")

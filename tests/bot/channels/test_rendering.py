@@ -99,7 +99,8 @@ def test_checklist_card_marks_each_item(knowledge) -> None:
 def test_checklist_card_shows_live_statuses_and_evidence() -> None:
     card = cards.checklist_card("Live checks", [("pass", "Webhook", None), ("fail", "Flows on", "2 of 7 off")], "en")
     text = _texts(card)
-    assert "✅" in text and "❌" in text and "2 of 7 off" in text and "❌ Flows on" in card["fallbackText"]
+    assert "✅ OK" in text and "❌ Problem" in text and "2 of 7 off" in text
+    assert "❌ Problem — Flows on" in card["fallbackText"]
 
 
 def test_welcome_card_offers_the_three_areas() -> None:
@@ -147,8 +148,9 @@ def _card(activity) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("lang", ["en", "it"])
 def test_findings_are_a_card_with_a_status_column_where_cards_render(knowledge, lang) -> None:
     card = _card(activity := _render(knowledge, "webchat", Findings(FINDINGS), lang))
-    rows = [b for b in card["body"] if b["type"] == "ColumnSet"]
-    assert len(rows) == 2 and [r["columns"][0]["items"][0]["text"] for r in rows] == ["❌", "✅"]
+    rows = [b["items"][0] for b in card["body"] if b["type"] == "Container"]
+    words = ["❌ Problem", "✅ OK"] if lang == "en" else ["❌ Problema", "✅ OK"]
+    assert len(rows) == 2 and [r["columns"][0]["items"][0]["text"] for r in rows] == words
     text = _texts(card)
     assert FINDINGS[0].text(lang)[0] in text and FINDINGS[0].text(lang)[1] in text and "12 GB" in text
     assert "❌" in activity.summary and "**" not in activity.summary and card["fallbackText"] == activity.summary
@@ -156,7 +158,7 @@ def test_findings_are_a_card_with_a_status_column_where_cards_render(knowledge, 
 
 def test_findings_are_markdown_on_text_channels(knowledge) -> None:
     activity = _render(knowledge, "directline", Findings(FINDINGS))
-    assert not activity.attachments and "- ❌ **Child flows are on**: 2 child flows are off." in activity.text
+    assert not activity.attachments and "- ❌ Problem — **Child flows are on**: 2 child flows are off." in activity.text
 
 
 def test_nothing_checked_is_one_honest_line_on_every_channel(knowledge) -> None:

@@ -101,4 +101,4 @@ def test_trace_command_names_the_broken_hop(capsys, monkeypatch, tmp_path) -> No
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["broken_at"] == "open"
     assert main(["trace", "--demo", "healthy", "--opportunity", "44444444-0000-4000-8000-000000000001"]) == 0
-    assert "✅ crm-record" in capsys.readouterr().out
+    assert "✅ OK — crm-record" in capsys.readouterr().out
