@@ -7,7 +7,7 @@ conversation's own words. `text(key, lang, **kw)` formats one.
 from __future__ import annotations
 
 from assistant.handoff.texts import HANDOFF_MESSAGES
-from knowledge.models import Area, Lang
+from knowledge.models import Area, Entry, Lang
 
 _MESSAGES: dict[str, dict[Lang, str]] = {
     "welcome": {
@@ -299,6 +299,12 @@ def text(key: str, lang: Lang, **kwargs: object) -> str:
     """The message `key` in `lang`, formatted with `kwargs`."""
     template = (_MESSAGES.get(key) or HANDOFF_MESSAGES[key])[lang]
     return template.format(**kwargs) if kwargs else template
+
+
+def entry_name(entry: Entry, lang: Lang) -> str:
+    """How an entry is named to people: its short label where the data has one, else its title; never its id."""
+    content = entry.content(lang)
+    return str(getattr(content, "label", "") or content.title)
 
 
 def area_name(area: Area, lang: Lang) -> str:

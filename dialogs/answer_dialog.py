@@ -25,6 +25,7 @@ from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, rem
 from dialogs.state import ANSWER_KEY, conversation_data, record_answer, record_findings, turn_lang
 from knowledge.loader import KnowledgeBase
 from tenant.base import CheckResult
+from tenant.trace import inputs_in
 
 _ENTRY = "entry_id"  # persisted in the dialog instance's state: the entry shown
 _ASKED = "asked"  # persisted: True once the answer and its "did this help?" are out
@@ -123,7 +124,7 @@ class AnswerDialog(Dialog):
         if not await may_show_live(ctx):  # the channel did not prove who the user is
             return []
         await ctx.send_activity(Activity(type=ActivityTypes.typing))  # checks take a moment
-        sweep = await self._live.sweep(ids=ids)
+        sweep = await self._live.sweep(ids=ids, inputs=inputs_in(ctx.activity.text))
         record_findings(ctx, sweep.results)
         await ctx.send_activity(self._render(Findings(tuple(sweep.results)), ctx))
         return list(sweep.results)

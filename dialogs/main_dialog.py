@@ -44,6 +44,7 @@ from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, conversation_data, record_
 from dialogs.support_mode import SupportMode
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Lang, Match
+from tenant.trace import inputs_in
 
 Matcher = Callable[[str, Lang], Match]
 RouteFn = Callable[[DialogContext, str | None], Awaitable[DialogTurnResult]]
@@ -236,7 +237,7 @@ class MainDialog(ComponentDialog):
         if not await may_show_live(ctx, always_explain=True):
             return
         await ctx.send_activity(Activity(type=ActivityTypes.typing))
-        sweep = await self._live.sweep()
+        sweep = await self._live.sweep(inputs=inputs_in(ctx.activity.text))  # "diagnose referral <id>"
         record_findings(ctx, sweep.results)
         await ctx.send_activity(self._render(Findings(tuple(sweep.results)), ctx))
         if any(r.status.value == "fail" and r.fix is None for r in sweep.results):

@@ -19,6 +19,7 @@ LANG_KEY = "cosell.lang"  # turn_state: the language of this turn's replies
 LANG_CHANGED_KEY = "cosell.lang_locked"  # turn_state: set when the user chose a language explicitly
 MATCH_KEY = "cosell.match"  # turn_state: the matcher's verdict for this turn's text (for `ask --json`)
 ANSWER_KEY = "cosell.answer"  # turn_state: the text of the answer shown this turn
+FINDINGS_KEY = "cosell.findings"  # turn_state: the live findings shown this turn (for `ask --json`)
 _DATA_KEY = "cosell.data"  # turn_state: this conversation's ConversationData, loaded by the bot handler
 
 
@@ -45,7 +46,9 @@ def set_match(ctx: TurnContext, result: Match) -> None:
 
 
 def record_findings(ctx: TurnContext, results: Iterable[CheckResult]) -> None:
-    """Keep each check's latest result, with when it ran, for a hand-over bundle."""
+    """Keep each check's latest result, with when it ran, for a hand-over bundle (and this turn's, for `ask`)."""
+    results = list(results)
+    ctx.turn_state[FINDINGS_KEY] = [*ctx.turn_state.get(FINDINGS_KEY, ()), *results]
     data = conversation_data(ctx)
     if data is None:
         return
