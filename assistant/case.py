@@ -76,6 +76,8 @@ class PromptSpec(_Model):
     results: dict[str, ItemStatus] = Field(default_factory=dict)  # summary: status per entry id
     action: str | None = None  # fix_offer / fix_confirm: the remediation action
     finding: str | None = None  # fix_offer: the finding's title and summary
+    # fix_offer: True = this user may run the fix ("Fix it for me" button); False = say who can and how, no button
+    fix_offered: bool = True
     plan: RemediationPlan | None = None  # fix_confirm: the exact changes (ids, names, hosts; no secrets)
     preview: HandoffPreview | None = None  # handoff_preview: what will be shared
     case_ref: str | None = None  # handoff_rate: the resolved case

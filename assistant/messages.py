@@ -137,6 +137,13 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "it": "Posso sistemarlo io: **{action}** ({finding}). Prima ti mostro esattamente cosa cambierà e ti "
         "chiedo conferma.",
     },
+    "fix_elsewhere": {
+        "en": "**{finding}** To fix it, an admin listed in COSELL_ADMIN_ALLOWLIST can ask me to **{action}** from "
+        "Microsoft Teams or a partner portal they signed in to; or do it by hand: {manual}.",
+        "it": "**{finding}** Per sistemarlo, un amministratore elencato in COSELL_ADMIN_ALLOWLIST può chiedermi di "
+        "**{action}** da Microsoft Teams o da un portale partner a cui ha fatto l'accesso; oppure fallo a mano: "
+        "{manual}.",
+    },
     "fix_yes": {"en": "Fix it for me", "it": "Sistemalo tu"},
     "fix_no": {"en": "No", "it": "No"},
     "live_hidden": {

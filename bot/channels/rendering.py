@@ -10,6 +10,8 @@ and screen readers.
 
 from __future__ import annotations
 
+import re
+
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.dialogs.choices import Choice, ChoiceFactory
 from botbuilder.schema import Activity, CardAction
@@ -38,8 +40,11 @@ def wants_cards(channel_id: str | None) -> bool:
     return channel_id in CARD_CHANNELS
 
 
+_EMPHASIS = re.compile(r"(?<!\w)_|_(?!\w)")  # _italic_ markers; not the underscores inside COSELL_ADMIN_ALLOWLIST
+
+
 def _plain(markdown: str) -> str:
-    return markdown.replace("**", "").replace("_", "")
+    return _EMPHASIS.sub("", markdown.replace("**", ""))
 
 
 def _locale(activity: Activity, lang: Lang) -> Activity:
@@ -47,8 +52,11 @@ def _locale(activity: Activity, lang: Lang) -> Activity:
     return activity
 
 
-def _fix_choices(kind: str, lang: Lang) -> list[tuple[str, str]]:
-    return [(key, messages.text(title, lang)) for key, title in _FIX_KEYS[kind]]
+def _fix_choices(spec: PromptSpec, lang: Lang) -> list[tuple[str, str]]:
+    """The buttons of a fix prompt; none on an offer to a user who may not run the fix (`fix_offered` False)."""
+    if spec.kind == "fix_offer" and not spec.fix_offered:
+        return []
+    return [(key, messages.text(title, lang)) for key, title in _FIX_KEYS[spec.kind]]
 
 
 class TextRenderer:
@@ -76,7 +84,7 @@ class TextRenderer:
         if spec.kind in HANDOFF_KINDS:
             return handoff_markdown(self._kb, spec, lang), handoff_choices(spec, lang)
         if spec.kind in _FIX_KEYS:
-            return _fix_text(spec, lang), _fix_choices(spec.kind, lang)
+            return _fix_text(spec, lang), _fix_choices(spec, lang)
         if spec.kind == "answer" and spec.entry_id:
             body = md.entry_markdown(self._kb.get(spec.entry_id), lang)
             question = messages.text("helped_q", lang)
@@ -92,7 +100,7 @@ class TextRenderer:
 def _fix_text(spec: PromptSpec, lang: Lang) -> str:
     if spec.kind == "fix_confirm" and spec.plan is not None:
         return md.plan_markdown(spec.plan, lang)
-    return md.fix_offer_markdown(spec.action or "", spec.finding, lang)
+    return md.fix_offer_markdown(spec.action or "", spec.finding, lang, offered=spec.fix_offered)
 
 
 class CardRenderer:
@@ -123,7 +131,7 @@ class CardRenderer:
         if spec.kind in HANDOFF_KINDS:
             return handoff_card(kb, spec, lang, execute=execute), _plain(handoff_markdown(kb, spec, lang))
         if spec.kind in _FIX_KEYS:
-            summary, choices = _plain(_fix_text(spec, lang)), _fix_choices(spec.kind, lang)
+            summary, choices = _plain(_fix_text(spec, lang)), _fix_choices(spec, lang)
             if spec.kind == "fix_confirm" and spec.plan is not None:
                 return cards.fix_confirm_card(spec.plan, choices, summary, lang, execute=execute), summary
             return cards.fix_offer_card(
@@ -191,7 +199,7 @@ def refreshed_card(kb: KnowledgeBase, data: dict[str, object], lang: Lang) -> ca
         picked = dict(handoff_choices(spec, lang)).get(key, key)
         return cards.answered_card(messages.text("handoff_offer_yes", lang), picked, lang)
     if kind in _FIX_KEYS:
-        picked = dict(_fix_choices(str(kind), lang)).get(key, key)
+        picked = dict(_fix_choices(PromptSpec.model_validate({"kind": kind}), lang)).get(key, key)
         name = messages.fix_text(str(data.get("action", "")), "name", lang)
         return cards.answered_card(name[:1].upper() + name[1:], picked, lang)
     if kind == "answer" and isinstance(data.get("entry"), str) and str(data["entry"]) in kb.by_id:
