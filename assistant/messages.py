@@ -145,6 +145,12 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "{manual}.",
     },
     "fix_yes": {"en": "Fix it for me", "it": "Sistemalo tu"},
+    "crm_ask": {
+        "en": "The steps name the connector's flows after your CRM: which one do you use, **Dynamics 365** or "
+        "**Salesforce**?",
+        "it": "I passaggi indicano i flussi del connettore con il nome del tuo CRM: quale usi, **Dynamics 365** o "
+        "**Salesforce**?",
+    },
     "fix_no": {"en": "No", "it": "No"},
     "live_hidden": {
         "en": "I can't show you live results from your tenant in this chat: I show them only when the channel proves "

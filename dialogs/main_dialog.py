@@ -40,8 +40,17 @@ from dialogs.checklist_dialog import AREA_DIALOGS
 from dialogs.clarify_dialog import ClarifyDialog
 from dialogs.handoff_dialog import HANDOFF_READY, HandoffDialog, offer_handoff
 from dialogs.runtime import patch_dialog_context
-from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, conversation_data, record_findings, set_match, turn_lang
+from dialogs.state import (
+    LANG_CHANGED_KEY,
+    LANG_KEY,
+    conversation_data,
+    record_findings,
+    remember_crm,
+    set_match,
+    turn_lang,
+)
 from dialogs.support_mode import SupportMode
+from knowledge.crm import crm_in_text
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Lang, Match
 from tenant.trace import inputs_in
@@ -121,10 +130,12 @@ class MainDialog(ComponentDialog):
 
     async def on_begin_dialog(self, inner_dc: DialogContext, options: object) -> DialogTurnResult:
         inner_dc.context.turn_state[HANDOFF_READY] = self._support is not None  # offers only where hand-over exists
+        remember_crm(inner_dc.context, crm_in_text(inner_dc.context.activity.text))  # "we use Salesforce"
         return await super().on_begin_dialog(inner_dc, options)
 
     async def on_continue_dialog(self, inner_dc: DialogContext) -> DialogTurnResult:
         inner_dc.context.turn_state[HANDOFF_READY] = self._support is not None
+        remember_crm(inner_dc.context, crm_in_text(inner_dc.context.activity.text))
         if inner_dc.active_dialog is not None and inner_dc.active_dialog.id != Router.__name__:
             handled = await self._command(inner_dc.context, inner_dc)
             if handled is not None:

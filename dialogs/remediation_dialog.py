@@ -17,7 +17,8 @@ from assistant.presenters.views import FixReport
 from dialogs.access import turn_access
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.runtime import Waterfall
-from dialogs.state import turn_lang
+from dialogs.state import conversation_crm, turn_lang
+from knowledge.crm import crm_words
 from knowledge.models import Lang
 from tenant.base import CheckResult, LiveCheckError
 from tenant.remediation import RemediationOutcome, RemediationPlan
@@ -108,7 +109,7 @@ class RemediationDialog(ComponentDialog):
         if refusal is not None:
             key, detail = refusal
             await self._record(step, action, {}, {}, "refused", detail)
-            manual = messages.fix_text(action, "manual", lang)
+            manual = crm_words(messages.fix_text(action, "manual", lang), conversation_crm(step.context), lang)
             await step.context.send_activity(messages.text(key, lang, manual=manual))
             return await self._next(step)
         await step.context.send_activity(Activity(type=ActivityTypes.typing))  # fresh reads take a moment

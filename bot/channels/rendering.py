@@ -11,6 +11,7 @@ and screen readers.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.dialogs.choices import Choice, ChoiceFactory
@@ -23,7 +24,8 @@ from assistant.presenters import markdown as md
 from assistant.presenters.choices import prompt_choices
 from assistant.presenters.handoff import HANDOFF_KINDS, handoff_card, handoff_choices, handoff_markdown
 from assistant.presenters.views import Findings, FixReport, View
-from dialogs.state import turn_lang
+from dialogs.state import conversation_crm, turn_lang
+from knowledge.crm import CRM_NAMES, Crm, crm_words
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
 
@@ -85,6 +87,8 @@ class TextRenderer:
             return handoff_markdown(self._kb, spec, lang), handoff_choices(spec, lang)
         if spec.kind in _FIX_KEYS:
             return _fix_text(spec, lang), _fix_choices(spec, lang)
+        if spec.kind == "crm_ask":
+            return messages.text("crm_ask", lang), prompt_choices(self._kb, spec, lang)
         if spec.kind == "answer" and spec.entry_id:
             body = md.entry_markdown(self._kb.get(spec.entry_id), lang)
             question = messages.text("helped_q", lang)
@@ -138,6 +142,10 @@ class CardRenderer:
                 _fix_text(spec, lang), choices, spec.action or "", lang, execute=execute
             ), summary
         choices = prompt_choices(kb, spec, lang)
+        if spec.kind == "crm_ask":
+            text = messages.text("crm_ask", lang)
+            actions = cards.choice_actions(choices, execute=execute, extra={"card": "crm_ask"})
+            return cards.card([cards._text(text)], actions, _plain(text), lang), _plain(text)
         if spec.kind == "answer" and spec.entry_id:
             entry = kb.get(spec.entry_id)
             summary = md.entry_markdown(entry, lang) + "\n\n" + messages.text("helped_q", lang)
@@ -175,8 +183,31 @@ def card_activity(card: cards.Card, summary: str, lang: Lang) -> Activity:
 
 
 def render_activity(kb: KnowledgeBase, view: View, ctx: TurnContext) -> Activity:
-    """The activity for `view` on this turn's channel, in this turn's language (the dialogs' `Renderer`)."""
-    return renderer_for(kb, ctx.activity.channel_id).render(view, turn_lang(ctx))
+    """The activity for `view` on this turn's channel, in this turn's language (the dialogs' `Renderer`), with
+    the data's `<CRM>` written as the conversation's CRM (or a neutral word)."""
+    lang = turn_lang(ctx)
+    return _crm_named(renderer_for(kb, ctx.activity.channel_id).render(view, lang), conversation_crm(ctx), lang)
+
+
+def _crm_named(activity: Activity, crm: Crm | None, lang: Lang) -> Activity:
+    """`activity` with `<CRM>` replaced in its text, summary and cards (no text reaches a user with it)."""
+    activity.text = _named(activity.text, crm, lang)
+    activity.summary = _named(activity.summary, crm, lang)
+    for attachment in activity.attachments or ():
+        attachment.content = _named(attachment.content, crm, lang)
+    return activity
+
+
+def _named(value: Any, crm: Crm | None, lang: Lang) -> Any:
+    """`value` (a string, or a card's JSON) with `<CRM>` replaced; a module function: a recursive closure would be
+    a reference cycle every turn."""
+    if isinstance(value, str):
+        return crm_words(value, crm, lang)
+    if isinstance(value, dict):
+        return {key: _named(item, crm, lang) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_named(item, crm, lang) for item in value]
+    return value
 
 
 def welcome_activity(channel_id: str | None, lang: Lang) -> Activity:
@@ -198,6 +229,8 @@ def refreshed_card(kb: KnowledgeBase, data: dict[str, object], lang: Lang) -> ca
         spec = PromptSpec.model_validate({"kind": kind})
         picked = dict(handoff_choices(spec, lang)).get(key, key)
         return cards.answered_card(messages.text("handoff_offer_yes", lang), picked, lang)
+    if kind == "crm_ask":
+        return cards.answered_card(messages.text("crm_ask", lang), CRM_NAMES.get(key, key), lang)  # type: ignore[call-overload]
     if kind in _FIX_KEYS:
         picked = dict(_fix_choices(PromptSpec.model_validate({"kind": kind}), lang)).get(key, key)
         name = messages.fix_text(str(data.get("action", "")), "name", lang)
