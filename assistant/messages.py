@@ -145,6 +145,28 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "{manual}.",
     },
     "fix_yes": {"en": "Fix it for me", "it": "Sistemalo tu"},
+    "card_stale": {
+        "en": "That button is on a card that is out of date, so I did nothing with it (nothing was changed). "
+        "Ask me again, or say **menu**, to see where things stand now.",
+        "it": "Quel pulsante è su una scheda non più attuale, quindi non ho fatto nulla (non è cambiato niente). "
+        "Chiedimelo di nuovo, oppure scrivi **menu**, per vedere la situazione attuale.",
+    },
+    "card_rated": {
+        "en": "Thanks, I noted your rating of the earlier answer “{entry}”.",
+        "it": "Grazie, ho registrato la tua valutazione della risposta precedente “{entry}”.",
+    },
+    "card_item_marked": {
+        "en": "From an earlier card: “{check}” is marked **{status}**.",
+        "it": "Da una scheda precedente: “{check}” è segnato come **{status}**.",
+    },
+    "card_item_no_walk": {
+        "en": "No checklist is open now; say **{area}** to walk it again.",
+        "it": "Ora non c'è una checklist aperta; scrivi **{area}** per ripercorrerla.",
+    },
+    "card_item_current": {
+        "en": "The current step is below.",
+        "it": "Il passo attuale è qui sotto.",
+    },
     "crm_ask": {
         "en": "The steps name the connector's flows after your CRM: which one do you use, **Dynamics 365** or "
         "**Salesforce**?",

@@ -22,6 +22,7 @@ from dialogs.access import may_show_live
 from dialogs.base import Renderer
 from dialogs.handoff_dialog import offer_handoff
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
+from dialogs.stale_cards import card_submit, redirect_text
 from dialogs.state import (
     ANSWER_KEY,
     conversation_data,
@@ -109,9 +110,11 @@ class AnswerDialog(Dialog):
         state = dialog_context.active_dialog.state
         if state.get(_CRM_ASKED) and await self._crm_reply(dialog_context):
             return Dialog.end_of_turn  # the answer again, in the CRM's words; its "did this help?" still open
-        vote = recognize(activity.text, activity.value, FEEDBACK_CHOICES) if state.get(_ASKED) else None
+        card = card_submit(activity.value)
+        mine = card is None or (card["card"] == "answer" and card.get("entry") == state.get(_ENTRY))
+        vote = recognize(activity.text, activity.value, FEEDBACK_CHOICES) if state.get(_ASKED) and mine else None
         if vote is None:  # also a stack stored by an older build, whose state has another shape
-            return await dialog_context.end_dialog(DialogEnd(redirect=activity.text).model_dump())
+            return await dialog_context.end_dialog(DialogEnd(redirect=redirect_text(ctx)).model_dump())
         lang = turn_lang(ctx)
         entry = self._kb.get(state[_ENTRY])
         await self._journal.record_feedback(activity.conversation.id, entry.id, vote == "yes", lang)

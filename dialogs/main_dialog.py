@@ -10,6 +10,7 @@ dialogs fewer on the stack and no restart per turn.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, Dialog, DialogContext, DialogReason, DialogTurnResult, DialogTurnStatus
@@ -40,6 +41,7 @@ from dialogs.checklist_dialog import AREA_DIALOGS
 from dialogs.clarify_dialog import ClarifyDialog
 from dialogs.handoff_dialog import HANDOFF_READY, HandoffDialog, offer_handoff
 from dialogs.runtime import patch_dialog_context
+from dialogs.stale_cards import card_submit, declined, handle_stale
 from dialogs.state import (
     LANG_CHANGED_KEY,
     LANG_KEY,
@@ -90,6 +92,8 @@ class Router(Dialog):
         ended = DialogEnd.model_validate(result) if isinstance(result, dict) else DialogEnd()
         if ended.redirect and ended.redirect.strip():
             return await self._route(dialog_context, ended.redirect)
+        if declined(dialog_context.context):  # an older card's button the open prompt did not take
+            return await self._route(dialog_context, None)
         return Dialog.end_of_turn
 
 
@@ -207,12 +211,21 @@ class MainDialog(ComponentDialog):
         if command_word(ctx) in DIAGNOSE:
             await self._diagnose(ctx)
             return Dialog.end_of_turn
+        if (card := card_submit(ctx.activity.value)) is not None:  # an older card's button: no prompt waits for it
+            return await self._stale_card(dc, card)
         area = area_command(command_word(ctx)) or _submitted_area(ctx.activity.value)
         if area is not None:
             return await dc.begin_dialog(AREA_DIALOGS[Area(area)].__name__)
         if not text or not text.strip():
             return Dialog.end_of_turn  # an empty message or an unknown card submit: nothing to answer
         return await self._answer_text(dc, text)
+
+    async def _stale_card(self, dc: DialogContext, card: dict[str, Any]) -> DialogTurnResult:
+        """An older card's button: its action in that card's context, or a clear "out of date"."""
+        entry = await handle_stale(dc.context, self._kb, self._journal, card)
+        if entry is None:
+            return Dialog.end_of_turn
+        return await dc.begin_dialog(AnswerDialog.__name__, AnswerOptions(entry_id=entry, via="clarify").model_dump())
 
     async def _answer_text(self, dc: DialogContext, text: str) -> DialogTurnResult:
         ctx = dc.context

@@ -17,6 +17,7 @@ from assistant.presenters.views import FixReport
 from dialogs.access import turn_access
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.runtime import Waterfall
+from dialogs.stale_cards import redirect_text
 from dialogs.state import conversation_crm, turn_lang
 from knowledge.crm import crm_words
 from knowledge.models import Lang
@@ -99,7 +100,8 @@ class RemediationDialog(ComponentDialog):
         activity = step.context.activity
         picked = recognize(activity.text, activity.value, FIX_CHOICES)
         if picked is None:
-            return await step.end_dialog(DialogEnd(redirect=activity.text, fixed=step.values["fixed"]).model_dump())
+            redirect = redirect_text(step.context)
+            return await step.end_dialog(DialogEnd(redirect=redirect, fixed=step.values["fixed"]).model_dump())
         if picked == "no":
             return await self._next(step)
         lang = turn_lang(step.context)
