@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from knowledge.crm import Crm
 from knowledge.models import Area, Lang
 from tenant.base import CheckResult
 from tenant.remediation import RemediationPlan
@@ -68,6 +69,7 @@ class PromptSpec(_Model):
         "handoff_describe",
         "handoff_preview",
         "handoff_rate",
+        "crm_ask",
     ]
     entry_id: str | None = None
     area: Area | None = None
@@ -76,6 +78,8 @@ class PromptSpec(_Model):
     results: dict[str, ItemStatus] = Field(default_factory=dict)  # summary: status per entry id
     action: str | None = None  # fix_offer / fix_confirm: the remediation action
     finding: str | None = None  # fix_offer: the finding's title and summary
+    # fix_offer: True = this user may run the fix ("Fix it for me" button); False = say who can and how, no button
+    fix_offered: bool = True
     plan: RemediationPlan | None = None  # fix_confirm: the exact changes (ids, names, hosts; no secrets)
     preview: HandoffPreview | None = None  # handoff_preview: what will be shared
     case_ref: str | None = None  # handoff_rate: the resolved case
@@ -133,6 +137,8 @@ class ConversationData(_Model):
     misses: int = 0  # messages in a row the assistant did not understand
     offered: list[str] = Field(default_factory=list)  # reasons escalation was offered for (each once: never nag)
     case_ref: str | None = None  # the open support case of this conversation, while there is one
+    crm: Crm | None = None  # the partner's CRM, from the live checks or the user's own words
+    crm_asked: bool = False  # "Dynamics 365 or Salesforce?" was asked: never again in this conversation
 
 
 MAX_MATCHES = 20

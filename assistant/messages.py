@@ -7,7 +7,7 @@ conversation's own words. `text(key, lang, **kw)` formats one.
 from __future__ import annotations
 
 from assistant.handoff.texts import HANDOFF_MESSAGES
-from knowledge.models import Area, Lang
+from knowledge.models import Area, Entry, Lang
 
 _MESSAGES: dict[str, dict[Lang, str]] = {
     "welcome": {
@@ -148,7 +148,42 @@ _MESSAGES: dict[str, dict[Lang, str]] = {
         "it": "Posso sistemarlo io: **{action}** ({finding}). Prima ti mostro esattamente cosa cambierà e ti "
         "chiedo conferma.",
     },
+    "fix_elsewhere": {
+        "en": "**{finding}** To fix it, an admin listed in COSELL_ADMIN_ALLOWLIST can ask me to **{action}** from "
+        "Microsoft Teams or a partner portal they signed in to; or do it by hand: {manual}.",
+        "it": "**{finding}** Per sistemarlo, un amministratore elencato in COSELL_ADMIN_ALLOWLIST può chiedermi di "
+        "**{action}** da Microsoft Teams o da un portale partner a cui ha fatto l'accesso; oppure fallo a mano: "
+        "{manual}.",
+    },
     "fix_yes": {"en": "Fix it for me", "it": "Sistemalo tu"},
+    "card_stale": {
+        "en": "That button is on a card that is out of date, so I did nothing with it (nothing was changed). "
+        "Ask me again, or say **menu**, to see where things stand now.",
+        "it": "Quel pulsante è su una scheda non più attuale, quindi non ho fatto nulla (non è cambiato niente). "
+        "Chiedimelo di nuovo, oppure scrivi **menu**, per vedere la situazione attuale.",
+    },
+    "card_rated": {
+        "en": "Thanks, I noted your rating of the earlier answer “{entry}”.",
+        "it": "Grazie, ho registrato la tua valutazione della risposta precedente “{entry}”.",
+    },
+    "card_item_marked": {
+        "en": "From an earlier card: “{check}” is marked **{status}**.",
+        "it": "Da una scheda precedente: “{check}” è segnato come **{status}**.",
+    },
+    "card_item_no_walk": {
+        "en": "No checklist is open now; say **{area}** to walk it again.",
+        "it": "Ora non c'è una checklist aperta; scrivi **{area}** per ripercorrerla.",
+    },
+    "card_item_current": {
+        "en": "The current step is below.",
+        "it": "Il passo attuale è qui sotto.",
+    },
+    "crm_ask": {
+        "en": "The steps name the connector's flows after your CRM: which one do you use, **Dynamics 365** or "
+        "**Salesforce**?",
+        "it": "I passaggi indicano i flussi del connettore con il nome del tuo CRM: quale usi, **Dynamics 365** o "
+        "**Salesforce**?",
+    },
     "fix_no": {"en": "No", "it": "No"},
     "live_hidden": {
         "en": "I can't show you live results from your tenant in this chat: I show them only when the channel proves "
@@ -321,6 +356,12 @@ def text(key: str, lang: Lang, **kwargs: object) -> str:
     """The message `key` in `lang`, formatted with `kwargs`."""
     template = (_MESSAGES.get(key) or HANDOFF_MESSAGES[key])[lang]
     return template.format(**kwargs) if kwargs else template
+
+
+def entry_name(entry: Entry, lang: Lang) -> str:
+    """How an entry is named to people: its short label where the data has one, else its title; never its id."""
+    content = entry.content(lang)
+    return str(getattr(content, "label", "") or content.title)
 
 
 def area_name(area: Area, lang: Lang) -> str:

@@ -19,8 +19,9 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 from bot.identity import TERMINAL_CLAIM
 from bot.sdk.activity_json import deserialize
 from bot.wiring import Assistant
-from dialogs.state import ANSWER_KEY, MATCH_KEY
+from dialogs.state import ANSWER_KEY, FINDINGS_KEY, MATCH_KEY
 from knowledge.models import Match
+from tenant.base import CheckResult
 
 _CAPTURE: ContextVar[dict[str, Any] | None] = ContextVar("cosell_capture", default=None)
 
@@ -34,6 +35,7 @@ class CaptureMiddleware(Middleware):
         if sink is not None:
             sink["match"] = context.turn_state.get(MATCH_KEY)
             sink["answered"] = context.turn_state.get(ANSWER_KEY) is not None
+            sink["findings"] = list(context.turn_state.get(FINDINGS_KEY, ()))
 
 
 @dataclass
@@ -42,6 +44,7 @@ class TurnOutcome:
 
     replies: list[Activity]
     match: Match | None = None
+    findings: list[CheckResult] = field(default_factory=list)  # the live findings shown this turn
 
     @property
     def text(self) -> str:
@@ -96,7 +99,7 @@ class LocalConversation:
         raw = body.get("activities", []) if isinstance(body, dict) else []
         replies = [deserialize(Activity, a) if isinstance(a, dict) else a for a in raw]
         replies = [a for a in replies if a.type != ActivityTypes.trace]
-        return TurnOutcome(replies=replies, match=sink.get("match"))
+        return TurnOutcome(replies=replies, match=sink.get("match"), findings=sink.get("findings", []))
 
     async def start(self) -> TurnOutcome:
         """Open the conversation (the channel's conversationUpdate); returns the welcome."""

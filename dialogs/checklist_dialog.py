@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from botbuilder.dialogs import ComponentDialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
+from assistant import messages
 from assistant.case import ChecklistOptions, DialogEnd, ItemStatus, PromptSpec
 from assistant.ports import Journal, LiveFindings, Remediation
 from assistant.presenters.choices import ITEM_CHOICES, recognize
@@ -14,7 +17,8 @@ from dialogs.handoff_dialog import offer_handoff
 from dialogs.progress import announce_checks
 from dialogs.remediation_dialog import RemediationDialog, fix_offer_dialogs, remediation_options
 from dialogs.runtime import Waterfall
-from dialogs.state import conversation_data, record_findings
+from dialogs.stale_cards import card_submit, handle_stale, item_marked_text, item_of
+from dialogs.state import conversation_data, record_findings, turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area
 
@@ -80,6 +84,10 @@ class ChecklistDialog(ComponentDialog):
     async def _record_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         opts = ChecklistOptions.model_validate(step.values["options"])
         activity = step.context.activity
+        card = card_submit(activity.value)
+        here = (opts.area.value, opts.index)
+        if card is not None and (card.get("card") != "item" or (card.get("area"), card.get("index")) != here):
+            return await self._older_card(step, opts, card)
         picked = recognize(activity.text, activity.value, ITEM_CHOICES)
         if picked is None:
             return await step.end_dialog(DialogEnd(redirect=activity.text).model_dump())
@@ -91,6 +99,28 @@ class ChecklistDialog(ComponentDialog):
         if opts.index < len(entries):
             return await step.replace_dialog(WaterfallDialog.__name__, opts.model_dump(mode="json"))
         return await self._finish(step, opts)
+
+    async def _older_card(
+        self, step: WaterfallStepContext, opts: ChecklistOptions, card: dict[str, Any]
+    ) -> DialogTurnResult:
+        """A button of an earlier card while this walk is on: mark that item (this walk's, or another area's) and
+        show the current step again; another card's action in its context, or "out of date"; never step 1 again."""
+        ctx = step.context
+        item = item_of(self._kb, card) if card.get("card") == "item" else None
+        if item is None:
+            entry = await handle_stale(ctx, self._kb, self._journal, card)
+            if entry is not None:  # an earlier clarify option: its answer, as a new question
+                title = self._kb.get(entry).content(turn_lang(ctx)).title
+                return await step.end_dialog(DialogEnd(redirect=title).model_dump())
+        else:
+            area, index, status = item
+            if area == opts.area:
+                opts.results[self._kb.area(area)[index].id] = status  # type: ignore[assignment]
+            elif (data := conversation_data(ctx)) is not None:
+                data.checklists.setdefault(area.value, {})[self._kb.area(area)[index].id] = status  # type: ignore[assignment]
+            current = messages.text("card_item_current", turn_lang(ctx))
+            await ctx.send_activity(f"{item_marked_text(self._kb, area, index, status, ctx)} {current}")
+        return await step.replace_dialog(WaterfallDialog.__name__, opts.model_dump(mode="json"))
 
     async def _finish(self, step: WaterfallStepContext, opts: ChecklistOptions) -> DialogTurnResult:
         await self._journal.record_checklist(step.context.activity.conversation.id, opts.area, opts.results)

@@ -10,6 +10,7 @@ from assistant.presenters.choices import recognize
 from dialogs.answer_dialog import AnswerDialog
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.runtime import Waterfall
+from dialogs.stale_cards import redirect_text
 from dialogs.state import turn_lang
 from knowledge.loader import KnowledgeBase
 from knowledge.models import LANGS
@@ -50,7 +51,7 @@ class ClarifyDialog(ComponentDialog):
         activity = step.context.activity
         picked = self._pick(activity.text, activity.value, step.values["alternatives"])
         if picked is None:
-            return await step.end_dialog(DialogEnd(redirect=activity.text).model_dump())
+            return await step.end_dialog(DialogEnd(redirect=redirect_text(step.context)).model_dump())
         if picked == "none":
             await step.context.send_activity(messages.text("clarify_rephrase", turn_lang(step.context)))
             return await step.end_dialog(DialogEnd().model_dump())

@@ -10,6 +10,7 @@ dialogs fewer on the stack and no restart per turn.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, Dialog, DialogContext, DialogReason, DialogTurnResult, DialogTurnStatus
@@ -42,11 +43,22 @@ from dialogs.clarify_dialog import ClarifyDialog
 from dialogs.handoff_dialog import HANDOFF_READY, HandoffDialog, offer_handoff
 from dialogs.progress import announce_checks
 from dialogs.runtime import patch_dialog_context
-from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, conversation_data, record_findings, set_match, turn_lang
+from dialogs.stale_cards import card_submit, declined, handle_stale
+from dialogs.state import (
+    LANG_CHANGED_KEY,
+    LANG_KEY,
+    conversation_data,
+    record_findings,
+    remember_crm,
+    set_match,
+    turn_lang,
+)
 from dialogs.support_mode import SupportMode
+from knowledge.crm import crm_in_text
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Area, Lang, Match
 from knowledge.neighbours import Neighbours
+from tenant.trace import inputs_in
 
 Matcher = Callable[[str, Lang], Match]
 RouteFn = Callable[[DialogContext, str | None], Awaitable[DialogTurnResult]]
@@ -83,6 +95,8 @@ class Router(Dialog):
         ended = DialogEnd.model_validate(result) if isinstance(result, dict) else DialogEnd()
         if ended.redirect and ended.redirect.strip():
             return await self._route(dialog_context, ended.redirect)
+        if declined(dialog_context.context):  # an older card's button the open prompt did not take
+            return await self._route(dialog_context, None)
         return Dialog.end_of_turn
 
 
@@ -125,10 +139,12 @@ class MainDialog(ComponentDialog):
 
     async def on_begin_dialog(self, inner_dc: DialogContext, options: object) -> DialogTurnResult:
         inner_dc.context.turn_state[HANDOFF_READY] = self._support is not None  # offers only where hand-over exists
+        remember_crm(inner_dc.context, crm_in_text(inner_dc.context.activity.text))  # "we use Salesforce"
         return await super().on_begin_dialog(inner_dc, options)
 
     async def on_continue_dialog(self, inner_dc: DialogContext) -> DialogTurnResult:
         inner_dc.context.turn_state[HANDOFF_READY] = self._support is not None
+        remember_crm(inner_dc.context, crm_in_text(inner_dc.context.activity.text))
         if inner_dc.active_dialog is not None and inner_dc.active_dialog.id != Router.__name__:
             handled = await self._command(inner_dc.context, inner_dc)
             if handled is not None:
@@ -200,12 +216,21 @@ class MainDialog(ComponentDialog):
         if command_word(ctx) in DIAGNOSE:
             await self._diagnose(ctx)
             return Dialog.end_of_turn
+        if (card := card_submit(ctx.activity.value)) is not None:  # an older card's button: no prompt waits for it
+            return await self._stale_card(dc, card)
         area = area_command(command_word(ctx)) or _submitted_area(ctx.activity.value)
         if area is not None:
             return await dc.begin_dialog(AREA_DIALOGS[Area(area)].__name__)
         if not text or not text.strip():
             return Dialog.end_of_turn  # an empty message or an unknown card submit: nothing to answer
         return await self._answer_text(dc, text)
+
+    async def _stale_card(self, dc: DialogContext, card: dict[str, Any]) -> DialogTurnResult:
+        """An older card's button: its action in that card's context, or a clear "out of date"."""
+        entry = await handle_stale(dc.context, self._kb, self._journal, card)
+        if entry is None:
+            return Dialog.end_of_turn
+        return await dc.begin_dialog(AnswerDialog.__name__, AnswerOptions(entry_id=entry, via="clarify").model_dump())
 
     async def _answer_text(self, dc: DialogContext, text: str) -> DialogTurnResult:
         ctx = dc.context
@@ -246,7 +271,7 @@ class MainDialog(ComponentDialog):
         if not await may_show_live(ctx, always_explain=True):
             return
         await announce_checks(ctx)
-        sweep = await self._live.sweep()
+        sweep = await self._live.sweep(inputs=inputs_in(ctx.activity.text))  # "diagnose referral <id>"
         record_findings(ctx, sweep.results)
         await ctx.send_activity(self._render(Findings(tuple(sweep.results)), ctx))
         if any(r.status.value == "fail" and r.fix is None for r in sweep.results):

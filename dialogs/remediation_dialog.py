@@ -17,7 +17,10 @@ from assistant.presenters.views import FixReport
 from dialogs.access import turn_access
 from dialogs.base import Renderer, SpecPrompt, spec_options
 from dialogs.runtime import Waterfall
-from dialogs.state import turn_lang
+from dialogs.stale_cards import redirect_text
+from dialogs.state import conversation_crm, turn_lang
+from knowledge.crm import crm_words
+from knowledge.models import Lang
 from tenant.base import CheckResult, LiveCheckError
 from tenant.remediation import RemediationOutcome, RemediationPlan
 
@@ -55,6 +58,13 @@ def _fixed(plan: RemediationPlan, outcome: RemediationOutcome) -> bool:
     return own.status.value != "fail"
 
 
+def _offer(finding: CheckResult, lang: Lang, *, offered: bool) -> PromptSpec:
+    """The fix offer for `finding`: with the button when `offered`, else who can run the fix and how by hand."""
+    title, summary = finding.text(lang)
+    action = finding.fix.action if finding.fix else None
+    return PromptSpec(kind="fix_offer", action=action, finding=f"{title}: {summary}", fix_offered=offered)
+
+
 def _user(ctx: TurnContext) -> tuple[str | None, str | None]:
     sender = ctx.activity.from_property
     if sender is None:
@@ -79,20 +89,19 @@ class RemediationDialog(ComponentDialog):
         opts = RemediationOptions.model_validate(step.options)
         step.values["options"] = opts.model_dump(mode="json")
         step.values["fixed"] = list((step.options or {}).get("fixed", []))
-        finding = opts.findings[0]
-        title, summary = finding.text(turn_lang(step.context))
-        spec = PromptSpec(
-            kind="fix_offer",
-            action=finding.fix.action if finding.fix else None,
-            finding=f"{title}: {summary}",
-        )
-        return await step.prompt(SpecPrompt.__name__, spec_options(spec))
+        lang = turn_lang(step.context)
+        if self._refusal(step.context) is not None:  # no button for who may not press it: who can, and how
+            for finding in opts.findings:
+                await step.context.send_activity(self._render(_offer(finding, lang, offered=False), step.context))
+            return await step.end_dialog(DialogEnd(fixed=step.values["fixed"]).model_dump())
+        return await step.prompt(SpecPrompt.__name__, spec_options(_offer(opts.findings[0], lang, offered=True)))
 
     async def _preview_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         activity = step.context.activity
         picked = recognize(activity.text, activity.value, FIX_CHOICES)
         if picked is None:
-            return await step.end_dialog(DialogEnd(redirect=activity.text, fixed=step.values["fixed"]).model_dump())
+            redirect = redirect_text(step.context)
+            return await step.end_dialog(DialogEnd(redirect=redirect, fixed=step.values["fixed"]).model_dump())
         if picked == "no":
             return await self._next(step)
         self._bring_forward(step, activity.value)
@@ -103,7 +112,7 @@ class RemediationDialog(ComponentDialog):
         if refusal is not None:
             key, detail = refusal
             await self._record(step, action, {}, {}, "refused", detail)
-            manual = messages.fix_text(action, "manual", lang)
+            manual = crm_words(messages.fix_text(action, "manual", lang), conversation_crm(step.context), lang)
             await step.context.send_activity(messages.text(key, lang, manual=manual))
             return await self._next(step)
         await step.context.send_activity(Activity(type=ActivityTypes.typing))  # fresh reads take a moment

@@ -12,13 +12,16 @@ from datetime import UTC, datetime
 from botbuilder.core import TurnContext
 
 from assistant.case import MAX_MATCHES, ConversationData, MatchRecord
+from knowledge.crm import CRM_NAMES, Crm
 from knowledge.models import Lang, Match
 from tenant.base import CheckResult
+from tenant.checks.common import crm_of
 
 LANG_KEY = "cosell.lang"  # turn_state: the language of this turn's replies
 LANG_CHANGED_KEY = "cosell.lang_locked"  # turn_state: set when the user chose a language explicitly
 MATCH_KEY = "cosell.match"  # turn_state: the matcher's verdict for this turn's text (for `ask --json`)
 ANSWER_KEY = "cosell.answer"  # turn_state: the text of the answer shown this turn
+FINDINGS_KEY = "cosell.findings"  # turn_state: the live findings shown this turn (for `ask --json`)
 _DATA_KEY = "cosell.data"  # turn_state: this conversation's ConversationData, loaded by the bot handler
 
 
@@ -45,13 +48,29 @@ def set_match(ctx: TurnContext, result: Match) -> None:
 
 
 def record_findings(ctx: TurnContext, results: Iterable[CheckResult]) -> None:
-    """Keep each check's latest result, with when it ran, for a hand-over bundle."""
+    """Keep each check's latest result, with when it ran, for a hand-over bundle (and this turn's, for `ask`)."""
+    results = list(results)
+    ctx.turn_state[FINDINGS_KEY] = [*ctx.turn_state.get(FINDINGS_KEY, ()), *results]
     data = conversation_data(ctx)
     if data is None:
         return
+    remember_crm(ctx, crm_of(results))  # the connector's flows are named after the CRM they sync with
     at = datetime.now(UTC).isoformat()
     for result in results:
         data.findings[result.id] = {**result.model_dump(mode="json"), "checked_at": at}
+
+
+def remember_crm(ctx: TurnContext, crm: str | None) -> None:
+    """Keep the partner's CRM for the rest of the conversation (None: nothing learnt, keep what is known)."""
+    data = conversation_data(ctx)
+    if data is not None and crm in CRM_NAMES:
+        data.crm = crm
+
+
+def conversation_crm(ctx: TurnContext) -> Crm | None:
+    """The partner's CRM as known in this conversation (None: not known)."""
+    data = conversation_data(ctx)
+    return data.crm if data is not None else None
 
 
 def record_answer(ctx: TurnContext, entry: str, confidence: float, via: str) -> None:

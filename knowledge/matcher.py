@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from knowledge.crm import matching_words
 from knowledge.loader import KnowledgeBase
 from knowledge.models import LANGS, Lang, Lexicon, Match
 from knowledge.text import CANON, Lexer, fingerprint_text, fold, stem
@@ -184,7 +185,7 @@ def index_kb(kb: KnowledgeBase) -> Index:
             c = e.content(lang)
             q[lang] = (c.title, *c.phrasings, *c.keywords)
             steps = tuple(s.text for s in c.steps) + tuple(x for s in c.steps for x in s.substeps)
-            a[lang] = (c.lead, *steps, c.note or "")
+            a[lang] = tuple(matching_words(t) for t in (c.lead, *steps, c.note or ""))
         p = {lang: (e.content(lang).title, *e.content(lang).phrasings) for lang in LANGS}
         docs.append(
             Doc(id=e.id, question_texts=q, answer_texts=a, phrasings=p, fingerprints=e.fingerprints,

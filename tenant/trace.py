@@ -1,32 +1,46 @@
-"""The referral sync trace: walk the hops a co-sell referral takes and stop at the first broken one.
+"""The referral sync trace: the hops a co-sell referral takes, each judged by the live checks that read it.
 
-Partner Center referral → webhook registration (four events) → "Partner Center to <CRM>" flow on →
-CRM ID written back to the referral → the CRM opportunity exists → the deal is not closed Won/Lost.
-Each hop says what it found and which FAQ entry applies when it is broken. SDK-free.
+Partner Center referral (ready to sync, CRM ID written back, deal open) → webhook registration (four events, the
+flow's current trigger URL) → the connector flows on, in order, with their connections → no failed runs → the CRM
+opportunity ready to sync → the rest of the tenant (prerequisites, quotas).
+
+The trace decides nothing itself: it is a view of one sweep's results (the same ones `diagnose` prints and the chat
+shows), so every surface reaches the same verdict from the same evidence. A hop is broken when one of its checks
+failed, unknown when none could look, ok otherwise. SDK-free.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+import re
+from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from tenant.base import LiveCheckError, System
-from tenant.checks.common import connector_flow
+from knowledge.models import Lang
+from tenant.base import CheckResult, Status
+from tenant.texts import said
 
-HopStatus = Literal["ok", "broken", "unknown"]
+#: hop name → the checks that judge it, in the order a referral travels; every other check is the "tenant" hop
+SYNC_PATH: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("referral", ("referral-sync",)),
+    ("webhook", ("webhook-registration",)),
+    ("flow", ("connector-flows", "flow-activation-order", "connection-references")),
+    ("runs", ("failed-runs",)),
+    ("crm-record", ("crm-opportunity-sync",)),
+)
+OTHER_HOP = "tenant"
 
 
 class Hop(BaseModel):
-    """One hop of the trace."""
+    """One hop of the trace: its verdict, why, the FAQ entry that fixes it, and the verdict of each check."""
 
     model_config = ConfigDict(frozen=True)
 
     name: str
-    status: HopStatus
+    status: str  # ok | broken | unknown
     detail: str
     entry: str | None = None
+    checks: dict[str, str] = {}  # check id → status ("pass", "fail", …)
 
 
 class Trace(BaseModel):
@@ -42,88 +56,53 @@ class Trace(BaseModel):
         """The first broken hop's name."""
         return next((h.name for h in self.hops if h.status == "broken"), None)
 
+    def verdicts(self) -> dict[str, str]:
+        """Every check's status, over all hops."""
+        return {check: status for hop in self.hops for check, status in hop.checks.items()}
 
-def _hop(name: str, ok: bool, good: str, bad: str, entry: str) -> Hop:
-    return Hop(name=name, status="ok" if ok else "broken", detail=good if ok else bad, entry=None if ok else entry)
 
-
-async def _webhook_hop(pc: Any) -> Hop:
-    registration = await pc.get_webhook_registration()
-    if registration is None:
-        return _hop(
-            "webhook", False, "", "No webhook is registered for this Partner Center tenant.", "cfg-flows-wont-turn-on"
+def _hop(name: str, results: list[CheckResult], lang: Lang) -> Hop:
+    checks = {r.id: r.status.value for r in results}
+    failed = [r for r in results if r.status is Status.fail]
+    looked = [r for r in results if r.status in (Status.passed, Status.warn)]
+    if failed:
+        entry = next((r.fix.entry for r in failed if r.fix and r.fix.entry), None) or next(
+            (e for r in failed for e in r.entries), None
         )
-    missing = registration.missing_events
-    return _hop(
-        "webhook", not missing, "All four referral events are registered.",
-        f"Events not registered: {', '.join(missing)}.", "cfg-flows-wont-turn-on",
-    )  # fmt: skip
+        detail = " ".join(r.text(lang)[1] for r in failed)
+        return Hop(name=name, status="broken", detail=detail, entry=entry, checks=checks)
+    if looked and not any(r.status is Status.error for r in results):
+        words = said("trace-tenant-ok", count=len(looked)) if name == OTHER_HOP else None
+        detail = (words.it if lang == "it" else words.en) if words else " ".join(r.text(lang)[1] for r in looked)
+        return Hop(name=name, status="ok", detail=detail, checks=checks)
+    reasons = " ".join(dict.fromkeys(r.text(lang)[1] for r in results if r.status is not Status.passed))
+    return Hop(name=name, status="unknown", detail=reasons or "-", checks=checks)
 
 
-async def _flow_hop(flows: Any) -> Hop:
-    found = [f for f in (connector_flow(x.name, x.display_name, x.state == "Started", x.state or "") for x in
-                         await flows.list_flows()) if f is not None and f.role == "parent"]  # fmt: skip
-    if not found:
-        return _hop("flow", False, "", "No 'Partner Center to <CRM>' flow was found.", "cfg-flows-wont-turn-on")
-    off = [f.name for f in found if not f.on]
-    return _hop("flow", not off, f"{found[0].name} is on.", f"{', '.join(off)} is off.", "cfg-activate-pc-to-crm")
+_GUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
+_OPPORTUNITY = re.compile(r"opportunit|\bcrm\s*id\b", re.IGNORECASE)
 
 
-async def trace_referral(clients: Mapping[System, Any], referral_id: str) -> Trace:
-    """Walk the hops for one Partner Center referral; hops whose system has no client are `unknown`."""
+def inputs_in(text: str | None) -> dict[str, str]:
+    """The record a question names, as check inputs: its first GUID, an opportunity id when the question speaks of
+    an opportunity (or a CRM ID), else a referral id; empty when it names none."""
+    found = _GUID.search(text or "")
+    if found is None:
+        return {}
+    key = "opportunity_id" if _OPPORTUNITY.search(text or "") else "referral_id"
+    return {key: found.group(0)}
+
+
+def trace_from(results: Iterable[CheckResult], referral_id: str | None = None, lang: Lang = "en") -> Trace:
+    """The trace of one sweep's `results` (run with the referral's or the opportunity's id as inputs)."""
+    by_id = {r.id: r for r in results}
+    referral = by_id.get("referral-sync")
+    found_id = referral.evidence.get("referral_id") if referral else None
     hops: list[Hop] = []
-    pc, flows, dv = (clients.get(s) for s in (System.partner_center, System.power_automate, System.dataverse))
-    if pc is None:
-        return Trace(
-            referral_id=referral_id,
-            hops=[Hop(name="referral", status="unknown", detail="No Partner Center credential.")],
-        )
-    try:
-        referral = await pc.get_referral(referral_id)
-    except LiveCheckError as exc:
-        return Trace(referral_id=referral_id, hops=[Hop(name="referral", status="unknown", detail=str(exc))])
-    hops.append(Hop(name="referral", status="ok", detail=f"Referral found: {referral.status}/{referral.substatus}."))
-    steps = [("webhook", pc, _webhook_hop), ("flow", flows, _flow_hop)]
-    for name, client, probe in steps:
-        if client is None:
-            hops.append(Hop(name=name, status="unknown", detail="No credential for this system."))
-            continue
-        try:
-            hops.append(await probe(client))
-        except LiveCheckError as exc:
-            hops.append(Hop(name=name, status="unknown", detail=str(exc)))
-    crm_id = (referral.external_reference_id or "").strip()
-    hops.append(_hop("crm-id", bool(crm_id), f"CRM ID {crm_id} is on the referral.",
-                     "No CRM ID was written back to the referral.", "run-pc-not-synced-to-crm"))  # fmt: skip
-    if crm_id and dv is not None:
-        try:
-            opportunity = await dv.get_opportunity(crm_id)
-            hops.append(Hop(name="crm-record", status="ok", detail=f"CRM opportunity found: {opportunity.name}."))
-        except LiveCheckError as exc:
-            hops.append(Hop(name="crm-record", status="broken", detail=str(exc), entry="run-bidirectional"))
-    closed = (referral.status or "").casefold() == "closed" and (referral.substatus or "").casefold() in ("won", "lost")
-    hops.append(_hop("open", not closed, "The deal is open.", f"The deal is closed as {referral.substatus}.",
-                     "run-pc-not-synced-to-crm"))  # fmt: skip
-    return Trace(referral_id=referral_id, hops=hops)
-
-
-async def trace_opportunity(clients: Mapping[System, Any], opportunity_id: str, *, max_pages: int = 3) -> Trace:
-    """Find the referral carrying this CRM opportunity id (filtering on it is undocumented, so page through a
-    bounded list), then trace it."""
-    pc = clients.get(System.partner_center)
-    if pc is None:
-        return Trace(
-            referral_id=None, hops=[Hop(name="referral", status="unknown", detail="No Partner Center credential.")]
-        )
-    try:
-        referrals = await pc.list_referrals(max_pages=max_pages)
-    except LiveCheckError as exc:
-        return Trace(referral_id=None, hops=[Hop(name="referral", status="unknown", detail=str(exc))])
-    wanted = opportunity_id.strip().casefold()
-    match = next((r for r in referrals if (r.external_reference_id or "").strip().casefold() == wanted), None)
-    if match is None:
-        detail = f"No Partner Center referral (of the {len(referrals)} read) carries CRM ID {opportunity_id}."
-        return Trace(
-            referral_id=None, hops=[Hop(name="referral", status="broken", detail=detail, entry="run-not-synced")]
-        )
-    return await trace_referral(clients, match.id)
+    for name, ids in SYNC_PATH:
+        found = [by_id.pop(i) for i in ids if i in by_id]
+        if found:
+            hops.append(_hop(name, found, lang))
+    if by_id:
+        hops.append(_hop(OTHER_HOP, list(by_id.values()), lang))
+    return Trace(referral_id=referral_id or found_id, hops=hops)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from assistant import messages
 from assistant.case import PromptSpec
+from knowledge.crm import CRM_NAMES
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
 
@@ -97,6 +98,7 @@ ITEM_CHOICES = ("done", "fixed", "open", "skip")
 FEEDBACK_CHOICES = ("yes", "no")
 FIX_CHOICES = ("fix", "no")
 CONFIRM_CHOICES = ("confirm", "no")
+CRM_CHOICES = tuple(CRM_NAMES)  # "dynamics", "salesforce"
 
 
 def choice_title(key: str, lang: Lang) -> str:
@@ -118,6 +120,8 @@ def prompt_choices(kb: KnowledgeBase, spec: PromptSpec, lang: Lang) -> list[tupl
         return [(k, choice_title(k, lang)) for k in FEEDBACK_CHOICES]
     if spec.kind == "item":
         return [(k, choice_title(k, lang)) for k in ITEM_CHOICES]
+    if spec.kind == "crm_ask":
+        return [(crm, name) for crm, name in CRM_NAMES.items()]  # product names: the same in every language
     if spec.kind == "clarify":
         titles = [(e, kb.get(e).content(lang).label) for e in spec.alternatives]
         return [*titles, ("none", choice_title("none", lang))]

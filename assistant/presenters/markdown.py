@@ -190,7 +190,11 @@ def report_markdown(outcome: RemediationOutcome, plan: RemediationPlan, lang: La
     return report
 
 
-def fix_offer_markdown(action: str, finding: str | None, lang: Lang) -> str:
-    """The offer to fix one finding: what the fix does, for which finding."""
+def fix_offer_markdown(action: str, finding: str | None, lang: Lang, *, offered: bool = True) -> str:
+    """The offer to fix one finding: what the fix does, for which finding; to a user who may not run it
+    (`offered` False), who can and how to do it by hand instead."""
     name = messages.fix_text(action, "name", lang)
-    return messages.text("fix_offer", lang, action=name, finding=finding or action)
+    if not offered:
+        manual = messages.fix_text(action, "manual", lang)
+        return messages.text("fix_elsewhere", lang, action=name, finding=finding or name, manual=manual)
+    return messages.text("fix_offer", lang, action=name, finding=finding or name)

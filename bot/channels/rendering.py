@@ -12,6 +12,7 @@ numbered list the dialogs accept as typed replies — for notifications, screen 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.dialogs.choices import Choice, ChoiceFactory, ChoiceFactoryOptions
@@ -24,7 +25,8 @@ from assistant.presenters import markdown as md
 from assistant.presenters.choices import prompt_choices
 from assistant.presenters.handoff import HANDOFF_KINDS, handoff_card, handoff_choices, handoff_markdown
 from assistant.presenters.views import Findings, FixReport, View
-from dialogs.state import turn_lang
+from dialogs.state import conversation_crm, turn_lang
+from knowledge.crm import CRM_NAMES, Crm, crm_words
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
 
@@ -52,8 +54,11 @@ def _locale(activity: Activity, lang: Lang) -> Activity:
     return activity
 
 
-def _fix_choices(kind: str, lang: Lang) -> list[tuple[str, str]]:
-    return [(key, messages.text(title, lang)) for key, title in _FIX_KEYS[kind]]
+def _fix_choices(spec: PromptSpec, lang: Lang) -> list[tuple[str, str]]:
+    """The buttons of a fix prompt; none on an offer to a user who may not run the fix (`fix_offered` False)."""
+    if spec.kind == "fix_offer" and not spec.fix_offered:
+        return []
+    return [(key, messages.text(title, lang)) for key, title in _FIX_KEYS[spec.kind]]
 
 
 class TextRenderer:
@@ -83,7 +88,9 @@ class TextRenderer:
         if spec.kind in HANDOFF_KINDS:
             return handoff_markdown(self._kb, spec, lang), handoff_choices(spec, lang)
         if spec.kind in _FIX_KEYS:
-            return _fix_text(spec, lang), _fix_choices(spec.kind, lang)
+            return _fix_text(spec, lang), _fix_choices(spec, lang)
+        if spec.kind == "crm_ask":
+            return messages.text("crm_ask", lang), prompt_choices(self._kb, spec, lang)
         if spec.kind == "answer" and spec.entry_id:
             body = md.entry_markdown(self._kb.get(spec.entry_id), lang)
             question = messages.text("helped_q", lang)
@@ -99,7 +106,7 @@ class TextRenderer:
 def _fix_text(spec: PromptSpec, lang: Lang) -> str:
     if spec.kind == "fix_confirm" and spec.plan is not None:
         return md.plan_markdown(spec.plan, lang)
-    return md.fix_offer_markdown(spec.action or "", spec.finding, lang)
+    return md.fix_offer_markdown(spec.action or "", spec.finding, lang, offered=spec.fix_offered)
 
 
 class CardRenderer:
@@ -132,7 +139,7 @@ class CardRenderer:
             fallback = _fallback(handoff_markdown(kb, spec, lang), lang, handoff_choices(spec, lang))
             return handoff_card(kb, spec, lang, execute=execute), fallback
         if spec.kind in _FIX_KEYS:
-            choices = _fix_choices(spec.kind, lang)
+            choices = _fix_choices(spec, lang)
             fallback = _fallback(_fix_text(spec, lang), lang, choices)
             if spec.kind == "fix_confirm" and spec.plan is not None:
                 return cards.fix_confirm_card(spec.plan, choices, fallback, lang, execute=execute), fallback
@@ -140,6 +147,11 @@ class CardRenderer:
                 _fix_text(spec, lang), choices, spec.action or "", lang, execute=execute
             ), fallback
         choices = prompt_choices(kb, spec, lang)
+        if spec.kind == "crm_ask":
+            text = messages.text("crm_ask", lang)
+            actions = cards.choice_actions(choices, execute=execute, extra={"card": "crm_ask"})
+            fallback = _fallback(text, lang, choices)
+            return cards.card([cards._text(text)], actions, fallback, lang), fallback
         if spec.kind == "answer" and spec.entry_id:
             entry = kb.get(spec.entry_id)
             text = md.entry_markdown(entry, lang) + "\n\n" + messages.text("helped_q", lang)
@@ -182,8 +194,31 @@ def card_activity(card: cards.Card, summary: str, lang: Lang) -> Activity:
 
 
 def render_activity(kb: KnowledgeBase, view: View, ctx: TurnContext) -> Activity:
-    """The activity for `view` on this turn's channel, in this turn's language (the dialogs' `Renderer`)."""
-    return renderer_for(kb, ctx.activity.channel_id).render(view, turn_lang(ctx))
+    """The activity for `view` on this turn's channel, in this turn's language (the dialogs' `Renderer`), with
+    the data's `<CRM>` written as the conversation's CRM (or a neutral word)."""
+    lang = turn_lang(ctx)
+    return _crm_named(renderer_for(kb, ctx.activity.channel_id).render(view, lang), conversation_crm(ctx), lang)
+
+
+def _crm_named(activity: Activity, crm: Crm | None, lang: Lang) -> Activity:
+    """`activity` with `<CRM>` replaced in its text, summary and cards (no text reaches a user with it)."""
+    activity.text = _named(activity.text, crm, lang)
+    activity.summary = _named(activity.summary, crm, lang)
+    for attachment in activity.attachments or ():
+        attachment.content = _named(attachment.content, crm, lang)
+    return activity
+
+
+def _named(value: Any, crm: Crm | None, lang: Lang) -> Any:
+    """`value` (a string, or a card's JSON) with `<CRM>` replaced; a module function: a recursive closure would be
+    a reference cycle every turn."""
+    if isinstance(value, str):
+        return crm_words(value, crm, lang)
+    if isinstance(value, dict):
+        return {key: _named(item, crm, lang) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_named(item, crm, lang) for item in value]
+    return value
 
 
 def welcome_activity(channel_id: str | None, lang: Lang) -> Activity:
@@ -204,8 +239,10 @@ def refreshed_card(kb: KnowledgeBase, data: dict[str, object], lang: Lang) -> ca
         spec = PromptSpec.model_validate({"kind": kind})
         picked = dict(handoff_choices(spec, lang)).get(key, key)
         return cards.answered_card(messages.text("handoff_offer_yes", lang), picked, lang)
+    if kind == "crm_ask":
+        return cards.answered_card(messages.text("crm_ask", lang), CRM_NAMES.get(key, key), lang)  # type: ignore[call-overload]
     if kind in _FIX_KEYS:
-        picked = dict(_fix_choices(str(kind), lang)).get(key, key)
+        picked = dict(_fix_choices(PromptSpec.model_validate({"kind": kind}), lang)).get(key, key)
         name = messages.fix_text(str(data.get("action", "")), "name", lang)
         return cards.answered_card(name[:1].upper() + name[1:], picked, lang)
     if kind == "answer" and isinstance(data.get("entry"), str) and str(data["entry"]) in kb.by_id:

@@ -8,10 +8,15 @@ import asyncio
 import json
 from typing import Any
 
+from assistant import messages
 from assistant.presenters.marks import mark, status_word
 from bot.commands.common import demo_scenario, settings_or_exit, start_demo
 from bot.log_setup import configure_logging
 from bot.settings import Settings
+from knowledge.loader import KnowledgeBase, load_kb
+from tenant.base import Fix, Status
+from tenant.runner import Sweep
+from tenant.trace import trace_from
 
 
 def _mark(status: str) -> str:
@@ -21,9 +26,9 @@ def _mark(status: str) -> str:
     return f"{found + ' ' if found.endswith(chr(0xFE0F)) else found} {status_word(status, 'en')} —"
 
 
-async def _diagnose(
-    settings: Settings, area: str | None, demo: str | None, as_json: bool, inputs: dict[str, str]
-) -> int:
+async def _sweep(settings: Settings, demo: str | None, area: str | None, inputs: dict[str, str]) -> Sweep:
+    """One sweep of the live checks (all of them, or an area's) with `inputs`: what `diagnose` prints and `trace`
+    shows hop by hop, so both reach the same verdicts."""
     from bot.wiring import SqliteDatabase, build_live_checks
 
     running = await start_demo(settings, demo)
@@ -31,12 +36,28 @@ async def _diagnose(
     database = SqliteDatabase(live_settings.database_path)
     live = build_live_checks(live_settings, database)
     try:
-        sweep = await live.sweep(area=area, inputs=inputs)
+        return await live.sweep(area=area, inputs=inputs)
     finally:
         await live.close()
         database.close()
         if running:
             await running.stop()
+
+
+def _fix_line(fix: Fix, kb: KnowledgeBase) -> str:
+    """How to fix a finding, in words: the FAQ entry's title and the fix's name, never their ids."""
+    parts = []
+    if fix.entry and fix.entry in kb.by_id:
+        parts.append(f"see “{messages.entry_name(kb.get(fix.entry), 'en')}”")
+    if fix.action:
+        parts.append(f"or let the assistant {messages.fix_text(fix.action, 'name', 'en')}")
+    return " ".join(parts)
+
+
+async def _diagnose(
+    settings: Settings, area: str | None, demo: str | None, as_json: bool, inputs: dict[str, str]
+) -> int:
+    sweep = await _sweep(settings, demo, area, inputs)
     if as_json:
         checks = [
             {
@@ -54,10 +75,11 @@ async def _diagnose(
         report = {"checks": checks, "elapsed_ms": round(sweep.elapsed_ms, 1), "api_calls": sweep.api_calls}
         print(json.dumps(report, ensure_ascii=False, default=str))
     else:
+        kb = load_kb()
         for r in sweep.results:
             print(f"{_mark(r.status.value)} {r.title}: {r.summary}")
-            if r.fix and r.fix.entry:
-                print(f"     fix: see FAQ entry {r.fix.entry}" + (f" (action: {r.fix.action})" if r.fix.action else ""))
+            if r.status is Status.fail and r.fix and (line := _fix_line(r.fix, kb)):
+                print(f"     fix: {line}")
         for warning in sweep.warnings:
             print(f"⚠️  {warning}")
         print(f"{len(sweep.results)} checks in {sweep.elapsed_ms:.0f} ms, {sweep.api_calls} API calls")
@@ -76,23 +98,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
 
 
 async def _trace(settings: Settings, referral: str | None, opportunity: str | None, demo: str | None) -> dict[str, Any]:
-    from bot.wiring import SqliteDatabase, build_live_checks
-    from tenant.trace import trace_opportunity, trace_referral
-
-    running = await start_demo(settings, demo)
-    live_settings = running.settings if running else settings
-    database = SqliteDatabase(live_settings.database_path)
-    live = build_live_checks(live_settings, database)
-    try:
-        if referral:
-            trace = await trace_referral(live.clients, referral)
-        else:
-            trace = await trace_opportunity(live.clients, opportunity or "")
-    finally:
-        await live.close()
-        database.close()
-        if running:
-            await running.stop()
+    inputs = {"referral_id": referral} if referral else {"opportunity_id": opportunity or ""}
+    sweep = await _sweep(settings, demo, None, inputs)
+    trace = trace_from(sweep.results, referral)
     return {"referral_id": trace.referral_id, "broken_at": trace.broken_at,
             "hops": [h.model_dump() for h in trace.hops]}  # fmt: skip
 
@@ -105,8 +113,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
+        kb = load_kb()
         for n, hop in enumerate(report["hops"], 1):
-            extra = f"  (see FAQ entry {hop['entry']})" if hop["entry"] else ""
+            entry = hop["entry"]
+            extra = f"  (see “{messages.entry_name(kb.get(entry), 'en')}”)" if entry in kb.by_id else ""
             print(f"{n}. {_mark(hop['status'])} {hop['name']}: {hop['detail']}{extra}")
     return 1 if report["broken_at"] else 0
 

@@ -77,6 +77,7 @@ async def _ask(
                 "alternatives": list(m.alternatives) if m and m.kind == "clarify" else [],
                 "intent": message_intent(question, assistant.knowledge.handoff, m.kind if m else None),
                 "answer": outcome.text,
+                "findings": {r.id: r.status.value for r in outcome.findings},  # the live checks shown, by status
             }
             print(json.dumps(record, ensure_ascii=False), flush=True)
     finally:

@@ -191,6 +191,10 @@ class Scenario(_Model):
     tenant: Tenant
     faults: tuple[Fault, ...] = ()
     latency_s: float = Field(default=0.0, ge=0)
+    # what a user of this tenant would ask about its fault (in the chat, `ask`), and the record the fault is on
+    # (`trace` and `diagnose` inputs: referral_id or opportunity_id); the same-verdict test asks all three
+    question: str = ""
+    inputs: dict[str, str] = Field(default_factory=dict)
 
     def fault_for(self, system: SystemKey) -> Fault | None:
         """The first fault that applies to `system`."""

@@ -10,7 +10,7 @@ the data's (number formats and plurals included), the facts are the parameters.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -238,6 +238,18 @@ def connector_flow(
         return None
     trigger = "manual" if not triggers or "manual" in triggers else triggers[0]
     return ConnectorFlow(flow_id, name, on, state, known[0], known[1], trigger)
+
+
+_CRM_KEYS = {"Dynamics 365": "dynamics", "Salesforce": "salesforce"}
+
+
+def crm_of(results: Iterable[CheckResult]) -> str | None:
+    """The CRM whose connector flows the checks found ("dynamics" or "salesforce"), when they found exactly one."""
+    lists = [r.evidence.get(key) or () for r in results for key in ("found", "parents")]
+    names = [name for names in lists for name in names if isinstance(name, str)]
+    found = {(KNOWN_FLOWS.get(normalize_flow_name(n)) or (None, ""))[0] for n in names}
+    crms = {_CRM_KEYS[crm] for crm in found if crm in _CRM_KEYS}
+    return crms.pop() if len(crms) == 1 else None
 
 
 def start_order(flows: list[ConnectorFlow]) -> list[str]:

@@ -174,7 +174,9 @@ async def _webhook_registration(ctx: CheckContext, say: Say) -> CheckResult:
             evidence["flow_host"] = host(current)
             evidence["url"] = "matches" if same_url(registration.webhook_url, current) else "differs"
             if evidence["url"] == "differs":
-                problems.append(phrase("url-differs"))
+                registered, flow_host = evidence["registered_host"] or "?", evidence["flow_host"] or "?"
+                key = "url-differs" if registered != flow_host else "url-differs-same-host"
+                problems.append(phrase(key, registered=registered, current=flow_host))
     if problems:
         return say("problems", Status.fail, problems=problems, evidence=evidence, entries=entries, fix=fix)
     if evidence["url"] == "not compared":

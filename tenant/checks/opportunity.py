@@ -76,10 +76,24 @@ async def _country_problems(
     return [(phrase("country-not-iso", field=field, country=text, hint=hint), "run-country-code")]
 
 
+async def _opportunity_id(ctx: CheckContext) -> tuple[str, str]:
+    """The opportunity to check: the one given, else the CRM ID on the given referral; and the referral id
+    (empty when an opportunity id was given, or no referral either)."""
+    given = (ctx.inputs.get("opportunity_id") or "").strip()
+    referral_id = (ctx.inputs.get("referral_id") or "").strip()
+    pc = ctx.clients.get(System.partner_center)
+    if given or not referral_id or pc is None:
+        return given, ""
+    referral = await pc.get_referral(referral_id)
+    return (referral.external_reference_id or "").strip(), referral_id
+
+
 @check("crm-opportunity-sync")
 async def _opportunity_sync(ctx: CheckContext, say: Say) -> CheckResult:
-    opportunity_id = (ctx.inputs.get("opportunity_id") or "").strip()
+    opportunity_id, referral_id = await _opportunity_id(ctx)
     if not opportunity_id:
+        if referral_id:
+            return say("referral-without-crm-id", Status.skipped, referral=referral_id)
         return say("no-input", Status.skipped)
     dv: DataverseClient = client(ctx, DV)
     variables = await dv.environment_variables()

@@ -149,13 +149,42 @@ def _problems(referral: Referral) -> list[_Problem]:
     return [*_solution_problems(referral), *_customer_problems(referral), *_deal_problems(referral)]
 
 
+async def referral_carrying(pc: PartnerCenterClient, opportunity_id: str) -> tuple[Referral | None, int]:
+    """The referral whose CRM ID is `opportunity_id`, and how many referrals were read to look for it (filtering on
+    the CRM ID is undocumented, so a bounded list is paged through)."""
+    referrals = await pc.list_referrals(max_pages=3)
+    wanted = opportunity_id.strip().casefold()
+    match = next((r for r in referrals if (r.external_reference_id or "").strip().casefold() == wanted), None)
+    return match, len(referrals)
+
+
+def _not_carried(say: Say, opportunity_id: str, read: int) -> CheckResult:
+    """No referral carries the opportunity's CRM ID: the CRM side never reached Partner Center."""
+    return say(
+        "no-referral",
+        Status.fail,
+        opportunity=opportunity_id,
+        count=read,
+        evidence={"opportunity_id": opportunity_id, "read": read},
+        entries=("run-not-synced",),
+        fix=Fix(entry="run-not-synced"),
+    )
+
+
 @check("referral-sync")
 async def _referral_sync(ctx: CheckContext, say: Say) -> CheckResult:
     referral_id = (ctx.inputs.get("referral_id") or "").strip()
-    if not referral_id:
+    opportunity_id = (ctx.inputs.get("opportunity_id") or "").strip()
+    if not (referral_id or opportunity_id):
         return say("no-input", Status.skipped)
     pc: PartnerCenterClient = client(ctx, PC)
-    referral = await pc.get_referral(referral_id)
+    if referral_id:
+        referral = await pc.get_referral(referral_id)
+    else:  # given the CRM side only: the referral carrying that CRM ID is the one to check
+        found, read = await referral_carrying(pc, opportunity_id)
+        if found is None:
+            return _not_carried(say, opportunity_id, read)
+        referral = found
     problems = _problems(referral)
     profile = referral.customer_profile
     evidence: dict[str, Any] = {

@@ -3,11 +3,12 @@ journaled for admins, nothing changed when declined, free text at the confirmati
 
 from __future__ import annotations
 
+import pytest
 from botbuilder.schema import ChannelAccount
 
 from tenant.base import CheckResult, Fix, Status, System
 from tests.fakes import FakeLiveFindings, FakeRemediation
-from tests.harness import DialogHarness
+from tests.harness import LOCAL_DEMO, DialogHarness, TrustPolicy
 
 QUESTION = "which child flows must be on before the partner center to crm flow?"
 ADMIN = ChannelAccount(id="29:admin", name="Admin", aad_object_id="aad-admin")
@@ -40,23 +41,49 @@ def _harness(knowledge, remediation: FakeRemediation, **kwargs) -> DialogHarness
     return DialogHarness(knowledge, live=_live(_finding()), remediation=remediation, **kwargs)
 
 
-async def test_failed_finding_with_a_fix_is_offered(knowledge) -> None:
-    h = _harness(knowledge, FakeRemediation())
+async def test_failed_finding_with_a_fix_is_offered_to_an_allow_listed_admin(knowledge) -> None:
+    h = _harness(knowledge, FakeRemediation(admins=frozenset({"aad-admin"})), user=ADMIN)
     findings, offer = await h.send(QUESTION)
     assert "❌" in findings and "I can fix this for you" in offer and "turn on the connector flows" in offer
     assert "Fix it for me" in offer and "No" in offer
 
 
-async def test_not_allow_listed_is_refused_and_nothing_changes(knowledge) -> None:
-    remediation = FakeRemediation(admins=frozenset({"someone-else"}))
-    h = _harness(knowledge, remediation)
-    await h.send(QUESTION)
-    refused, answer = await h.send("Fix it for me")
-    assert "aren't on it" in refused and "Nothing was changed" in refused and "child flows first" in refused
-    assert "Did this help?" in answer
+@pytest.mark.parametrize(
+    ("admins", "user"),
+    [(frozenset({"someone-else"}), ADMIN), (frozenset(), None), (frozenset({"user-1"}), None)],
+    ids=["not-allow-listed", "nobody-allow-listed", "claimed-id-only"],
+)
+async def test_who_may_not_fix_gets_who_can_and_how_never_the_button(knowledge, admins, user) -> None:
+    """The local demo's claimed id counts only with local fixes on: "user-1" on the list is still refused when the
+    trust policy proves nothing (here: a plain, non-local harness)."""
+    remediation = FakeRemediation(admins=admins)
+    trust = TrustPolicy(auth_enabled=True, loopback_only=False) if admins == frozenset({"user-1"}) else LOCAL_DEMO
+    h = _harness(knowledge, remediation, user=user, trust=trust)
+    replies = await h.send(QUESTION)
+    if trust is LOCAL_DEMO:
+        findings, elsewhere, answer = replies
+        assert "❌" in findings
+        assert "COSELL_ADMIN_ALLOWLIST" in elsewhere and "turn on the connector flows" in elsewhere
+        assert "child flows first" in elsewhere and "by hand" in elsewhere
+        assert "Fix it for me" not in elsewhere and "I can fix this for you" not in elsewhere
+        assert "Did this help?" in answer
+    assert not any("Fix it for me" in r for r in replies)
+    again = await h.send("Fix it for me")  # typed anyway: a new question, never a change
+    assert not any("Done." in r for r in again)
     assert remediation.planned == [] and remediation.executed == []
-    [row] = h.journal.remediations
-    assert row["result"] == "refused" and row["user_id"] == "user-1" and row["action"] == "start-flows-in-order"
+
+
+async def test_the_who_can_fix_text_is_italian_in_italian(knowledge) -> None:
+    h = _harness(knowledge, FakeRemediation(), locale="it-IT")
+    _findings, elsewhere, _answer = await h.send(
+        "quali flussi figli devono essere attivi prima di partner center to crm?"
+    )
+    assert (
+        "COSELL_ADMIN_ALLOWLIST" in elsewhere and "oppure fallo a mano" in elsewhere and "Sistemalo tu" not in elsewhere
+    )
+    assert (
+        '**Flussi figlio attivi prima di "Partner Center to CRM": Alcuni flussi figlio sono disattivati.**' in elsewhere
+    )
 
 
 async def test_admin_previews_confirms_and_the_fix_is_executed_and_journaled(knowledge) -> None:
@@ -137,11 +164,12 @@ async def test_italian_offer_and_preview(knowledge) -> None:
 
 
 async def test_the_offer_names_the_finding_in_the_conversation_language(knowledge) -> None:
-    _findings, offer = await _harness(knowledge, FakeRemediation(), locale="it-IT").send(
+    remediation = FakeRemediation(admins=frozenset({"aad-admin"}))
+    _findings, offer = await _harness(knowledge, remediation, user=ADMIN, locale="it-IT").send(
         "quali flussi figli devono essere attivi prima di partner center to crm?"
     )
     assert '(Flussi figlio attivi prima di "Partner Center to CRM": Alcuni flussi figlio sono disattivati.)' in offer
-    _findings, offer = await _harness(knowledge, FakeRemediation()).send(QUESTION)
+    _findings, offer = await _harness(knowledge, remediation, user=ADMIN).send(QUESTION)
     assert "(Child flows on before Partner Center to CRM: Child flows are off.)" in offer
 
 

@@ -142,12 +142,11 @@ SPOOFED_ADMIN = ChannelAccount(id="29:admin", name="Admin", aad_object_id=ADMIN_
 
 async def test_auth_off_a_spoofed_admin_id_runs_no_fix(knowledge) -> None:  # type: ignore[no-untyped-def]
     h, remediation = _harness(knowledge, LOCAL, SPOOFED_ADMIN)
-    findings, _offer = await h.send(QUESTION)
+    findings, elsewhere, _answer = await h.send(QUESTION)
     assert "❌" in findings  # the operator's own loopback machine: findings, yes
-    refused, _answer = await h.send("Fix it for me")
-    assert UNPROVEN in refused and remediation.planned == [] and remediation.executed == []
-    [row] = h.journal.remediations
-    assert row["result"] == "refused" and "did not prove" in row["detail"]
+    assert "COSELL_ADMIN_ALLOWLIST" in elsewhere and "Fix it for me" not in elsewhere  # who can, never the button
+    await h.send("Fix it for me")  # typed anyway: nothing is planned or run
+    assert remediation.planned == [] and remediation.executed == []
 
 
 async def test_auth_on_an_unauthenticated_turn_sees_no_tenant_data(knowledge) -> None:  # type: ignore[no-untyped-def]
@@ -179,9 +178,10 @@ async def test_teams_with_auth_on_proves_the_admin(knowledge) -> None:  # type: 
 async def test_teams_user_not_on_the_allow_list_is_refused(knowledge) -> None:  # type: ignore[no-untyped-def]
     stranger = ChannelAccount(id="29:someone", name="Someone", aad_object_id="aad-someone")
     h, remediation = _harness(knowledge, AUTH_ON, stranger, channel="msteams", signed=True)
-    await h.send(QUESTION)
-    refused, _ = await h.send("Fix it for me")
-    assert "aren't on it" in refused and remediation.planned == []
+    replies = await h.send(QUESTION)
+    assert any("COSELL_ADMIN_ALLOWLIST" in r for r in replies) and not any("Fix it for me" in r for r in replies)
+    await h.send("Fix it for me")
+    assert remediation.planned == []
 
 
 async def test_azure_direct_line_vouched_user_is_matched_by_the_portal_id(knowledge) -> None:  # type: ignore[no-untyped-def]

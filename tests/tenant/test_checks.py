@@ -477,7 +477,11 @@ async def test_webhook_fails_when_url_differs_and_shows_hosts_only() -> None:
         "webhook-registration", pc=FakePartnerCenter(registration=_registration(old)), flows=FakeFlows()
     )
     assert result.status is Status.fail
-    assert "Registered URL differs from the flow's current HTTP trigger URL" in result.summary
+    assert result.summary == (
+        "The webhook is registered at prod-07.northeurope.logic.azure.com but the flow's current HTTP trigger is at "
+        "prod-12.westeurope.logic.azure.com."
+    )
+    assert "prod-07.northeurope.logic.azure.com" in result.summary_it and "prod-12" in result.summary_it
     assert result.evidence["url"] == "differs"
     assert result.evidence["registered_host"] == "prod-07.northeurope.logic.azure.com"
     assert result.evidence["flow_host"] == "prod-12.westeurope.logic.azure.com"

@@ -75,3 +75,52 @@ async def test_a_healthy_opportunity_passes_and_an_unknown_one_fails_plainly() -
     assert (await _run(dv)).status is Status.passed
     missing = await _run(dv, "55555555-0000-4000-8000-000000000009")
     assert missing.status is Status.fail and missing.entries == ("run-not-synced",)
+
+
+class FakeReferrals:
+    """Partner Center's referrals, by id and as the bounded list the checks page through."""
+
+    def __init__(self, *referrals: dict[str, Any]) -> None:
+        self.referrals = {r["id"]: r for r in referrals}
+
+    async def get_referral(self, referral_id: str) -> Any:
+        from tenant.clients.partner_center import Referral
+
+        return Referral.model_validate(self.referrals[referral_id])
+
+    async def list_referrals(self, max_pages: int = 3) -> list[Any]:
+        from tenant.clients.partner_center import Referral
+
+        return [Referral.model_validate(r) for r in self.referrals.values()]
+
+
+async def test_given_a_referral_the_opportunity_checked_is_its_crm_id() -> None:
+    dv = FakeDataverse({}, {**GOOD, "msp_syncwithpartnercenter": False}, {"name": "Fabrikam", "address1_country": "IT"})
+    pc = FakeReferrals({"id": "ref-1", "externalReferenceId": OPP}, {"id": "ref-2"})
+    check = opportunity_checks()[0]
+    assert check.systems == (System.dataverse, System.partner_center) and check.needs == ("dataverse",)
+
+    found = await check.run(SimpleNamespace(clients={System.dataverse: dv, System.partner_center: pc},
+                                            inputs={"referral_id": "ref-1"}))  # fmt: skip
+    no_crm_id = await check.run(SimpleNamespace(clients={System.dataverse: dv, System.partner_center: pc},
+                                                inputs={"referral_id": "ref-2"}))  # fmt: skip
+
+    assert found.status is Status.fail and found.entries[0] == "run-not-synced"
+    assert no_crm_id.status is Status.skipped and "ref-2" in no_crm_id.summary and "ref-2" in no_crm_id.summary_it
+
+
+async def test_given_an_opportunity_the_referral_checked_is_the_one_carrying_it() -> None:
+    from tenant.checks.referral import referral_checks
+
+    check = referral_checks()[0]
+    pc = FakeReferrals(
+        {"id": "ref-1", "externalReferenceId": OPP.upper(), "status": "Closed", "substatus": "Won"}, {"id": "ref-2"}
+    )
+    carried = await check.run(SimpleNamespace(clients={System.partner_center: pc}, inputs={"opportunity_id": OPP}))
+    orphan = await check.run(SimpleNamespace(clients={System.partner_center: pc}, inputs={"opportunity_id": "nope"}))
+
+    assert carried.status is Status.fail and carried.evidence["referral_id"] == "ref-1"
+    assert "run-pc-not-synced-to-crm" in carried.entries
+    assert orphan.status is Status.fail and orphan.entries == ("run-not-synced",)
+    assert orphan.summary == "No Partner Center referral (of the 2 read) carries CRM ID nope."
+    assert "nope" in orphan.summary_it

@@ -1,76 +1,73 @@
-"""The referral sync trace against the simulated tenant over HTTP: healthy hops, and the first broken hop."""
+"""The referral sync trace is a view of one sweep: each hop's verdict is its checks' verdict, nothing else."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from devtools.sandbox import base_urls, create_sandbox_app, load_scenario
-from tenant.base import System
-from tenant.clients.dataverse import DataverseClient
-from tenant.clients.flows import FlowClient
-from tenant.clients.partner_center import PartnerCenterClient
-from tenant.trace import trace_opportunity, trace_referral
+from tenant.base import CheckResult, Fix, Status, System
+from tenant.trace import OTHER_HOP, inputs_in, trace_from
 
 REFERRAL = "c5fb0000-0000-4000-8000-000000000001"
 
 
-@pytest.fixture
-def tenant(aiohttp_server):
-    async def start(name: str):
-        scenario = load_scenario(name)
-        server = await aiohttp_server(create_sandbox_app(scenario), host="127.0.0.1")
-        urls = base_urls(server.port)
-        auth = {"Authorization": "Bearer sandbox"}
-        https = [httpx.AsyncClient(base_url=urls[k], headers=auth) for k in
-                 ("partner_center_referrals", "partner_center_webhooks", "power_automate", "dataverse")]  # fmt: skip
-        clients = {
-            System.partner_center: PartnerCenterClient(https[0], https[1]),
-            System.power_automate: FlowClient(https[2], scenario.tenant.environment_id),
-            System.dataverse: DataverseClient(https[3]),
-        }
-        return clients, https
-
-    return start
+def _result(check_id: str, status: Status, summary: str = "found", entry: str | None = None) -> CheckResult:
+    fix = Fix(entry=entry) if entry else None
+    return CheckResult(
+        id=check_id, title=check_id, system=System.partner_center, status=status, summary=summary,
+        summary_it=f"it: {summary}", entries=(entry,) if entry else (), fix=fix,
+        evidence={"referral_id": REFERRAL} if check_id == "referral-sync" else {},
+    )  # fmt: skip
 
 
-async def test_healthy_referral_has_every_hop_ok(tenant) -> None:
-    clients, https = await tenant("healthy")
-    try:
-        trace = await trace_referral(clients, REFERRAL)
-    finally:
-        for h in https:
-            await h.aclose()
-    assert [h.name for h in trace.hops] == ["referral", "webhook", "flow", "crm-id", "crm-record", "open"]
-    assert trace.broken_at is None, trace
+HEALTHY = [
+    _result("storage-capacity", Status.passed),
+    _result("connector-flows", Status.passed),
+    _result("webhook-registration", Status.passed),
+    _result("referral-sync", Status.passed),
+    _result("crm-opportunity-sync", Status.passed),
+    _result("failed-runs", Status.passed),
+]
+
+
+def test_hops_follow_the_referral_and_end_with_the_rest_of_the_tenant() -> None:
+    trace = trace_from(HEALTHY)
+    assert [h.name for h in trace.hops] == ["referral", "webhook", "flow", "runs", "crm-record", OTHER_HOP]
+    assert trace.broken_at is None and trace.referral_id == REFERRAL
+    assert trace.verdicts() == {r.id: "pass" for r in HEALTHY}
+    assert trace.hops[-1].detail == "The other 1 checks of the tenant pass."
 
 
 @pytest.mark.parametrize(
-    ("scenario", "hop", "entry"),
+    ("check", "hop"),
+    [("webhook-registration", "webhook"), ("crm-opportunity-sync", "crm-record"), ("storage-capacity", OTHER_HOP)],
+)
+def test_a_failed_check_breaks_its_hop_with_its_words_and_entry(check, hop) -> None:
+    results = [r if r.id != check else _result(check, Status.fail, "broken because X", "cfg-x") for r in HEALTHY]
+    trace = trace_from(results, lang="it")
+    assert trace.broken_at == hop
+    broken = next(h for h in trace.hops if h.name == hop)
+    assert (broken.detail, broken.entry, broken.checks[check]) == ("it: broken because X", "cfg-x", "fail")
+    assert [h.name for h in trace.hops if h.status == "broken"] == [hop]
+
+
+def test_a_hop_nobody_could_look_at_is_unknown_not_ok() -> None:
+    results = [r if r.id != "webhook-registration" else _result(r.id, Status.error, "503") for r in HEALTHY]
+    results.append(_result("flow-activation-order", Status.skipped, "no credential"))
+    trace = trace_from(results)
+    by_name = {h.name: h for h in trace.hops}
+    assert by_name["webhook"].status == "unknown" and by_name["webhook"].detail == "503"
+    assert by_name["flow"].status == "ok"  # connector-flows looked; the skipped one does not hide it
+
+
+@pytest.mark.parametrize(
+    ("text", "inputs"),
     [
-        ("webhook-missing-events", "webhook", "cfg-flows-wont-turn-on"),
-        ("child-flows-off", "flow", "cfg-activate-pc-to-crm"),
-        ("referral-closed", "open", "run-pc-not-synced-to-crm"),
+        (f"referral {REFERRAL} never reaches Dynamics", {"referral_id": REFERRAL}),
+        (f"L'opportunità {REFERRAL.upper()} non arriva", {"opportunity_id": REFERRAL.upper()}),
+        (f"crm id {REFERRAL} is not synced", {"opportunity_id": REFERRAL}),
+        ("referrals never reach dynamics", {}),
+        (None, {}),
     ],
 )
-async def test_first_broken_hop(tenant, scenario, hop, entry) -> None:
-    clients, https = await tenant(scenario)
-    try:
-        trace = await trace_referral(clients, REFERRAL)
-    finally:
-        for h in https:
-            await h.aclose()
-    assert trace.broken_at == hop
-    assert next(h for h in trace.hops if h.name == hop).entry == entry
-
-
-async def test_trace_by_crm_opportunity_id(tenant) -> None:
-    clients, https = await tenant("healthy")
-    try:
-        found = await trace_opportunity(clients, "44444444-0000-4000-8000-000000000001")
-        missing = await trace_opportunity(clients, "99999999-0000-4000-8000-000000000009")
-    finally:
-        for h in https:
-            await h.aclose()
-    assert found.referral_id == REFERRAL and found.broken_at is None
-    assert missing.broken_at == "referral" and missing.hops[0].entry == "run-not-synced"
+def test_the_record_a_question_names_becomes_the_checks_inputs(text, inputs) -> None:
+    assert inputs_in(text) == inputs

@@ -99,6 +99,21 @@ def test_trace_command_names_the_broken_hop(capsys, monkeypatch, tmp_path) -> No
     monkeypatch.setenv("COSELL_DATABASE_PATH", str(tmp_path / "trace.db"))
     code = main(["trace", "--demo", "referral-closed", "--referral", HEALTHY_REFERRAL, "--json"])
     report = json.loads(capsys.readouterr().out)
-    assert code == 1 and report["broken_at"] == "open"
+    assert code == 1 and report["broken_at"] == "referral"
     assert main(["trace", "--demo", "healthy", "--opportunity", "44444444-0000-4000-8000-000000000001"]) == 0
     assert "✅ OK — crm-record" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["diagnose"], ["trace", "--referral", HEALTHY_REFERRAL]])
+def test_findings_speak_to_people_not_in_ids(command, knowledge, capsys, monkeypatch, tmp_path) -> None:
+    """The wrong-URL webhook: the FAQ entry by its label, the fix by its name, both URLs by host only."""
+    monkeypatch.setenv("COSELL_DATABASE_PATH", str(tmp_path / "words.db"))
+    assert main([*command, "--demo", "webhook-wrong-url"]) == 1
+    out = capsys.readouterr().out
+    assert knowledge.kb.get("cfg-flows-wont-turn-on").content("en").label in out
+    assert "registered at prod-99.northeurope.logic.azure.com" in out
+    assert "trigger is at prod-00.westeurope.logic.azure.com" in out
+    for internal in ("cfg-flows-wont-turn-on", "register-webhook", "action:", "FAQ entry", "sig=", "/workflows/"):
+        assert internal not in out
+    if command == ["diagnose"]:
+        assert "re-register the Partner Center webhook" in out

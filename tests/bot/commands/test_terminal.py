@@ -14,7 +14,7 @@ def test_ask_json_from_stdin(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["text"] for r in rows] == questions.splitlines()
-    assert set(rows[0]) == {"text", "lang", "entry", "confidence", "alternatives", "intent", "answer"}
+    assert set(rows[0]) == {"text", "lang", "entry", "confidence", "alternatives", "intent", "answer", "findings"}
     assert [r["intent"] for r in rows] == ["question", "question", "question"]
     assert rows[0]["entry"] == "cfg-workflow-trigger-not-found" and "CDS" in rows[0]["answer"]
     assert rows[1]["entry"] is None and rows[1]["alternatives"] == [] and rows[1]["lang"] == "it"
