@@ -174,8 +174,8 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
     return index
 
 
-def index_kb(kb: KnowledgeBase) -> Index:
-    """Index a loaded knowledge base."""
+def kb_docs(kb: KnowledgeBase) -> list[Doc]:
+    """The index's view of each entry of `kb`."""
     docs = []
     for e in kb.entries:
         q: dict[Lang, tuple[str, ...]] = {}
@@ -190,7 +190,12 @@ def index_kb(kb: KnowledgeBase) -> Index:
             Doc(id=e.id, question_texts=q, answer_texts=a, phrasings=p, fingerprints=e.fingerprints,
                 generic_fingerprints=e.generic_fingerprints)
         )  # fmt: skip
-    return build_index(docs, kb.lexicon)
+    return docs
+
+
+def index_kb(kb: KnowledgeBase) -> Index:
+    """Index a loaded knowledge base."""
+    return build_index(kb_docs(kb), kb.lexicon)
 
 
 def _smalltalk(index: Index, text: str) -> str | None:
@@ -345,4 +350,4 @@ def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None =
     )
 
 
-__all__ = ["CANON", "Doc", "Index", "Thresholds", "build_index", "index_kb", "match", "score"]
+__all__ = ["CANON", "Doc", "Index", "Thresholds", "build_index", "index_kb", "kb_docs", "match", "score"]
