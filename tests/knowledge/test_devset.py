@@ -16,11 +16,11 @@ from bot.evaluation import OWN_SET, Score, load_cases, score_cases
 from bot.wiring import build_assistant
 from tests.devset import EVAL_SETS
 
-#: floors per set, a little below what the shipped model measured (own: top-1 0.961 en / 0.974 it, none 0.917,
+#: floors per set, a little below what the shipped model measured (own: top-1 0.961 en / 0.974 it, none 0.958,
 #: ambiguous 0.667; dev: 1.0 / 0.978, none 1.0, ambiguous 0.688; the model before issue 14 measured own 0.947 /
 #: 0.947, none 0.792, ambiguous 0.333)
 FLOORS = {
-    "own.jsonl": {"top1_en": 0.95, "top1_it": 0.95, "none": 0.9, "ambiguous": 0.6, "must_mention": 0.95},
+    "own.jsonl": {"top1_en": 0.95, "top1_it": 0.95, "none": 0.95, "ambiguous": 0.6, "must_mention": 0.95},
     "dev.jsonl": {"top1_en": 0.96, "top1_it": 0.96, "none": 1.0, "ambiguous": 0.6, "must_mention": 0.95},
 }
 

@@ -25,6 +25,7 @@ def test_flows_off_after_an_import_are_flows_to_turn_on_not_crm_fields(knowledge
         "when do we get paid for the co-sell incentive",  # "paid" alone is no question of pricing
         "what do we need to become co-sell ready",  # "ready" alone is no Solution ID question
         "partner center account verification stuck pending",  # "verifica" of "si verifica l'errore" is Italian
+        "verifica dell'account partner center bloccata da giorni",  # "si verifica" is "occurs", not a verification
     ],
 )
 def test_one_shared_word_or_a_word_of_the_other_language_is_no_answer(knowledge, text: str) -> None:
