@@ -1,10 +1,10 @@
-"""`cosell-bot`: serve the assistant, chat with it in the terminal, ask it questions, benchmark it."""
+"""`cosell-bot`: serve the assistant, chat with it in the terminal, ask it questions, score it, benchmark it."""
 
 from __future__ import annotations
 
 import argparse
 
-from bot.commands import cases, diagnose, login, package, serve, terminal
+from bot.commands import cases, diagnose, evaluate, login, package, serve, terminal
 from bot.commands.common import devtools
 
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.register(sub)  # diagnose, trace
     login.register(sub)
     cases.register(sub)  # cases list / show / resolve / retry
+    evaluate.register(sub)  # eval
     return parser
 
 

@@ -1,27 +1,35 @@
 """Match user text to a knowledge entry: error fingerprints first, then weighted fuzzy term matching.
 
 The score of an entry is how much of the question's informative content the entry explains
-(IDF-weighted coverage), damped when the shared evidence is thin, so that one shared generic word
-("flow", "Salesforce") never yields a confident answer. Typos are repaired with rapidfuzz against the
-knowledge base's own vocabulary before matching. Pure: no I/O, deterministic, thresholds passed in.
+(IDF-weighted coverage over its questions, answer, steps and check; a word it uses only in its other language
+counts half), damped when the shared evidence is thin, so that one shared generic word ("flow", "Salesforce")
+never yields a confident answer. Typos are repaired with rapidfuzz against the knowledge base's own vocabulary
+before matching. Pure: no I/O, deterministic, thresholds passed in.
+
+The decision: an answer needs the confidence, a lead over the next entry on short questions (on longer ones the
+closer entry answers) and two informative shared terms; below that a choice of the close entries, or for a
+short vague question of known words the few entries it could mean. The constants were fitted on the
+leave-one-phrasing-out objective (`cosell-bot eval --loo`) with the own evaluation set for abstention; the
+shared dev set was only checked, never fitted.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from knowledge.crm import matching_words
-from knowledge.loader import KnowledgeBase
-from knowledge.models import LANGS, Lang, Lexicon, Match
-from knowledge.text import CANON, Lexer, fingerprint_text, fold, stem
-
-#: weight of a term by where the entry uses it
-QUESTION_WEIGHT = 1.0
-ANSWER_WEIGHT = 0.6
+from knowledge.index import (
+    FOREIGN_WEIGHT,
+    QUESTION_WEIGHT,
+    Doc,
+    Index,
+    build_index,
+    index_kb,
+    kb_docs,
+)
+from knowledge.models import Lang, Match
+from knowledge.text import CANON, fingerprint_text, fold
 
 
 @dataclass(frozen=True)
@@ -34,164 +42,14 @@ class Thresholds:
     evidence: float = 3.0  # IDF mass a match needs before its coverage counts in full
     phrasing_weight: float = 0.8  # share of the closest single phrasing (vs the whole entry) in the score
     unknown: float = 0.6  # weight of a word the knowledge base never uses, relative to the rarest known term
-
-
-@dataclass(frozen=True)
-class Doc:
-    """What the index needs of one entry: its texts by weight, per language, and its fingerprints."""
-
-    id: str
-    question_texts: dict[Lang, tuple[str, ...]]
-    answer_texts: dict[Lang, tuple[str, ...]]
-    phrasings: dict[Lang, tuple[str, ...]]
-    fingerprints: tuple[str, ...] = ()
-    generic_fingerprints: tuple[str, ...] = ()  # consulted only when no entry's own fingerprint matches
+    short_question: int = 4  # words (known or not) up to which a question close to two entries asks which one
 
 
 @dataclass
 class _Scored:
     entry: str
     confidence: float
-
-
-@dataclass
-class Index:
-    """An inverted index over entries; build once with `build_index`, share between turns."""
-
-    lexer: Lexer
-    ids: list[str]
-    postings: dict[str, dict[int, float]]  # term → entry → weight
-    idf: dict[str, float]
-    fingerprints: list[tuple[re.Pattern[str], int]]
-    smalltalk: dict[str, str]
-    fingerprint_any: re.Pattern[str] | None = None  # every fingerprint in one alternation: most texts hit none
-    generic_fingerprints: list[tuple[re.Pattern[str], int]] = field(default_factory=list)
-    smalltalk_re: re.Pattern[str] | None = None
-    anchors: frozenset[str] = frozenset()
-    out_of_scope_re: re.Pattern[str] | None = None  # any out-of-scope product or topic, on folded text
-    in_scope: frozenset[str] = frozenset()  # content words that keep a question in scope anyway
-    unit_postings: dict[str, dict[int, list[int]]] = field(default_factory=dict)  # term → entry → phrasings
-    unit_entry: list[int] = field(default_factory=list)
-    unit_mass: list[float] = field(default_factory=list)
-    max_idf: float = field(default=0.0)
-
-    def terms(self, text: str, lang: Lang, unknown: float = 0.8) -> list[tuple[str | None, float]]:
-        """Query terms with their weights, each known term once ("app" and "apps" are one); unknown words come
-        back as (None, weight)."""
-        out: list[tuple[str | None, float]] = []
-        seen: set[str] = set()
-        other: Lang = "it" if lang == "en" else "en"
-        for word in self.lexer.content(text):
-            term = next((s for s in (stem(word, lang), stem(word, other)) if s in self.idf), None)
-            if term is None:
-                # numbers and short tokens carry little meaning on their own
-                weight = unknown * self.max_idf * (0.4 if word.isdigit() or len(word) <= 3 else 1.0)
-                out.append((None, weight))
-            elif term not in seen:
-                seen.add(term)
-                out.append((term, self.idf[term]))
-        return out
-
-
-def _doc_terms(lexer: Lexer, texts: Iterable[str], lang: Lang) -> set[str]:
-    return {stem(w, lang) for t in texts for w in lexer.content(t)}
-
-
-def _entry_weights(lexer: Lexer, d: Doc) -> dict[str, float]:
-    w: dict[str, float] = {}
-    for lang in LANGS:
-        for term in _doc_terms(lexer, d.answer_texts[lang], lang):
-            w[term] = max(w.get(term, 0.0), ANSWER_WEIGHT)
-        for term in _doc_terms(lexer, d.question_texts[lang], lang):
-            w[term] = QUESTION_WEIGHT
-    return w
-
-
-def _add_units(index: Index, docs: Sequence[Doc]) -> None:
-    """Index each phrasing on its own, so a query close to one phrasing scores above a scattered match."""
-    for i, d in enumerate(docs):
-        for lang in LANGS:
-            for text in d.phrasings[lang]:
-                terms = _doc_terms(index.lexer, (text,), lang)
-                if not terms:
-                    continue
-                unit = len(index.unit_entry)
-                index.unit_entry.append(i)
-                index.unit_mass.append(sum(index.idf[t] for t in terms))
-                for t in terms:
-                    index.unit_postings.setdefault(t, {}).setdefault(i, []).append(unit)
-
-
-def _fingerprint_re(pattern: str) -> re.Pattern[str]:
-    """Fingerprints see case-folded text (`fingerprint_text`), so a pattern without capitals needs no IGNORECASE,
-    which makes Python's regex engine 2-3 times slower; any capital (a literal, or an escape such as \\S or \\B)
-    keeps it, since lowering those would change the pattern's meaning."""
-    return re.compile(pattern) if pattern == pattern.lower() else re.compile(pattern, re.IGNORECASE)
-
-
-def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
-    """Build the index for `docs` (entries) with `lexicon`."""
-    vocabulary = [t for d in docs for lang in LANGS for t in (*d.question_texts[lang], *d.answer_texts[lang])]
-    lexer = Lexer(lexicon, vocabulary)
-    weights = [_entry_weights(lexer, d) for d in docs]
-    df: dict[str, int] = {}
-    for w in weights:
-        for term in w:
-            df[term] = df.get(term, 0) + 1
-    n = len(docs)
-    idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
-    postings: dict[str, dict[int, float]] = {}
-    for i, w in enumerate(weights):
-        for term, weight in w.items():
-            postings.setdefault(term, {})[i] = weight
-    index = Index(
-        lexer=lexer,
-        ids=[d.id for d in docs],
-        postings=postings,
-        idf=idf,
-        fingerprints=[(_fingerprint_re(p), i) for i, d in enumerate(docs) for p in d.fingerprints],
-        generic_fingerprints=[(_fingerprint_re(p), i) for i, d in enumerate(docs) for p in d.generic_fingerprints],
-        smalltalk={
-            fold(form): kind
-            for kind, by_lang in lexicon.smalltalk.items()
-            for forms in by_lang.values()
-            for form in forms
-        },
-        max_idf=math.log((n + 1) / 1.5),
-    )
-    if every := index.fingerprints + index.generic_fingerprints:
-        index.fingerprint_any = _fingerprint_re("|".join(f"(?:{p.pattern})" for p, _ in every))
-    index.anchors = frozenset(
-        stem(w, lang) for a in lexicon.anchors for w in lexer.content(a) for lang in LANGS if stem(w, lang) in idf
-    )
-    if lexicon.out_of_scope:
-        forms = sorted({fold(f) for f in lexicon.out_of_scope}, key=len, reverse=True)
-        index.out_of_scope_re = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b")
-    index.in_scope = frozenset(w for phrase in lexicon.in_scope for w in lexer.content(phrase))
-    if index.smalltalk:
-        forms = sorted(index.smalltalk, key=len, reverse=True)
-        index.smalltalk_re = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b")
-    _add_units(index, docs)
-    return index
-
-
-def index_kb(kb: KnowledgeBase) -> Index:
-    """Index a loaded knowledge base."""
-    docs = []
-    for e in kb.entries:
-        q: dict[Lang, tuple[str, ...]] = {}
-        a: dict[Lang, tuple[str, ...]] = {}
-        for lang in LANGS:
-            c = e.content(lang)
-            q[lang] = (c.title, *c.phrasings, *c.keywords)
-            steps = tuple(s.text for s in c.steps) + tuple(x for s in c.steps for x in s.substeps)
-            a[lang] = tuple(matching_words(t) for t in (c.lead, *steps, c.note or ""))
-        p = {lang: (e.content(lang).title, *e.content(lang).phrasings) for lang in LANGS}
-        docs.append(
-            Doc(id=e.id, question_texts=q, answer_texts=a, phrasings=p, fingerprints=e.fingerprints,
-                generic_fingerprints=e.generic_fingerprints)
-        )  # fmt: skip
-    return build_index(docs, kb.lexicon)
+    informative: int = 0  # query terms the entry shares that are not common to most entries (`Index.informative`)
 
 
 def _smalltalk(index: Index, text: str) -> str | None:
@@ -244,21 +102,27 @@ FINGERPRINT_CHARS = 32_768
 CANDIDATES = 64
 #: a term shared by at most this many entries is specific enough to anchor a question on its own
 DISTINCTIVE = 2
+#: an answer needs at least this many informative terms in common with the question (informative: used by at most
+#: `knowledge.index.INFORMATIVE_SHARE` of the entries): one shared word, however rare ("paid", "ready", "contact"),
+#: is a guess to offer, not an answer ("when do we get paid for the co-sell incentive" is no question of pricing)
+ANSWER_TERMS = 2
 
 
-def _entry_mass(index: Index, terms: list[tuple[str, float]]) -> tuple[dict[int, float], dict[int, float]]:
+def _entry_mass(index: Index, terms: list[tuple[str, float]], lang: Lang) -> tuple[dict[int, float], dict[int, float]]:
     """Per entry, the weighted shared mass and the query weight it covers, rarest terms first."""
     acc: dict[int, float] = {}
     cover: dict[int, float] = {}
+    foreign = index.foreign.get(lang, {})
     for term, qw in sorted(terms, key=lambda t: len(index.postings[t[0]])):
         posting = index.postings[term]
+        elsewhere = foreign.get(term, ())
         if len(acc) < CANDIDATES:
             for i, w in posting.items():
-                acc[i] = acc.get(i, 0.0) + qw * w
+                acc[i] = acc.get(i, 0.0) + qw * w * (FOREIGN_WEIGHT if i in elsewhere else 1.0)
                 cover[i] = cover.get(i, 0.0) + qw
         else:
             for i in acc.keys() & posting.keys():
-                acc[i] += qw * posting[i]
+                acc[i] += qw * posting[i] * (FOREIGN_WEIGHT if i in elsewhere else 1.0)
                 cover[i] += qw
     return acc, cover
 
@@ -276,23 +140,41 @@ def _closest_one(index: Index, terms: list[tuple[str, float]], i: int, total: fl
     return max((2 * mass / (total + unit_mass[u]) for u, mass in shared.items()), default=0.0)
 
 
-def score(index: Index, text: str, lang: Lang, th: Thresholds, *, top: int = 5) -> list[_Scored]:
+def _in_domain(index: Index, terms: list[tuple[str | None, float]]) -> list[tuple[str, float]]:
+    """The known terms of a question, or none when they are no evidence of this domain."""
+    known = [(t, w) for t, w in terms if t is not None]
+    if len(known) < 2 and len(known) < len(terms):
+        return []  # one shared word amid words we don't know is not evidence ("reset my Outlook password")
+    if sum(w for _, w in terms) <= 0 or not any(
+        t in index.anchors or len(index.postings[t]) <= DISTINCTIVE for t, _ in known
+    ):
+        return []  # nothing places the question in this domain ("reset a user's password in the admin center")
+    return known
+
+
+def score(
+    index: Index,
+    text: str,
+    lang: Lang,
+    th: Thresholds,
+    *,
+    top: int = 5,
+    terms: list[tuple[str | None, float]] | None = None,
+) -> list[_Scored]:
     """The `top` entries sharing terms with `text`, best first, with their confidence.
 
     An entry's confidence mixes its shared mass with the Dice similarity of its closest phrasing. The phrasing
     part is the costly one, so entries are visited in order of an upper bound on their confidence and the walk
     stops once `top` exact confidences beat every bound left: the result is the one scoring them all gives.
     The bound: a phrasing shares at most the query weight `c` its entry covers, and its own mass is at least what
-    it shares, so its Dice is at most 2c / (total + c).
+    it shares, so its Dice is at most 2c / (total + c). `terms`: `index.terms(text, ...)` when already read.
     """
-    terms = index.terms(text, lang, th.unknown)
-    known = [(t, w) for t, w in terms if t is not None]
-    if len(known) < 2 and len(known) < len(terms):
-        return []  # one shared word amid words we don't know is not evidence ("reset my Outlook password")
+    if terms is None:
+        terms = index.terms(text, lang, th.unknown)
+    if not (known := _in_domain(index, terms)):
+        return []
     total = sum(w for _, w in terms)
-    if total <= 0 or not any(t in index.anchors or len(index.postings[t]) <= DISTINCTIVE for t, _ in known):
-        return []  # nothing places the question in this domain ("reset a user's password in the admin center")
-    acc, cover = _entry_mass(index, known)
+    acc, cover = _entry_mass(index, known, lang)
     if len(acc) > CANDIDATES:
         acc = dict(heapq.nlargest(CANDIDATES, acc.items(), key=lambda kv: kv[1]))
     a = th.phrasing_weight
@@ -313,7 +195,33 @@ def score(index: Index, text: str, lang: Lang, th: Thresholds, *, top: int = 5) 
             heapq.heappush(best, item)
         elif item > best[0]:
             heapq.heapreplace(best, item)
-    return [_Scored(index.ids[-neg], conf) for conf, neg in sorted(best, reverse=True)]
+    informative = [(t, index.postings[t]) for t, w in known if w >= index.informative]
+    return [
+        _Scored(index.ids[-neg], conf, sum(1 for _, p in informative if -neg in p))
+        for conf, neg in sorted(best, reverse=True)
+    ]
+
+
+#: a question of at most this many words, all known, is vague rather than unknown ("sync issue", "ruoli necessari?")
+VAGUE_TERMS = 2
+#: how many entries a clarifying question offers at most
+CHOICES = 3
+
+
+def _vague(index: Index, terms: list[tuple[str | None, float]]) -> tuple[str, ...]:
+    """For a short question made only of words the knowledge base knows, too thin to answer ("what role do I
+    need", "problema sincronizzazione"): the entries that use every one of its words, one of them in their own
+    questions, when they are a few (the closest phrasing first), to ask which one is meant; else nothing."""
+    known = [(t, w) for t, w in terms if t is not None]
+    if not known or len(known) > VAGUE_TERMS or len(known) < len(terms):
+        return ()
+    asked = set.intersection(*(set(index.postings[t]) for t, _ in known))
+    asked = {i for i in asked if any(index.postings[t][i] == QUESTION_WEIGHT for t, _ in known)}
+    if not 2 <= len(asked) <= 2 * CHOICES:
+        return ()
+    total = sum(w for _, w in known)
+    ranked = sorted(asked, key=lambda i: (-_closest_one(index, known, i, total), i))
+    return tuple(index.ids[i] for i in ranked[:CHOICES])
 
 
 def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None = None) -> Match:
@@ -326,13 +234,19 @@ def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None =
         return Match(kind="answer", lang=lang, entry=entry, confidence=1.0, via="fingerprint")
     if kind := _smalltalk(index, text):
         return Match(kind="smalltalk", lang=lang, smalltalk=kind, via="smalltalk")
-    ranked = score(index, text, lang, th, top=3)  # the best, and the two that may be close to it
+    terms = index.terms(text, lang, th.unknown)
+    ranked = score(index, text, lang, th, top=3, terms=terms)  # the best, and the two that may be close to it
     if not ranked or ranked[0].confidence < th.suggest_at:
         top = ranked[0].confidence if ranked else 0.0
+        if vague := _vague(index, terms):
+            return Match(kind="clarify", lang=lang, alternatives=vague, confidence=round(top, 3), via="fuzzy")
         return Match(kind="none", lang=lang, confidence=round(top, 3))
     best = ranked[0]
-    close = [s for s in ranked[1:3] if s.confidence >= th.suggest_at and best.confidence - s.confidence < th.margin]
-    if best.confidence >= th.answer_at and not close:
+    # a short question that two entries explain about as well is theirs to choose between; a longer one carries
+    # the evidence to answer with the closer (fitted by leave-one-phrasing-out and on the own set: see the README)
+    margin = th.margin if len(terms) <= th.short_question else 0.0
+    close = [s for s in ranked[1:3] if s.confidence >= th.suggest_at and best.confidence - s.confidence < margin]
+    if best.confidence >= th.answer_at and not close and best.informative >= ANSWER_TERMS:
         return Match(kind="answer", lang=lang, entry=best.entry, confidence=round(best.confidence, 3), via="fuzzy")
     alternatives = (best.entry, *(s.entry for s in close))
     if len(alternatives) == 1 and len(ranked) > 1 and ranked[1].confidence >= th.suggest_at:
@@ -346,4 +260,4 @@ def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None =
     )
 
 
-__all__ = ["CANON", "Doc", "Index", "Thresholds", "build_index", "index_kb", "match", "score"]
+__all__ = ["CANON", "Doc", "Index", "Thresholds", "build_index", "index_kb", "kb_docs", "match", "score"]

@@ -24,6 +24,11 @@ _NOT = re.compile(r"\b(is|are|was|were|do|does|did|has|have|had|could|would|shou
 _CANT = {"can't": "can not", "won't": "will not", "cannot": "can not"}
 _CANT_RE = re.compile(r"\b(?:can't|won't|cannot)\b")
 _NON_WORD = re.compile(r"[^a-z0-9_]+")
+#: a pasted identifier's words, before folding: "REQUEST_LIMIT_EXCEEDED", "ConnectionAuthorizationFailed" (three
+#: capitalised words or more: "AppSource" and "SaaS" stay whole)
+_SNAKE = re.compile(r"_+")
+_CAMEL = re.compile(r"\b[A-Z][a-z]+(?:[A-Z][a-z]+){2,}\b")
+_HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _IT_HINTS = re.compile(r"[àèéìòù]|zion[ei]\b|\b(?:il|gli|della|delle|nel|sono|perch[eé]|cosa|devo|non)\b")
 
 _MIN_STEM = 5  # shorter stems are shared by unrelated words
@@ -91,6 +96,27 @@ def _stem_forms(lexicon: Lexicon) -> dict[str, str]:
                     if len(root := stem(words[0], lang)) >= _MIN_STEM:
                         by_stem.setdefault(root, set()).add(canon)
     return {root: next(iter(canons)) for root, canons in by_stem.items() if len(canons) == 1}
+
+
+def _identifier_words(text: str) -> str:
+    """`text` with snake_case and CamelCase identifiers cut into their words."""
+    if "_" in text:
+        text = _SNAKE.sub(" ", text)
+    return _CAMEL.sub(lambda m: _HUMP.sub(" ", m.group(0)), text)
+
+
+#: object pronouns that may stand inside a phrasal verb ("turn them on")
+_PHRASAL_GAP = frozenset({"it", "them", "this", "that", "these", "those", "everything", "all", "back"})
+
+
+def _phrase_span(stems: list[str], i: int, key: tuple[str, ...]) -> int | None:
+    """How many words the phrase `key` covers from `i` (one gap word allowed after the first), or None."""
+    n = len(key)
+    if tuple(stems[i : i + n]) == key:
+        return n
+    if n == 2 and i + 2 < len(stems) and stems[i + 1] in _PHRASAL_GAP and stems[i + 2] == key[1]:
+        return 3
+    return None
 
 
 def _budget(length: int) -> int:
@@ -192,19 +218,20 @@ class Lexer:
 
     def words(self, text: str) -> list[str]:
         """Folded words, each unknown one repaired: to the canonical token of the synonym group it inflects, or
-        towards the knowledge base's vocabulary (typos)."""
-        return [w if w in self.known else self._repair(w) for w in fold(text).split()]
+        towards the knowledge base's vocabulary (typos). Identifiers are read as their words."""
+        return [w if w in self.known else self._repair(w) for w in fold(_identifier_words(text)).split()]
 
     def canonical(self, words: list[str]) -> list[str]:
-        """Words with synonym phrases (longest first) replaced by their canonical token."""
+        """Words with synonym phrases (longest first) replaced by their canonical token; an object pronoun may
+        split a phrasal verb ("turn them on", "switch it off")."""
         stems = [light(w) for w in words]
         out: list[str] = []
         i = 0
         while i < len(words):
             for key, canon in self._forms.get(stems[i], ()):
-                if tuple(stems[i : i + len(key)]) == key:
+                if (span := _phrase_span(stems, i, key)) is not None:
                     out.append(canon)
-                    i += len(key)
+                    i += span
                     break
             else:
                 out.append(words[i])

@@ -1,9 +1,9 @@
-"""`run_bench`: every section on the shared dev set, then the table. Speed is reported, never asserted."""
+"""`run_bench`: every section on the shared dev set (the project's own evaluation set when the shared one is not
+beside the repository), then the table. Speed is reported, never asserted."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import tempfile
 import time
@@ -37,9 +37,11 @@ async def _sections(settings: Settings, tmp: Path, cases: list[Case], quick: boo
 
 def run_bench(settings: Settings, *, as_json: bool, quick: bool) -> int:
     """Run every section and print the table (or one JSON object). Speed is reported here, never asserted."""
-    t0, dev_set = time.perf_counter(), Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev.jsonl"
-    cases = [json.loads(line) for line in dev_set.read_text(encoding="utf-8").splitlines() if line.strip()]
-    meta: dict[str, Any] = {"quick": quick, "cpus": os.cpu_count(), "queries": len(cases)}
+    from bot.evaluation import OWN_SET, SHARED_DEV_SET, load_cases
+
+    t0, dev_set = time.perf_counter(), SHARED_DEV_SET if SHARED_DEV_SET.exists() else OWN_SET
+    cases = load_cases(dev_set)
+    meta: dict[str, Any] = {"quick": quick, "cpus": os.cpu_count(), "queries": len(cases), "set": dev_set.name}
     with tempfile.TemporaryDirectory(prefix="cosell-bench-") as tmp:
         rows = asyncio.run(_sections(settings, Path(tmp), cases, quick, meta))
     meta["elapsed_s"] = round(time.perf_counter() - t0, 1)

@@ -234,7 +234,7 @@ def _brute_force(index: Index, text: str, lang: Lang, th: Thresholds, top: int) 
     their masses are score()'s own (on a large knowledge base they are pruned before any phrasing is looked at)."""
     known = [(t, w) for t, w in index.terms(text, lang, th.unknown) if t is not None]
     total = sum(w for _, w in index.terms(text, lang, th.unknown))
-    mass, _ = _entry_mass(index, known)
+    mass, _ = _entry_mass(index, known, lang)
     if len(mass) > CANDIDATES:
         mass = dict(heapq.nlargest(CANDIDATES, mass.items(), key=lambda kv: kv[1]))
     a = th.phrasing_weight
