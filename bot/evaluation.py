@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 #: the project's own evaluation set, written from the source page only, and the shared dev set (scored when present)
 REPO = Path(__file__).resolve().parents[1]
 OWN_SET = REPO / "tests" / "data" / "eval" / "own.jsonl"
+#: a second own set: long messages (context, pasted errors, then the question) and symptoms that name no topic
+LONG_SET = REPO / "tests" / "data" / "eval" / "long.jsonl"
 SHARED_DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
 
 

@@ -43,6 +43,10 @@ class Thresholds:
     phrasing_weight: float = 0.8  # share of the closest single phrasing (vs the whole entry) in the score
     unknown: float = 0.6  # weight of a word the knowledge base never uses, relative to the rarest known term
     short_question: int = 4  # words (known or not) up to which a question close to two entries asks which one
+    long_question: int = 10  # words (known or not) from which a message is long: context, a log, then the question
+    long_answer_at: float = 0.27  # a long message's confidence needed to answer when it leads the next entry by
+    long_lead: float = 0.03  # this much (its context words dilute the confidence an equally clear short one reaches)
+    unknown_words: int = 3  # unknown words past this many share their weight: a long message's context dilutes less
 
 
 @dataclass
@@ -152,6 +156,12 @@ def _in_domain(index: Index, terms: list[tuple[str | None, float]]) -> list[tupl
     return known
 
 
+def _query_mass(terms: list[tuple[str | None, float]], th: Thresholds) -> float:
+    known = sum(w for t, w in terms if t is not None)
+    unknown = [w for t, w in terms if t is None]
+    return known + sum(unknown) * min(1.0, th.unknown_words / max(len(unknown), 1))
+
+
 def score(
     index: Index,
     text: str,
@@ -173,7 +183,7 @@ def score(
         terms = index.terms(text, lang, th.unknown)
     if not (known := _in_domain(index, terms)):
         return []
-    total = sum(w for _, w in terms)
+    total = _query_mass(terms, th)
     acc, cover = _entry_mass(index, known, lang)
     if len(acc) > CANDIDATES:
         acc = dict(heapq.nlargest(CANDIDATES, acc.items(), key=lambda kv: kv[1]))
@@ -224,6 +234,19 @@ def _vague(index: Index, terms: list[tuple[str | None, float]]) -> tuple[str, ..
     return tuple(index.ids[i] for i in ranked[:CHOICES])
 
 
+def _confident(best: _Scored, ranked: list[_Scored], words: int, th: Thresholds) -> bool:
+    """The best entry is confident enough to answer: above `answer_at`, or for a long message above
+    `long_answer_at` and ahead of the next entry by `long_lead`."""
+    if best.confidence >= th.answer_at:
+        return True
+    runner_up = ranked[1].confidence if len(ranked) > 1 else 0.0
+    return (
+        words >= th.long_question
+        and best.confidence >= th.long_answer_at
+        and best.confidence - runner_up >= th.long_lead
+    )
+
+
 def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None = None) -> Match:
     """Decide what `text` asks: an entry, a clarifying choice, small talk, or nothing we know."""
     pasted, text = text[:FINGERPRINT_CHARS], text[:FUZZY_CHARS]
@@ -246,11 +269,14 @@ def match(index: Index, text: str, th: Thresholds, *, locale_hint: Lang | None =
     # the evidence to answer with the closer (fitted by leave-one-phrasing-out and on the own set: see the README)
     margin = th.margin if len(terms) <= th.short_question else 0.0
     close = [s for s in ranked[1:3] if s.confidence >= th.suggest_at and best.confidence - s.confidence < margin]
-    if best.confidence >= th.answer_at and not close and best.informative >= ANSWER_TERMS:
+    if _confident(best, ranked, len(terms), th) and not close and best.informative >= ANSWER_TERMS:
         return Match(kind="answer", lang=lang, entry=best.entry, confidence=round(best.confidence, 3), via="fuzzy")
     alternatives = (best.entry, *(s.entry for s in close))
     if len(alternatives) == 1 and len(ranked) > 1 and ranked[1].confidence >= th.suggest_at:
         alternatives = (best.entry, ranked[1].entry)
+    if len(alternatives) == 1 and best.informative < ANSWER_TERMS:
+        # "did you mean X?" on one shared informative word is a guess ("who won the game last night")
+        return Match(kind="none", lang=lang, confidence=round(best.confidence, 3))
     return Match(
         kind="clarify",
         lang=lang,

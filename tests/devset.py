@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.evaluation import OWN_SET, SHARED_DEV_SET
+from bot.evaluation import LONG_SET, OWN_SET, SHARED_DEV_SET
 from bot.evaluation import load_cases as load_file
 
-#: the sets present here: the own set always, the shared dev set as an extra
-EVAL_SETS: tuple[Path, ...] = (OWN_SET, *((SHARED_DEV_SET,) if SHARED_DEV_SET.exists() else ()))
+#: the sets present here: the own sets (short questions; long messages) always, the shared dev set as an extra
+EVAL_SETS: tuple[Path, ...] = (OWN_SET, LONG_SET, *((SHARED_DEV_SET,) if SHARED_DEV_SET.exists() else ()))
 
 
 def load_cases() -> list[dict[str, Any]]:

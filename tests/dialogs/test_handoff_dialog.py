@@ -46,7 +46,7 @@ async def test_asking_for_a_person_asks_what_is_wrong_previews_and_opens_a_case(
 
 
 async def test_the_preview_shows_what_the_conversation_found_and_skips_the_question(harness: DialogHarness) -> None:
-    await harness.send("the co-sell flows stay off and won't turn on")
+    await harness.send("the co-sell flows won't turn on")
     [preview] = await harness.send("I'd like to speak with someone from your support team")
     assert "This is what support will receive" in preview and "Answers I gave" in preview
 
@@ -132,7 +132,7 @@ async def test_secrets_pasted_in_the_conversation_never_reach_the_bundle(harness
 
 
 async def test_two_unhelpful_answers_offer_a_person_once(harness: DialogHarness) -> None:
-    await harness.send("the co-sell flows stay off and won't turn on")
+    await harness.send("the co-sell flows won't turn on")
     first = await harness.send("no")
     assert not any("support engineer" in r for r in first)
     await harness.send("what role does the partner seller need in partner center")
