@@ -69,6 +69,12 @@ _GITLAB = [
     ("OAuth application secret, gloas-", ("gloas-",)),
 ]
 SHAPES = [
+    # First: a session part may hold what a shorter shape takes for a token of its own (an Artifactory
+    # password "AP0…" after a "."), which, masked first, would leave the rest of the session id in the clear.
+    # no plugin: a Salesforce session id (the sid cookie, an access token) is the org id, "!", the session part.
+    # Sieved on the "!", seldom in an activity, and the org id before it
+    Rule("Salesforce session id (00D…!…)", re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]{20,}+"), _TOKEN,
+         OWNED, sieve="!(?:" + "|".join(f"(?<=00D[A-Za-z0-9]{{{n}}}!)" for n in range(12, 16)) + ")"),
     Rule("GitHub token (ghp_, gho_, ghu_, ghs_, ghr_)", _imported(GitHubTokenDetector), _TOKEN,
          _DS + "GitHubTokenDetector", needles=("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
     # GitHubTokenDetector predates fine-grained personal access tokens (github_pat_ + 82 characters)
@@ -126,10 +132,6 @@ SHAPES = [
     # no plugin: an Entra ID client secret is 3 characters, a digit, "Q~", then 31 or more
     Rule("Azure AD client secret (…8Q~…)", re.compile(r"[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,}+"), _TOKEN,
          OWNED, needles=("~",)),
-    # no plugin: a Salesforce session id (the sid cookie, an access token) is the org id, "!", the session part.
-    # Sieved on the "!", seldom in an activity, and the org id before it
-    Rule("Salesforce session id (00D…!…)", re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._]{20,}+"), _TOKEN,
-         OWNED, sieve="!(?:" + "|".join(f"(?<=00D[A-Za-z0-9]{{{n}}}!)" for n in range(12, 16)) + ")"),
     # JwtTokenDetector ends in a lazy "*?", so its match stops before the signature. The left boundary (or a
     # %-escape, as in "Bearer%20eyJ…") keeps the search linear: without it "eyJeyJeyJ…" restarts at every "eyJ"
     Rule("JWT (eyJ….eyJ….…)", re.compile(
