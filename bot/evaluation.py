@@ -25,6 +25,35 @@ REPO = Path(__file__).resolve().parents[1]
 OWN_SET = REPO / "tests" / "data" / "eval" / "own.jsonl"
 #: a second own set: long messages (context, pasted errors, then the question) and symptoms that name no topic
 LONG_SET = REPO / "tests" / "data" / "eval" / "long.jsonl"
+#: a third blind-written set (another writer, the same brief as the own set), and off-topic questions that share the
+#: connectors' words (Partner Center, Salesforce, flows, roles, prices) without being about them
+THIRD_SET = REPO / "tests" / "data" / "eval" / "third.jsonl"
+OFFTOPIC_SET = REPO / "tests" / "data" / "eval" / "offtopic.jsonl"
+#: more blind-written sets, each by its own writer (given the source page and the brief, never the entries) with a
+#: style of its own: terse chat typing (typos, abbreviations), business people describing symptoms without the
+#: technical names, long messages with pasted errors, forum posts, what people see on screen, search-box keywords
+#: with misspelt product names
+TERSE_SET = REPO / "tests" / "data" / "eval" / "terse.jsonl"
+INDIRECT_SET = REPO / "tests" / "data" / "eval" / "indirect.jsonl"
+CONTEXT_SET = REPO / "tests" / "data" / "eval" / "context.jsonl"
+FORUM_SET = REPO / "tests" / "data" / "eval" / "forum.jsonl"
+SCREEN_SET = REPO / "tests" / "data" / "eval" / "screen.jsonl"
+SEARCH_SET = REPO / "tests" / "data" / "eval" / "search.jsonl"
+#: what the learned model (`knowledge.learned`, `cosell-bot train`) is trained on, besides the entries themselves
+TRAINING_SETS = (
+    OWN_SET,
+    LONG_SET,
+    THIRD_SET,
+    OFFTOPIC_SET,
+    TERSE_SET,
+    INDIRECT_SET,
+    CONTEXT_SET,
+    FORUM_SET,
+    SCREEN_SET,
+    SEARCH_SET,
+)
+#: written blind by yet another writer and never trained or tuned on: the figure for questions nobody tuned for
+HELDOUT_SET = REPO / "tests" / "data" / "eval" / "heldout.jsonl"
 SHARED_DEV_SET = REPO.parent / "shared" / "eval" / "dev.jsonl"
 
 

@@ -35,6 +35,7 @@ from bot.support.targets import HandoffEventTarget, TeamsTarget, UserTarget
 from bot.transcripts import TranscriptMiddleware
 from dialogs.main_dialog import MainDialog
 from knowledge.intent import HandoffRecognizer, recognizer_for
+from knowledge.learned import Model, load_model
 from knowledge.loader import KnowledgeBase, load_kb
 from knowledge.matcher import Index, Thresholds, index_kb, match
 from knowledge.models import Lang, Match
@@ -60,12 +61,13 @@ class Knowledge:
     thresholds: Thresholds
     handoff: HandoffRecognizer
     neighbours: Neighbours
+    model: Model | None = None  # the learned model (`knowledge.learned`); None: the hand-built scores alone
 
     def match(self, text: str, lang: Lang | None = None) -> Match:
         """Match `text`, with `lang` as the language hint. A question about a neighbouring topic (payouts, partner
         ids, ...) is answered by no entry, whatever words it shares with one, unless an entry's fingerprint
         recognised a pasted error."""
-        verdict = match(self.index, text, self.thresholds, locale_hint=lang)
+        verdict = match(self.index, text, self.thresholds, locale_hint=lang, model=self.model)
         if verdict.via in ("fingerprint", "smalltalk"):
             return verdict
         if not (neighbour := self.neighbours.recognise(text)):
@@ -83,13 +85,17 @@ class Knowledge:
         return self.index.lexer.language(text, hint)
 
 
-def load_knowledge(settings: Settings) -> Knowledge:
-    """Load and index the knowledge base with the configured thresholds."""
+def load_knowledge(settings: Settings, *, learned: bool = True) -> Knowledge:
+    """Load and index the knowledge base with the configured thresholds and, unless `learned` is False (training
+    it), the learned model."""
     kb = load_kb()
     th = Thresholds(
         answer_at=settings.match_answer_at, suggest_at=settings.match_suggest_at, margin=settings.match_margin
     )
-    return Knowledge(kb=kb, index=index_kb(kb), thresholds=th, handoff=recognizer_for(kb), neighbours=load_neighbours())
+    return Knowledge(
+        kb=kb, index=index_kb(kb), thresholds=th, handoff=recognizer_for(kb), neighbours=load_neighbours(),
+        model=load_model() if learned else None,
+    )  # fmt: skip
 
 
 @dataclass

@@ -51,6 +51,7 @@ class Index:
     fingerprint_any: re.Pattern[str] | None = None  # every fingerprint in one alternation: most texts hit none
     generic_fingerprints: list[tuple[re.Pattern[str], int]] = field(default_factory=list)
     smalltalk_re: re.Pattern[str] | None = None
+    courtesy: frozenset[str] = frozenset()  # the words of the small-talk forms ("hi", "good", "morning", "grazie")
     anchors: frozenset[str] = frozenset()
     out_of_scope_re: re.Pattern[str] | None = None  # any out-of-scope product or topic, on folded text
     in_scope: frozenset[str] = frozenset()  # content words that keep a question in scope anyway
@@ -63,13 +64,15 @@ class Index:
     #: of "si verifica l'errore" is no English "verification"), which count for FOREIGN_WEIGHT of it
     foreign: dict[Lang, dict[str, frozenset[int]]] = field(default_factory=dict)
 
-    def terms(self, text: str, lang: Lang, unknown: float = 0.8) -> list[tuple[str | None, float]]:
+    def terms(
+        self, text: str, lang: Lang, unknown: float = 0.8, *, words: list[str] | None = None
+    ) -> list[tuple[str | None, float]]:
         """Query terms with their weights, each known term once ("app" and "apps" are one); unknown words come
-        back as (None, weight)."""
+        back as (None, weight). `words`: `lexer.content(text)` when already read."""
         out: list[tuple[str | None, float]] = []
         seen: set[str] = set()
         other: Lang = "it" if lang == "en" else "en"
-        for word in self.lexer.content(text):
+        for word in self.lexer.content(text) if words is None else words:
             term = next((s for s in (stem(word, lang), stem(word, other)) if s in self.idf), None)
             if term is None:
                 # numbers and short tokens carry little meaning on their own
@@ -159,6 +162,7 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
         index.out_of_scope_re = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b")
     index.in_scope = frozenset(w for phrase in lexicon.in_scope for w in lexer.content(phrase))
     if index.smalltalk:
+        index.courtesy = frozenset(w for form in index.smalltalk for w in form.split())
         forms = sorted(index.smalltalk, key=len, reverse=True)
         index.smalltalk_re = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b")
     _add_units(index, docs)

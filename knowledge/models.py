@@ -121,6 +121,6 @@ class Match(_Frozen):
     confidence: float = 0.0
     alternatives: tuple[str, ...] = ()
     smalltalk: str | None = None
-    via: Literal["fingerprint", "fuzzy", "none", "smalltalk", "out_of_scope", "neighbour"] = "none"
+    via: Literal["fingerprint", "fuzzy", "learned", "none", "smalltalk", "out_of_scope", "neighbour"] = "none"
     #: the off-topic neighbour (payouts, partner ids, ...) a `none` verdict recognised: the reply points there
     neighbour: str | None = None

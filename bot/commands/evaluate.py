@@ -1,6 +1,10 @@
 """`cosell-bot eval [PATH ...] [--json] [--loo]`: score the assistant on evaluation files (`bot.evaluation`; by
-default the project's own set and, when it is beside the repository, the shared dev set) and, with `--loo`,
-leave-one-phrasing-out cross-validation of the matcher on the knowledge base itself."""
+default the project's own set, the held-out set and, when it is beside the repository, the shared dev set) and,
+with `--loo`, leave-one-phrasing-out cross-validation of the matcher on the knowledge base itself.
+
+`cosell-bot train [--check] [--cv]`: train the learned model (`knowledge.learned`) on the entries and the training
+sets and write `knowledge/data/model.tsv`; `--check` only says whether the shipped file is what training gives;
+`--cv` prints 5-fold cross-validation figures."""
 
 from __future__ import annotations
 
@@ -38,11 +42,11 @@ def _loo(settings: Settings) -> Any:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import OWN_SET, SHARED_DEV_SET, EvalFileError
+    from bot.evaluation import HELDOUT_SET, OWN_SET, SHARED_DEV_SET, EvalFileError
 
     settings = settings_or_exit()
     configure_logging("WARNING")
-    paths = args.paths or [p for p in (OWN_SET, SHARED_DEV_SET) if p.exists()]
+    paths = args.paths or [p for p in (OWN_SET, HELDOUT_SET, SHARED_DEV_SET) if p.exists()]
     try:
         scores = asyncio.run(_score(settings, paths, locale_tag(args.locale)))
     except EvalFileError as exc:
@@ -63,8 +67,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def trained_model(settings: Settings) -> tuple[Any, Any, list[dict[str, Any]]]:
+    """The knowledge, the model training on the entries and the training sets gives, and those sets' cases."""
+    from bot.evaluation import TRAINING_SETS, load_cases
+    from bot.wiring import load_knowledge
+    from knowledge import learned
+    from knowledge.matcher import reaches_model
+
+    k = load_knowledge(settings, learned=False)
+    cases = [c for path in TRAINING_SETS for c in load_cases(path)]
+    examples = learned.entry_examples(k.index.lexer, k.index.idf, k.kb, k.index.courtesy)
+    entries = len(examples)
+    examples += learned.case_examples(
+        k.index.lexer, k.index.idf, cases, lambda text: reaches_model(k.index, text, k.thresholds), k.index.courtesy
+    )
+    counts = {"entry_examples": entries, "case_examples": len(examples) - entries}
+    return k, learned.train(examples, trained_on=counts), cases
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from knowledge.crossval import k_fold
+    from knowledge.learned import MODEL
+
+    settings = settings_or_exit()
+    configure_logging("WARNING")
+    k, model, cases = trained_model(settings)
+    text = model.to_text()
+    if args.check:
+        same = MODEL.exists() and MODEL.read_text(encoding="utf-8") == text
+        print(f"{MODEL.name} is {'up to date' if same else 'out of date: run cosell-bot train'}")
+        return 0 if same else 1
+    MODEL.write_text(text, encoding="utf-8")
+    print(f"wrote {MODEL} ({len(model.weights)} terms, {len(model.classes)} classes, {len(text):,} bytes)")
+    if args.cv:
+        figures = k_fold(k.index, k.kb, cases, k.thresholds).figures()
+        print("5-fold cross-validation", *(f"{name:>14}: {v:.3f}" for name, v in figures.items()), sep="\n")
+    return 0
+
+
 def register(sub: Any) -> None:
-    """Add `eval`."""
+    """Add `eval` and `train`."""
     ev = sub.add_parser(
         "eval", help="score the assistant on evaluation files (JSON lines) and cross-validate the matcher"
     )
@@ -73,3 +115,7 @@ def register(sub: Any) -> None:
     ev.add_argument("--loo", action="store_true", help="also leave-one-phrasing-out cross-validation (~20 s)")
     ev.add_argument("--locale", default="en-US", help="the locale of the conversations (language hint)")
     ev.set_defaults(func=cmd_eval)
+    tr = sub.add_parser("train", help="train the matcher's learned model on the entries and the training sets")
+    tr.add_argument("--check", action="store_true", help="exit 1 when the shipped model is not what training gives")
+    tr.add_argument("--cv", action="store_true", help="also 5-fold cross-validation on the training sets (~10 s)")
+    tr.set_defaults(func=cmd_train)

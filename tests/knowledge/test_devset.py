@@ -1,9 +1,7 @@
 """Score the evaluation sets through the same in-process path as `cosell-bot ask --json` (`bot.evaluation`) and
-print the figures: the project's own set (tests/data/eval/own.jsonl, written from the source page only) always, and
-the shared dev set (../shared/eval/dev.jsonl) as a second figure when it sits beside the repository.
-
-The own set is also the tuning set of the matcher's model (see knowledge/matcher.py), so its floors guard against a
-regression; the held-out figures are measured outside the repository.
+print the figures: the project's own sets (tests/data/eval/, each written blind from the source page only: the
+training sets of the learned model and the held-out set) always, and the shared dev set (../shared/eval/dev.jsonl)
+when it sits beside the repository.
 """
 
 from __future__ import annotations
@@ -16,14 +14,24 @@ from bot.evaluation import OWN_SET, Score, load_cases, score_cases
 from bot.wiring import build_assistant
 from tests.devset import EVAL_SETS
 
-#: floors per set, a little below what the shipped model measured. Own: top-1 0.940 en / 0.952 it, none 0.917,
-#: ambiguous 0.667 (main measured 0.929 / 0.952 / 0.917 / 0.667 after the kb and diag merges, below the floors of
-#: 0.95 set before them). Long (long messages, symptoms without the topic's name): 0.869 / 0.940, none 0.917,
-#: ambiguous 0.5, against 0.702 / 0.833 before the long-message rule. Dev: 0.959 / 0.935, none 1.0, ambiguous 0.562.
+#: floors per set, a little below what `cosell-bot eval` measured with the shipped model (0.02 under top-1 and
+#: abstention, 0.07 under ambiguous). The training sets' figures are what the learned model fits (a regression
+#: guard, not a claim about unseen questions); heldout.jsonl was written blind by another writer and never trained or
+#: tuned on: measured 0.879 en / 0.881 it / none 0.968 (0.757 / 0.784 / 0.848 before the learned model). The shared
+#: dev set (0.980 / 0.957 / none 1.0) was only checked.
 FLOORS = {
-    "own.jsonl": {"top1_en": 0.93, "top1_it": 0.94, "none": 0.9, "ambiguous": 0.6, "must_mention": 0.95},
-    "long.jsonl": {"top1_en": 0.85, "top1_it": 0.92, "none": 0.9, "ambiguous": 0.45, "must_mention": 0.95},
-    "dev.jsonl": {"top1_en": 0.95, "top1_it": 0.92, "none": 1.0, "ambiguous": 0.55, "must_mention": 0.95},
+    "context.jsonl": {"top1_en": 0.93, "top1_it": 0.92, "none": 0.98, "ambiguous": 0.36, "must_mention": 0.95},
+    "forum.jsonl": {"top1_en": 0.95, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.61, "must_mention": 0.95},
+    "heldout.jsonl": {"top1_en": 0.85, "top1_it": 0.86, "none": 0.94, "ambiguous": 0.43, "must_mention": 0.95},
+    "indirect.jsonl": {"top1_en": 0.9, "top1_it": 0.9, "none": 0.96, "ambiguous": 0.61, "must_mention": 0.95},
+    "long.jsonl": {"top1_en": 0.93, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.63, "must_mention": 0.95},
+    "offtopic.jsonl": {"none": 0.96},
+    "own.jsonl": {"top1_en": 0.96, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.68, "must_mention": 0.95},
+    "screen.jsonl": {"top1_en": 0.92, "top1_it": 0.93, "none": 0.94, "ambiguous": 0.49, "must_mention": 0.95},
+    "search.jsonl": {"top1_en": 0.95, "top1_it": 0.94, "none": 0.96, "ambiguous": 0.68, "must_mention": 0.95},
+    "terse.jsonl": {"top1_en": 0.9, "top1_it": 0.89, "none": 0.96, "ambiguous": 0.61, "must_mention": 0.95},
+    "third.jsonl": {"top1_en": 0.92, "top1_it": 0.92, "none": 0.95, "ambiguous": 0.34, "must_mention": 0.95},
+    "dev.jsonl": {"top1_en": 0.95, "top1_it": 0.93, "none": 0.98, "ambiguous": 0.49, "must_mention": 0.95},
 }
 
 
@@ -34,9 +42,9 @@ async def test_evaluation_set_score(settings, knowledge, capsys, path: Path) -> 
         score = await score_cases(assistant, load_cases(path))
     finally:
         await assistant.close()
-    with capsys.disabled():
-        print("\n" + score.report(path.name))
     figures = score.figures()
+    with capsys.disabled():  # the figures only: the held-out set's misses are not for reading while tuning
+        print(f"\n{path.name}", *(f"{k}={v:.3f}" for k, v in figures.items() if isinstance(v, float)))
     for key, floor in FLOORS[path.name].items():
         assert figures[key] >= floor, f"{key} {figures[key]:.3f} < {floor}\n{score.report(path.name)}"
 
