@@ -55,7 +55,7 @@ class Thresholds:
     # by 5-fold cross-validation on the training sets (`cosell-bot train --cv`); the held-out set and the shared
     # dev set were only checked, never fitted.
     learned_weight: float = 1.0
-    learned_answer_at: float = 1.05
+    learned_answer_at: float = 1.1
     learned_margin: float = 0.06
     learned_none: float = 0.2
     learned_close: float = 0.25

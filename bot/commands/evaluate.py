@@ -1,5 +1,5 @@
 """`cosell-bot eval [PATH ...] [--json] [--loo]`: score the assistant on evaluation files (`bot.evaluation`; by
-default the project's own set, the held-out set and, when it is beside the repository, the shared dev set) and,
+default the project's own set, the held-out sets and, when it is beside the repository, the shared dev set) and,
 with `--loo`, leave-one-phrasing-out cross-validation of the matcher on the knowledge base itself.
 
 `cosell-bot train [--check] [--cv]`: train the learned model (`knowledge.learned`) on the entries and the training
@@ -42,11 +42,11 @@ def _loo(settings: Settings) -> Any:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import HELDOUT_SET, OWN_SET, SHARED_DEV_SET, EvalFileError
+    from bot.evaluation import HELDOUT2_SET, HELDOUT_SET, OWN_SET, SHARED_DEV_SET, EvalFileError
 
     settings = settings_or_exit()
     configure_logging("WARNING")
-    paths = args.paths or [p for p in (OWN_SET, HELDOUT_SET, SHARED_DEV_SET) if p.exists()]
+    paths = args.paths or [p for p in (OWN_SET, HELDOUT_SET, HELDOUT2_SET, SHARED_DEV_SET) if p.exists()]
     try:
         scores = asyncio.run(_score(settings, paths, locale_tag(args.locale)))
     except EvalFileError as exc:

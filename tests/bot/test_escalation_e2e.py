@@ -135,7 +135,10 @@ async def test_a_teams_user_escalates_and_support_takes_replies_and_resolves(  #
     hook, _ = receiver
     client = await aiohttp_client(create_app(escalation_settings, knowledge=knowledge))
     user = "a:1mario-personal-chat"
-    for text in ("the referrals stopped syncing to dynamics since monday", "I need to talk to someone from support"):
+    for text in (
+        "our referrals are not synchronized properly between partner center and dynamics",
+        "I need to talk to someone from support",
+    ):
         assert (await client.post("/api/messages", json=_teams(text, connector, user))).status in (200, 201)
     await connector.wait_for(_to(user, "This is what support will receive"))
     resp = await client.post(
@@ -296,7 +299,11 @@ async def test_a_bot_not_installed_in_the_support_team_is_said_and_retried(
     connector.not_in_roster = True
     client = await aiohttp_client(create_app(escalation_settings, knowledge=knowledge))
     user = "a:1installed-nowhere"
-    for text in ("the referrals stopped syncing to dynamics since monday", "talk to a person", "send"):
+    for text in (
+        "our referrals are not synchronized properly between partner center and dynamics",
+        "talk to a person",
+        "send",
+    ):
         await client.post("/api/messages", json=_teams(text, connector, user))
     ack = await connector.wait_for(_to(user, "Your case reference is"))
     ref = REF.search(_said(ack)).group()  # type: ignore[union-attr]
@@ -326,7 +333,11 @@ async def test_a_bot_not_installed_in_the_support_team_is_said_and_retried(
 
 
 async def _escalate(client: Any, connector: FakeConnector, user: str) -> str:
-    for text in ("the referrals stopped syncing to dynamics since monday", "talk to a person", "send"):
+    for text in (
+        "our referrals are not synchronized properly between partner center and dynamics",
+        "talk to a person",
+        "send",
+    ):
         assert (await client.post("/api/messages", json=_teams(text, connector, user))).status in (200, 201)
     ack = await connector.wait_for(_to(user, "Your case reference is"))
     found = REF.search(_said(ack))

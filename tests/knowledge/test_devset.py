@@ -17,21 +17,28 @@ from tests.devset import EVAL_SETS
 #: floors per set, a little below what `cosell-bot eval` measured with the shipped model (0.02 under top-1 and
 #: abstention, 0.07 under ambiguous). The training sets' figures are what the learned model fits (a regression
 #: guard, not a claim about unseen questions); heldout.jsonl was written blind by another writer and never trained or
-#: tuned on: measured 0.879 en / 0.881 it / none 0.968 (0.757 / 0.784 / 0.848 before the learned model). The shared
-#: dev set (0.980 / 0.957 / none 1.0) was only checked.
+#: tuned on: measured 0.868 en / 0.889 it / none 1.0 (the hand-built scores alone: 0.757 / 0.784 / 0.848);
+#: heldout2.jsonl, scored once after everything was fixed: 0.927 / 0.927 / none 1.0 (alone: 0.817 / 0.791 / 0.857). The
+#: shared dev set was only checked: 0.980 / 0.957 / none 0.933 (before: 0.959 / 0.935 / 1.0; the one off-topic
+#: question answered is "How do I schedule a Power Automate flow to run every Monday at 9am?").
 FLOORS = {
-    "context.jsonl": {"top1_en": 0.93, "top1_it": 0.92, "none": 0.98, "ambiguous": 0.36, "must_mention": 0.95},
-    "forum.jsonl": {"top1_en": 0.95, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.61, "must_mention": 0.95},
-    "heldout.jsonl": {"top1_en": 0.85, "top1_it": 0.86, "none": 0.94, "ambiguous": 0.43, "must_mention": 0.95},
-    "indirect.jsonl": {"top1_en": 0.9, "top1_it": 0.9, "none": 0.96, "ambiguous": 0.61, "must_mention": 0.95},
-    "long.jsonl": {"top1_en": 0.93, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.63, "must_mention": 0.95},
+    "own.jsonl": {"top1_en": 0.96, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.72, "must_mention": 0.95},
+    "long.jsonl": {"top1_en": 0.92, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.76, "must_mention": 0.95},
+    "third.jsonl": {"top1_en": 0.91, "top1_it": 0.92, "none": 0.95, "ambiguous": 0.38, "must_mention": 0.95},
     "offtopic.jsonl": {"none": 0.96},
-    "own.jsonl": {"top1_en": 0.96, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.68, "must_mention": 0.95},
-    "screen.jsonl": {"top1_en": 0.92, "top1_it": 0.93, "none": 0.94, "ambiguous": 0.49, "must_mention": 0.95},
-    "search.jsonl": {"top1_en": 0.95, "top1_it": 0.94, "none": 0.96, "ambiguous": 0.68, "must_mention": 0.95},
     "terse.jsonl": {"top1_en": 0.9, "top1_it": 0.89, "none": 0.96, "ambiguous": 0.61, "must_mention": 0.95},
-    "third.jsonl": {"top1_en": 0.92, "top1_it": 0.92, "none": 0.95, "ambiguous": 0.34, "must_mention": 0.95},
-    "dev.jsonl": {"top1_en": 0.95, "top1_it": 0.93, "none": 0.98, "ambiguous": 0.49, "must_mention": 0.95},
+    "indirect.jsonl": {"top1_en": 0.89, "top1_it": 0.9, "none": 0.96, "ambiguous": 0.74, "must_mention": 0.95},
+    "context.jsonl": {"top1_en": 0.93, "top1_it": 0.91, "none": 0.98, "ambiguous": 0.68, "must_mention": 0.95},
+    "forum.jsonl": {"top1_en": 0.95, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.61, "must_mention": 0.95},
+    "screen.jsonl": {"top1_en": 0.92, "top1_it": 0.92, "none": 0.94, "ambiguous": 0.68, "must_mention": 0.95},
+    "search.jsonl": {"top1_en": 0.94, "top1_it": 0.94, "none": 0.96, "ambiguous": 0.68, "must_mention": 0.95},
+    "reported.jsonl": {"top1_en": 0.93, "top1_it": 0.92, "none": 0.98, "ambiguous": 0.55, "must_mention": 0.95},
+    "pasted.jsonl": {"top1_en": 0.92, "top1_it": 0.93, "none": 0.96, "ambiguous": 0.49, "must_mention": 0.95},
+    "yesno.jsonl": {"top1_en": 0.94, "top1_it": 0.94, "none": 0.96, "ambiguous": 0.55, "must_mention": 0.95},
+    "dictated.jsonl": {"top1_en": 0.93, "top1_it": 0.92, "none": 0.96, "ambiguous": 0.61, "must_mention": 0.95},
+    "heldout.jsonl": {"top1_en": 0.84, "top1_it": 0.86, "none": 0.98, "ambiguous": 0.51, "must_mention": 0.95},
+    "heldout2.jsonl": {"top1_en": 0.9, "top1_it": 0.9, "none": 0.97, "ambiguous": 0.61, "must_mention": 0.95},
+    "dev.jsonl": {"top1_en": 0.95, "top1_it": 0.93, "none": 0.91, "ambiguous": 0.49, "must_mention": 0.95},
 }
 
 
