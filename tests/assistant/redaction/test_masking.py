@@ -165,6 +165,14 @@ def test_the_json_precheck_misses_no_secret_key(key: str) -> None:
         assert _may_hold_secret(json.dumps({"channelData": {key: 1}}, ensure_ascii=False))
 
 
+def test_an_api_in_prose_is_no_artifactory_password() -> None:
+    # "API" shares only "AP" with an Artifactory password ("AP", a hex digit, 8 more): FAQ answers skip the walk
+    raw = {"type": "message", "text": "The paid version gives you 10K API calls per day (Referrals API)."}
+
+    assert not _may_hold_secret(json.dumps(raw, ensure_ascii=False))
+    assert redact("use AP3aB5cD7eF9 for the feed, not the API") == f"use {MASK} for the feed, not the API"
+
+
 def test_redacted_json_is_the_redacted_activity_either_way() -> None:
     raws = [{"type": "message", "text": text, "channelData": {"note": text, "x_api-key": "v"}} for text in _corpus()]
     raws += [{"type": "message", "text": "How do I turn on the flows?", "value": {"a": [1, 2.5, None, True]}}]
