@@ -21,7 +21,7 @@ from assistant.handoff.outbox import Outbox
 from assistant.ports import CaseStore, DeliveryTarget, TranscriptStore
 from assistant.trust import TrustPolicy
 from bot.adapter import FixedCloudAdapter
-from bot.channels.rendering import render_activity
+from bot.channels.rendering import ChannelRenderer
 from bot.errors import on_turn_error
 from bot.handler import TroubleshootBot
 from bot.live import LiveChecks, live_checks
@@ -209,7 +209,7 @@ def build_assistant(
         kb,
         knowledge.match,
         journal,
-        lambda spec, ctx: render_activity(kb, spec, ctx),
+        ChannelRenderer(kb),
         live if live.configured else None,
         remediator,
         escalation=support.escalation,

@@ -59,6 +59,8 @@ class AnswerDialog(Dialog):
         self._render = render
         self._live = live
         self._remediation = remediation
+        # which answers name flows after the CRM, read once: `needs_crm` serialises the whole entry to find out
+        self._names_crm = frozenset(entry.id for entry in kb.entries if needs_crm(entry))
 
     def companions(self) -> list[Dialog]:
         """The dialogs this one begins, to add to the same dialog set."""
@@ -143,12 +145,7 @@ class AnswerDialog(Dialog):
         await ctx.send_activity(self._render(spec, ctx))
         state[_ASKED] = True
         data = conversation_data(ctx)
-        if (
-            data is not None
-            and data.crm is None
-            and not data.crm_asked
-            and needs_crm(self._kb.get(spec.entry_id or ""))
-        ):
+        if data is not None and data.crm is None and not data.crm_asked and spec.entry_id in self._names_crm:
             # the steps name flows after the CRM, shown with a neutral word: ask which one, once per conversation
             data.crm_asked = True
             state[_CRM_ASKED] = True

@@ -17,7 +17,7 @@ from assistant import messages
 from assistant.handoff.desk import SupportDesk
 from assistant.handoff.intake import Escalation
 from assistant.trust import TrustPolicy
-from bot.channels.rendering import render_activity
+from bot.channels.rendering import ChannelRenderer
 from bot.errors import on_turn_error
 from bot.handler import TroubleshootBot
 from bot.sdk.storage import StateStorage
@@ -85,7 +85,7 @@ class DialogHarness:
         self.journal = journal or FakeJournal()
         self.locale = locale
         kb = knowledge.kb
-        render = lambda spec, ctx: render_activity(kb, spec, ctx)  # noqa: E731
+        render = ChannelRenderer(kb)  # as bot.wiring renders: answers from its cache
         escalation = None
         if database is not None:  # escalation on: cases and transcripts in this database, as bot.wiring builds them
             self.transcripts = SqliteTranscriptStore(database)

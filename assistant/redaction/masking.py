@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -103,15 +105,37 @@ def may_hold_secret(text: str) -> bool:
 # --- redaction -------------------------------------------------------------------------------------------------
 
 
+# Texts the table left as they were, by a keyed digest, never the text (it may be a user's message). The same FAQ
+# answer is logged on every turn that shows it, and "password", "passaggi" or "accesso" in it send it through the
+# table each time: about 0.19 ms for a rendered answer, against 3 µs for its digest. Only a text that holds no
+# secret is remembered, and only as 16 bytes; emptied when full (bounded, and any thread may use it: each step is
+# one dict operation, and a lost entry only costs its next redaction).
+_CLEAN: dict[bytes, None] = {}
+_CLEAN_MAX = 4096
+_DIGEST_KEY = os.urandom(16)
+
+
+def _digest(text: str) -> bytes:
+    # surrogatepass: a lone surrogate (JSON may carry one) encodes too, and distinct texts stay distinct
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16, key=_DIGEST_KEY).digest()
+
+
 def redact(text: str) -> str:
     """Mask tokens, passwords, keys and signatures in free text with `MASK`."""
     if not may_hold_secret(text):
+        return text
+    digest = _digest(text)
+    if digest in _CLEAN:
         return text
     original, folded = text, text.casefold().replace("ı", "i")
     for rule in RULES:
         # masking only takes text away (and writes MASK): a trigger absent before is absent after
         if rule.may_apply(original, folded):
             text = rule.pattern.sub(rule.mask, text)
+    if text == original:
+        if len(_CLEAN) >= _CLEAN_MAX:
+            _CLEAN.clear()
+        _CLEAN[digest] = None
     return text
 
 

@@ -13,6 +13,7 @@ from bot.wiring import build_assistant
 from knowledge.loader import KnowledgeError, load_kb
 from knowledge.models import LANGS
 from knowledge.neighbours import DATA, load_neighbours
+from knowledge.text import fold
 
 QUESTIONS = [
     ("en", "Why hasn't my incentive payout arrived yet?", "payouts"),
@@ -66,6 +67,24 @@ def test_no_entry_text_is_taken_for_a_neighbour() -> None:
             c = entry.content(lang)
             for text in (c.title, *c.phrasings, *c.keywords):
                 assert neighbours.recognise(text) is None, (entry.id, text)
+
+
+def test_the_one_search_over_all_cues_finds_what_the_topics_find() -> None:
+    """`recognise` searches every cue at once first: it must say "none" exactly when no topic's own pattern matches,
+    and leave which topic wins to the data's order (a message naming two topics gets the first)."""
+    neighbours = load_neighbours()
+    both = (
+        "Our MPN ID is fine but the incentive payout is missing"  # partner ids first in the text, payouts in the data
+    )
+    texts = [text for _, text, _ in QUESTIONS] + [both]
+    for entry in load_kb().entries:
+        for lang in LANGS:
+            texts += [entry.content(lang).title, *entry.content(lang).phrasings]
+    for text in texts:
+        folded = fold(text)
+        first = next((n for n in neighbours.neighbours if n.recognises(folded)), None)
+        assert neighbours.recognise(text) == first, text
+    assert neighbours.recognise(both) == neighbours.get("payouts")
 
 
 def test_a_pasted_error_still_gets_its_entry(knowledge) -> None:  # type: ignore[no-untyped-def]

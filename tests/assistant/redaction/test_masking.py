@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.redaction import masking
 from assistant.redaction.context import is_secret_key as _is_secret_key
 from assistant.redaction.masking import _RULES, _TRIGGER, redact, redact_activity
 from assistant.redaction.masking import may_hold_secret as _may_hold_secret
@@ -163,6 +164,33 @@ def test_the_json_precheck_misses_no_string_a_rule_could_change() -> None:
 def test_the_json_precheck_misses_no_secret_key(key: str) -> None:
     if _is_secret_key(key):
         assert _may_hold_secret(json.dumps({"channelData": {key: 1}}, ensure_ascii=False))
+
+
+def test_an_api_in_prose_is_no_artifactory_password() -> None:
+    # "API" shares only "AP" with an Artifactory password ("AP", a hex digit, 8 more): FAQ answers skip the walk
+    raw = {"type": "message", "text": "The paid version gives you 10K API calls per day (Referrals API)."}
+
+    assert not _may_hold_secret(json.dumps(raw, ensure_ascii=False))
+    assert redact("use AP3aB5cD7eF9 for the feed, not the API") == f"use {MASK} for the feed, not the API"
+
+
+def test_a_text_the_table_leaves_is_remembered_by_its_digest_only() -> None:
+    answer = "Check whether the username or password of the Partner Center user changed, then repeat the steps."
+    secret = "Check the user: the password is Hunter2! then repeat the steps."
+
+    assert redact(answer) == redact(answer) == answer  # the second from the memo
+    assert redact(secret) == redact(secret) == f"Check the user: the password is {MASK} then repeat the steps."
+    assert masking._digest(answer) in masking._CLEAN and masking._digest(secret) not in masking._CLEAN
+    assert all(type(key) is bytes and len(key) == 16 for key in masking._CLEAN)  # no text is kept
+
+
+def test_the_memo_of_clean_texts_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(masking, "_CLEAN", {})
+    monkeypatch.setattr(masking, "_CLEAN_MAX", 3)
+    for n in range(10):
+        text = f"step {n}: ask for a new password in Partner Center"
+        assert redact(text) == text
+        assert len(masking._CLEAN) <= 3
 
 
 def test_redacted_json_is_the_redacted_activity_either_way() -> None:
