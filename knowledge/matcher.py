@@ -11,6 +11,9 @@ closer entry answers) and two informative shared terms; below that a choice of t
 short vague question of known words the few entries it could mean. The constants were fitted on the
 leave-one-phrasing-out objective (`cosell-bot eval --loo`) with the own evaluation set for abstention; the
 shared dev set was only checked, never fitted.
+
+With a learned model (`knowledge.learned`, trained by `cosell-bot train`) that verdict is revised: a sure hand-built
+answer stands, otherwise confidence plus the model's probability decides (`_revise`).
 """
 
 from __future__ import annotations
@@ -52,8 +55,8 @@ class Thresholds:
     # `learned_weight` times the model's probability for it; an answer needs `learned_answer_at` and a lead of
     # `learned_margin` over the next entry; from `learned_none` of the model's "none" probability, a verdict short
     # of an answer is not promoted; the entries within `learned_close` of the best are the choice offered. Fitted
-    # by 5-fold cross-validation on the training sets (`cosell-bot train --cv`); the held-out set and the shared
-    # dev set were only checked, never fitted.
+    # by 5-fold cross-validation on the training sets (`cosell-bot train --cv`); the held-out sets and the shared
+    # dev set were only measured, never fitted.
     learned_weight: float = 1.0
     learned_answer_at: float = 1.1
     learned_margin: float = 0.06
@@ -336,14 +339,14 @@ def _revise(verdict: Match, ranked: list[_Scored], p: dict[str, float], th: Thre
     """The verdict with the learned model's say. An entry whose confidence plus the model's weighted probability
     clears the bar, ahead of the next, answers (also where the hand-built scores alone were too weak to offer
     anything); else the close ones are offered, or the hand-built refusal stands. What the model takes for
-    off-topic is never promoted, and a sure hand-built answer it does not back becomes a choice: the model's
-    "none" withholds an answer but never refuses what the words place in the domain (its off-topic examples are
-    adversarial, "Salesforce API limit of our marketing tool", so it leans to "none" on short questions). The
-    confidence reported stays the hand-built one (what the settings' thresholds speak of)."""
+    off-topic is never promoted, and a hand-built answer short of `_sure` that it does not back becomes a choice:
+    the model's "none" withholds an answer but never refuses what the words place in the domain (its off-topic
+    examples are adversarial, "Salesforce API limit of our marketing tool", so it leans to "none" on short
+    questions). The confidence reported stays the hand-built one (what the settings' thresholds speak of)."""
     lang = verdict.lang
     if p.get(NONE, 0.0) >= th.learned_none and verdict.kind != "answer":
-        # what the model takes for off-topic it does not promote: the hand-built choice (or refusal) stands; where
-        # they were sure, the combined score below decides (a sure answer the model does not back becomes a choice)
+        # what the model takes for off-topic it does not promote: the hand-built choice (or refusal) stands; a
+        # hand-built answer goes to the combined score below (one the model does not back becomes a choice)
         return verdict
     combined = sorted(
         ((s.confidence + th.learned_weight * p.get(s.entry, 0.0), s) for s in ranked), key=lambda x: -x[0]
