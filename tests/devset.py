@@ -7,15 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.evaluation import HELDOUT2_SET, HELDOUT_SET, SHARED_DEV_SET, TRAINING_SETS
+from bot.evaluation import HELDOUT_SETS, SHARED_DEV_SET, TRAINING_SETS
 from bot.evaluation import load_cases as load_file
 
 #: the sets present here: the own sets (what the learned model is trained on) and the held-out set always, the
 #: shared dev set as an extra
 EVAL_SETS: tuple[Path, ...] = (
     *TRAINING_SETS,
-    HELDOUT_SET,
-    HELDOUT2_SET,
+    *HELDOUT_SETS,
     *((SHARED_DEV_SET,) if SHARED_DEV_SET.exists() else ()),
 )
 

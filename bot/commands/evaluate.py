@@ -42,11 +42,11 @@ def _loo(settings: Settings) -> Any:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import HELDOUT2_SET, HELDOUT_SET, OWN_SET, SHARED_DEV_SET, EvalFileError
+    from bot.evaluation import HELDOUT_SETS, OWN_SET, SHARED_DEV_SET, EvalFileError
 
     settings = settings_or_exit()
     configure_logging("WARNING")
-    paths = args.paths or [p for p in (OWN_SET, HELDOUT_SET, HELDOUT2_SET, SHARED_DEV_SET) if p.exists()]
+    paths = args.paths or [p for p in (OWN_SET, *HELDOUT_SETS, SHARED_DEV_SET) if p.exists()]
     try:
         scores = asyncio.run(_score(settings, paths, locale_tag(args.locale)))
     except EvalFileError as exc:

@@ -18,7 +18,8 @@ from tests.devset import EVAL_SETS
 #: abstention, 0.07 under ambiguous). The training sets' figures are what the learned model fits (a regression
 #: guard, not a claim about unseen questions); heldout.jsonl was written blind by another writer and never trained or
 #: tuned on: measured 0.868 en / 0.889 it / none 1.0 (the hand-built scores alone: 0.757 / 0.784 / 0.848);
-#: heldout2.jsonl, scored once after everything was fixed: 0.927 / 0.927 / none 1.0 (alone: 0.817 / 0.791 / 0.857). The
+#: heldout2.jsonl and heldout3.jsonl, each scored once after everything was fixed: 0.927 / 0.927 / none 1.0 and
+#: 0.913 / 0.923 / none 0.971 (the hand-built scores alone: 0.817 / 0.791 / 0.857 and 0.806 / 0.827 / 0.829). The
 #: shared dev set was only checked: 0.980 / 0.957 / none 0.933 (before: 0.959 / 0.935 / 1.0; the one off-topic
 #: question answered is "How do I schedule a Power Automate flow to run every Monday at 9am?").
 FLOORS = {
@@ -38,6 +39,7 @@ FLOORS = {
     "dictated.jsonl": {"top1_en": 0.93, "top1_it": 0.92, "none": 0.96, "ambiguous": 0.61, "must_mention": 0.95},
     "heldout.jsonl": {"top1_en": 0.84, "top1_it": 0.86, "none": 0.98, "ambiguous": 0.51, "must_mention": 0.95},
     "heldout2.jsonl": {"top1_en": 0.9, "top1_it": 0.9, "none": 0.97, "ambiguous": 0.61, "must_mention": 0.95},
+    "heldout3.jsonl": {"top1_en": 0.89, "top1_it": 0.9, "none": 0.95, "ambiguous": 0.43, "must_mention": 0.95},
     "dev.jsonl": {"top1_en": 0.95, "top1_it": 0.93, "none": 0.91, "ambiguous": 0.49, "must_mention": 0.95},
 }
 
