@@ -271,12 +271,8 @@ def match(
     `model` the hand-built scores' verdict is revised by it (`_revise`)."""
     pasted, text = text[:FINGERPRINT_CHARS], text[:FUZZY_CHARS]
     lang = index.lexer.language(text, locale_hint)
-    if _out_of_scope(index, text):
-        return Match(kind="none", lang=lang, via="out_of_scope")
-    if entry := _fingerprint(index, pasted):
-        return Match(kind="answer", lang=lang, entry=entry, confidence=1.0, via="fingerprint")
-    if kind := _smalltalk(index, text):
-        return Match(kind="smalltalk", lang=lang, smalltalk=kind, via="smalltalk")
+    if early := _before_scoring(index, text, pasted, lang):
+        return early
     words = index.lexer.content(text)
     terms = index.terms(text, lang, th.unknown, words=words)
     ranked = score(index, text, lang, th, top=5 if model else 3, terms=terms)
@@ -293,9 +289,21 @@ def reaches_model(index: Index, text: str, th: Thresholds) -> bool:
     talk decided it first, and its words place it in this domain. Training keeps to such questions: a greeting
     taught as "none" would otherwise make "Hi, our referrals stopped syncing" look off-topic."""
     pasted, text = text[:FINGERPRINT_CHARS], text[:FUZZY_CHARS]
-    if _out_of_scope(index, text) or _fingerprint(index, pasted) or _smalltalk(index, text):
+    lang = index.lexer.language(text)
+    if _before_scoring(index, text, pasted, lang):
         return False
-    return bool(_in_domain(index, index.terms(text, index.lexer.language(text), th.unknown)))
+    return bool(_in_domain(index, index.terms(text, lang, th.unknown)))
+
+
+def _before_scoring(index: Index, text: str, pasted: str, lang: Lang) -> Match | None:
+    """What `text` is decided as before any score: another product, a pasted error, small talk; else None."""
+    if _out_of_scope(index, text):
+        return Match(kind="none", lang=lang, via="out_of_scope")
+    if entry := _fingerprint(index, pasted):
+        return Match(kind="answer", lang=lang, entry=entry, confidence=1.0, via="fingerprint")
+    if kind := _smalltalk(index, text):
+        return Match(kind="smalltalk", lang=lang, smalltalk=kind, via="smalltalk")
+    return None
 
 
 def _decide(
