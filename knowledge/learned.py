@@ -26,6 +26,8 @@ from knowledge.text import Lexer, stem
 MODEL = Path(__file__).parent / "data" / "model.tsv"
 #: the class of questions no entry answers
 NONE = "none"
+#: the "none" class weighs in training as this many entries' classes (see `train`)
+NONE_WEIGHT = 6.0
 #: a feature whose weights are all smaller than this is left out of the shipped file (it moves no decision)
 PRUNE = 0.01
 VERSION = 2
@@ -136,7 +138,8 @@ def train(
     the training sets' share of off-topic questions says nothing of how often users ask them, and a "none" prior
     learned from it would outvote a short on-topic question's few words. No biases either: with few words a
     question's classes are then even, rather than tilted to the class that had the most unexplained examples
-    ("none")."""
+    ("none"). The "none" class alone weighs `NONE_WEIGHT` classes: its probability is then a usable sign of an
+    off-topic question where the model answers on its own (`knowledge.matcher._model_alone`)."""
     classes = tuple(sorted({e.label for e in examples}))
     at = {c: i for i, c in enumerate(classes)}
     balance = _balance(examples, classes)
@@ -155,12 +158,13 @@ def train(
 
 
 def _balance(examples: Sequence[Example], classes: tuple[str, ...]) -> list[float]:
-    """Per class, the factor that makes its examples' total weight the mean class's."""
+    """Per class, the factor that makes its examples' total weight the mean class's (`NONE_WEIGHT` times that
+    for "none")."""
     mass = dict.fromkeys(classes, 0.0)
     for e in examples:
         mass[e.label] += e.weight
     share = sum(mass.values()) / len(classes)
-    return [share / mass[c] for c in classes]
+    return [share / mass[c] * (NONE_WEIGHT if c == NONE else 1.0) for c in classes]
 
 
 def _step(

@@ -54,16 +54,23 @@ class Thresholds:
     # the learned model (`knowledge.learned`), where one is loaded: an entry's combined score is its confidence plus
     # `learned_weight` times the model's probability for it; an answer needs `learned_answer_at` and a lead of
     # `learned_margin` over the next entry; from `learned_none` of the model's "none" probability, a verdict short
-    # of an answer is not promoted; the entries within `learned_close` of the best are the choice offered. Fitted
-    # by 5-fold cross-validation on the training sets (`cosell-bot train --cv`); the held-out sets and the shared
-    # dev set were only measured, never fitted.
+    # of an answer is not promoted; short of that bar, the model alone answers with an entry it gives at least
+    # `learned_alone` while giving "none" less than `learned_alone_none` (the right entry is often one the words
+    # rank low or not at all: "the checkbox on the opportunity" has no term of its entry); the entries within
+    # `learned_close` of the best are the choice offered. From `learned_doubt` of "none" nothing is answered, not
+    # even a hand-built answer `_sure` of itself ("How do I set up a private offer in the commercial marketplace?"
+    # shares the marketplace-leads entry's terms): a choice at most. Fitted by 5-fold cross-validation on the
+    # training sets (`cosell-bot train --cv`); the held-out sets and the shared dev set were only measured.
     learned_weight: float = 1.0
     learned_answer_at: float = 1.1
     learned_margin: float = 0.06
     learned_none: float = 0.2
     learned_close: float = 0.25
-    sure_at: float = 0.6  # a hand-built answer this confident and this far ahead of the next entry stands without
-    sure_lead: float = 0.15  # the model (it leans to "none" on short questions: see `_revise`)
+    learned_alone: float = 0.7
+    learned_alone_none: float = 0.1
+    learned_doubt: float = 0.5
+    sure_at: float = 0.6  # a hand-built answer this confident and this far ahead of the next entry stands unless
+    sure_lead: float = 0.15  # the model doubts it (it leans to "none" on short questions: see `_revise`)
 
 
 @dataclass
@@ -277,11 +284,12 @@ def match(
     terms = index.terms(text, lang, th.unknown, words=words)
     ranked = score(index, text, lang, th, top=5 if model else 3, terms=terms)
     verdict = _decide(index, terms, ranked[:3], lang, th)
-    if model is None or not ranked or _sure(verdict, ranked, th):
+    if model is None or not ranked:
         return verdict  # what the words do not place in this domain, the model does not answer either
-    return _revise(
-        verdict, ranked, model.probabilities(features(index.lexer, index.idf, words, lang, index.courtesy)), th
-    )
+    p = model.probabilities(features(index.lexer, index.idf, words, lang, index.courtesy))
+    if _sure(verdict, ranked, th) and p.get(NONE, 0.0) < th.learned_doubt:
+        return verdict
+    return _revise(verdict, ranked, p, th)
 
 
 def reaches_model(index: Index, text: str, th: Thresholds) -> bool:
@@ -346,13 +354,16 @@ def _sure(verdict: Match, ranked: list[_Scored], th: Thresholds) -> bool:
 def _revise(verdict: Match, ranked: list[_Scored], p: dict[str, float], th: Thresholds) -> Match:
     """The verdict with the learned model's say. An entry whose confidence plus the model's weighted probability
     clears the bar, ahead of the next, answers (also where the hand-built scores alone were too weak to offer
-    anything); else the close ones are offered, or the hand-built refusal stands. What the model takes for
-    off-topic is never promoted, and a hand-built answer short of `_sure` that it does not back becomes a choice:
+    anything); else an entry the model alone is sure of (`_model_alone`); else the close ones are offered, or the
+    hand-built refusal stands. What the model takes for
+    off-topic is never promoted, what it doubts (`learned_doubt`) is not answered, and a hand-built answer short
+    of `_sure` that it does not back becomes a choice:
     the model's "none" withholds an answer but never refuses what the words place in the domain (its off-topic
     examples are adversarial, "Salesforce API limit of our marketing tool", so it leans to "none" on short
     questions). The confidence reported stays the hand-built one (what the settings' thresholds speak of)."""
     lang = verdict.lang
-    if p.get(NONE, 0.0) >= th.learned_none and verdict.kind != "answer":
+    none = p.get(NONE, 0.0)
+    if none >= th.learned_none and verdict.kind != "answer":
         # what the model takes for off-topic it does not promote: the hand-built choice (or refusal) stands; a
         # hand-built answer goes to the combined score below (one the model does not back becomes a choice)
         return verdict
@@ -361,8 +372,13 @@ def _revise(verdict: Match, ranked: list[_Scored], p: dict[str, float], th: Thre
     )
     top, best = combined[0]
     runner_up = combined[1][0] if len(combined) > 1 else 0.0
-    if top >= th.learned_answer_at and top - runner_up >= th.learned_margin:
-        return Match(kind="answer", lang=lang, entry=best.entry, confidence=round(best.confidence, 3), via="learned")
+    if none < th.learned_doubt:  # else the model takes it for off-topic: nothing is answered, a choice at most
+        if top >= th.learned_answer_at and top - runner_up >= th.learned_margin:
+            conf = round(best.confidence, 3)
+            return Match(kind="answer", lang=lang, entry=best.entry, confidence=conf, via="learned")
+        if alone := _model_alone(p, th):
+            conf = next((round(s.confidence, 3) for s in ranked if s.entry == alone), 0.0)
+            return Match(kind="answer", lang=lang, entry=alone, confidence=conf, via="learned")
     if verdict.kind == "none":
         return verdict
     close = [s.entry for c, s in combined[:CHOICES] if top - c < th.learned_close]
@@ -371,6 +387,12 @@ def _revise(verdict: Match, ranked: list[_Scored], p: dict[str, float], th: Thre
     return Match(
         kind="clarify", lang=lang, alternatives=tuple(close), confidence=round(best.confidence, 3), via="learned"
     )
+
+
+def _model_alone(p: dict[str, float], th: Thresholds) -> str | None:
+    """The entry the model is sure of on its own, seeing almost no sign of an off-topic question (`Thresholds`)."""
+    v, e = max(((v, e) for e, v in p.items() if e != NONE), default=(0.0, ""))
+    return e if v >= th.learned_alone and p.get(NONE, 0.0) < th.learned_alone_none else None
 
 
 __all__ = ["CANON", "Doc", "Index", "Thresholds", "build_index", "index_kb", "kb_docs", "match", "score"]

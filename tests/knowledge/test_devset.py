@@ -16,31 +16,36 @@ from tests.devset import EVAL_SETS
 
 #: floors per set, a little below what `cosell-bot eval` measured with the shipped model (0.02 under top-1 and
 #: abstention, 0.07 under ambiguous). The training sets' figures are what the learned model fits (a regression
-#: guard, not a claim about unseen questions); heldout.jsonl was written blind by another writer and never trained or
-#: tuned on: measured 0.868 en / 0.889 it / none 1.0 (the hand-built scores alone: 0.757 / 0.784 / 0.848);
-#: heldout2.jsonl and heldout3.jsonl, each scored once after everything was fixed: 0.927 / 0.927 / none 1.0 and
-#: 0.913 / 0.923 / none 0.971 (the hand-built scores alone: 0.817 / 0.791 / 0.857 and 0.806 / 0.827 / 0.829). The
-#: shared dev set was only checked: 0.980 / 0.957 / none 0.933 (before: 0.959 / 0.935 / 1.0; the one off-topic
-#: question answered is "How do I schedule a Power Automate flow to run every Monday at 9am?").
+#: guard, not a claim about unseen questions). The held-out sets were written blind by other writers and never
+#: trained on: heldout.jsonl 0.906 en / 0.926 it / none 1.0 (its figures were seen while constants were chosen;
+#: the hand-built scores alone: 0.757 / 0.784 / 0.848); heldout2 0.927 / 0.955 / 1.0 and heldout3 0.932 / 0.933 /
+#: 1.0 (each scored once when it was written: 0.927 / 0.927 / 1.0 and 0.913 / 0.923 / 0.971); heldout5, scored
+#: once after the model's off-topic doubt and the neighbours set were fixed: 0.974 / 0.964 / 0.979 (the model at the
+#: start of that work: 0.974 / 0.955 / 0.979), 0.974 / 0.973 / 0.979 now that mixed.jsonl (a held-out set whose
+#: misses had been read) is trained on. All four pooled: see `cosell-bot eval` and the issue note. The shared dev
+#: set was only checked: 0.980 / 0.957 / none 1.0.
 FLOORS = {
-    "own.jsonl": {"top1_en": 0.96, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.72, "must_mention": 0.95},
-    "long.jsonl": {"top1_en": 0.92, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.76, "must_mention": 0.95},
-    "third.jsonl": {"top1_en": 0.91, "top1_it": 0.92, "none": 0.95, "ambiguous": 0.38, "must_mention": 0.95},
-    "offtopic.jsonl": {"none": 0.96},
-    "terse.jsonl": {"top1_en": 0.9, "top1_it": 0.89, "none": 0.96, "ambiguous": 0.61, "must_mention": 0.95},
-    "indirect.jsonl": {"top1_en": 0.89, "top1_it": 0.9, "none": 0.96, "ambiguous": 0.74, "must_mention": 0.95},
-    "context.jsonl": {"top1_en": 0.93, "top1_it": 0.91, "none": 0.98, "ambiguous": 0.68, "must_mention": 0.95},
+    "own.jsonl": {"top1_en": 0.96, "top1_it": 0.95, "none": 0.98, "ambiguous": 0.76, "must_mention": 0.95},
+    "long.jsonl": {"top1_en": 0.93, "top1_it": 0.95, "none": 0.98, "ambiguous": 0.68, "must_mention": 0.95},
+    "third.jsonl": {"top1_en": 0.94, "top1_it": 0.95, "none": 0.98, "ambiguous": 0.38, "must_mention": 0.95},
+    "offtopic.jsonl": {"none": 0.98},
+    "terse.jsonl": {"top1_en": 0.94, "top1_it": 0.93, "none": 0.98, "ambiguous": 0.49, "must_mention": 0.95},
+    "indirect.jsonl": {"top1_en": 0.93, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.61, "must_mention": 0.95},
+    "context.jsonl": {"top1_en": 0.94, "top1_it": 0.93, "none": 0.98, "ambiguous": 0.55, "must_mention": 0.95},
     "forum.jsonl": {"top1_en": 0.95, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.61, "must_mention": 0.95},
-    "screen.jsonl": {"top1_en": 0.92, "top1_it": 0.92, "none": 0.94, "ambiguous": 0.68, "must_mention": 0.95},
-    "search.jsonl": {"top1_en": 0.94, "top1_it": 0.94, "none": 0.96, "ambiguous": 0.68, "must_mention": 0.95},
-    "reported.jsonl": {"top1_en": 0.93, "top1_it": 0.92, "none": 0.98, "ambiguous": 0.55, "must_mention": 0.95},
-    "pasted.jsonl": {"top1_en": 0.92, "top1_it": 0.93, "none": 0.96, "ambiguous": 0.49, "must_mention": 0.95},
-    "yesno.jsonl": {"top1_en": 0.94, "top1_it": 0.94, "none": 0.96, "ambiguous": 0.55, "must_mention": 0.95},
-    "dictated.jsonl": {"top1_en": 0.93, "top1_it": 0.92, "none": 0.96, "ambiguous": 0.61, "must_mention": 0.95},
-    "heldout.jsonl": {"top1_en": 0.84, "top1_it": 0.86, "none": 0.98, "ambiguous": 0.51, "must_mention": 0.95},
-    "heldout2.jsonl": {"top1_en": 0.9, "top1_it": 0.9, "none": 0.97, "ambiguous": 0.61, "must_mention": 0.95},
-    "heldout3.jsonl": {"top1_en": 0.89, "top1_it": 0.9, "none": 0.95, "ambiguous": 0.43, "must_mention": 0.95},
-    "dev.jsonl": {"top1_en": 0.95, "top1_it": 0.93, "none": 0.91, "ambiguous": 0.49, "must_mention": 0.95},
+    "screen.jsonl": {"top1_en": 0.94, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.68, "must_mention": 0.95},
+    "search.jsonl": {"top1_en": 0.95, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.55, "must_mention": 0.95},
+    "reported.jsonl": {"top1_en": 0.95, "top1_it": 0.95, "none": 0.98, "ambiguous": 0.74, "must_mention": 0.95},
+    "pasted.jsonl": {"top1_en": 0.93, "top1_it": 0.94, "none": 0.98, "ambiguous": 0.49, "must_mention": 0.95},
+    "yesno.jsonl": {"top1_en": 0.96, "top1_it": 0.96, "none": 0.98, "ambiguous": 0.49, "must_mention": 0.95},
+    "dictated.jsonl": {"top1_en": 0.95, "top1_it": 0.95, "none": 0.98, "ambiguous": 0.61, "must_mention": 0.95},
+    "neighbours.jsonl": {"none": 0.98},
+    "mixed.jsonl": {"top1_en": 0.94, "top1_it": 0.95, "none": 0.98, "ambiguous": 0.43, "must_mention": 0.95},
+    "heldout.jsonl": {"top1_en": 0.88, "top1_it": 0.9, "none": 0.98, "ambiguous": 0.43, "must_mention": 0.95},
+    "heldout2.jsonl": {"top1_en": 0.9, "top1_it": 0.93, "none": 0.98, "ambiguous": 0.49, "must_mention": 0.95},
+    "heldout3.jsonl": {"top1_en": 0.91, "top1_it": 0.91, "none": 0.98, "ambiguous": 0.43, "must_mention": 0.95},
+    "heldout5.jsonl": {"top1_en": 0.95, "top1_it": 0.95, "none": 0.95, "ambiguous": 0.52, "must_mention": 0.95},
+    "dev.jsonl": {"top1_en": 0.95, "top1_it": 0.93, "none": 0.98, "ambiguous": 0.49, "must_mention": 0.95},
 }
 
 

@@ -13,7 +13,7 @@ import pytest
 from bot.commands.evaluate import trained_model
 from knowledge import learned
 from knowledge.learned import NONE, Example, Model, ModelError, load_model, train
-from knowledge.matcher import match
+from knowledge.matcher import match, score
 
 TOY = [
     Example(("checkbox", "share"), "run-bidirectional"),
@@ -134,14 +134,37 @@ def test_the_model_decides_between_close_entries(knowledge) -> None:
 
 def test_what_the_words_do_not_place_in_the_domain_the_model_does_not_answer(knowledge) -> None:
     sure = _model_for(knowledge, {"pre-trial": 0.999})
-    verdict = match(knowledge.index, "who won the game last night", knowledge.thresholds, model=sure)
-    assert verdict.kind == "none"
+    for question in ("reset my Outlook password", "what's the weather in Rome"):
+        assert score(knowledge.index, question, "en", knowledge.thresholds) == []  # no evidence of this domain
+        assert match(knowledge.index, question, knowledge.thresholds, model=sure).kind == "none"
 
 
-def test_a_sure_hand_built_answer_stands_whatever_the_model_says(knowledge) -> None:
+def test_the_model_alone_answers_what_the_words_rank_low_unless_it_sees_an_off_topic_question(knowledge) -> None:
+    question = "who won the game last night"  # in the domain by its words, too weak for the hand-built scores
+    th = knowledge.thresholds
+    before = match(knowledge.index, question, th, locale_hint="en")
+    assert before.kind == "none" and score(knowledge.index, question, "en", th)
+    sure = _model_for(knowledge, {"pre-trial": th.learned_alone + 0.05})
+    after = match(knowledge.index, question, th, locale_hint="en", model=sure)
+    assert after.kind == "answer" and after.entry == "pre-trial" and after.via == "learned"
+    doubt = _model_for(knowledge, {"pre-trial": 0.8, NONE: th.learned_alone_none})
+    assert match(knowledge.index, question, th, locale_hint="en", model=doubt) == before
+    unsure = _model_for(knowledge, {"pre-trial": th.learned_alone - 0.05})
+    assert match(knowledge.index, question, th, locale_hint="en", model=unsure) == before
+    # and the real model takes it for what it is
+    assert match(knowledge.index, question, th, locale_hint="en", model=knowledge.model).kind != "answer"
+
+
+def test_a_sure_hand_built_answer_stands_unless_the_model_takes_it_for_off_topic(knowledge) -> None:
     question = "how do I turn on the flows of the co-sell solution"
     th = knowledge.thresholds
     before = match(knowledge.index, question, th, locale_hint="en")
     assert before.kind == "answer" and before.confidence >= th.sure_at
-    off = _model_for(knowledge, {NONE: 0.99})
-    assert match(knowledge.index, question, th, locale_hint="en", model=off) == before
+    other = next(e.id for e in knowledge.kb.entries if e.id != before.entry)
+    elsewhere = _model_for(knowledge, {other: 0.99, NONE: 0.01})
+    assert match(knowledge.index, question, th, locale_hint="en", model=elsewhere) == before
+    below = _model_for(knowledge, {other: 0.51, NONE: th.learned_doubt - 0.01})
+    assert match(knowledge.index, question, th, locale_hint="en", model=below) == before
+    off = _model_for(knowledge, {NONE: th.learned_doubt})  # "private offer in the marketplace": a choice at most
+    doubted = match(knowledge.index, question, th, locale_hint="en", model=off)
+    assert doubted.kind == "clarify" and before.entry in doubted.alternatives and doubted.via == "learned"
