@@ -44,14 +44,18 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import DeserializationError
 
+from assistant import effects
 from assistant.case import ConversationData
 from assistant.handoff.card import VERBS as CASE_VERBS
+from assistant.ports import StateConflict
 from assistant.presenters.cards import CONTENT_TYPE
 from assistant.trust import Access, TrustPolicy
 from bot.adapter import invoke_error
 from bot.channels.rendering import refreshed_card, welcome_activity
 from bot.identity import turn_access
 from bot.log_setup import safe_id
+from bot.sdk.state import forget, save_all
+from bot.sdk.turn_context import HeldReplies
 from bot.support.staff import StaffSide
 from dialogs.access import ACCESS_KEY
 from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, set_conversation_data
@@ -59,6 +63,9 @@ from knowledge.loader import KnowledgeBase
 from knowledge.models import Lang
 
 log = logging.getLogger(__name__)
+
+#: how often a turn runs when another instance keeps saving the conversation's state first (`_turn_saved`)
+TURN_ATTEMPTS = 3
 
 LanguageGuess = Callable[[str, Lang | None], Lang]
 # deny by default: a bot built without a policy shows no live findings and runs no fixes
@@ -186,14 +193,41 @@ class TroubleshootBot(TeamsActivityHandler):
         # dialog first asks (a FAQ turn without live checks never does); a bound method, so no cycle through the turn
         turn_context.turn_state[ACCESS_KEY] = self._access
         async with lock:
-            try:
-                await super().on_turn(turn_context)
-            except DeserializationError:
-                # Only botbuilder's Teams dispatch deserialises in a turn (channelData, invoke values), and it does
-                # so before any handler runs: the caller's data is at fault, and nothing was done yet.
-                await self._refuse(turn_context, "the activity's value or channelData does not match its schema")
-            await self._conversation_state.save_changes(turn_context)
-            await self._user_state.save_changes(turn_context)
+            await self._turn_saved(turn_context)
+
+    async def _turn_saved(self, turn_context: TurnContext) -> None:
+        """Run the turn and save its state in one write; when another instance saved this conversation's state
+        first (`StateConflict`), run it again from what is stored, its first answers never sent (`HeldReplies`):
+        the Bot Framework's scale-out guidance (e-tags, a retry loop around the turn, replies held until the save).
+        A turn that did something lasting (`assistant.effects`: a case, a journal row, a fix) is not run twice: its
+        answers go out and the conflict reaches the error handler, as does the last attempt's."""
+        held = HeldReplies.hold(turn_context)
+        for attempt in range(1, TURN_ATTEMPTS + 1):
+            with effects.watch() as done:
+                try:
+                    await self._turn_once(turn_context)
+                except StateConflict:
+                    if attempt < TURN_ATTEMPTS and not done:
+                        log.info("state changed under the turn (another instance): running it again (%d)", attempt)
+                        held.discard()
+                        forget(turn_context, self._conversation_state, self._user_state)
+                        continue
+                    await held.release(turn_context)
+                    raise
+                except BaseException:
+                    await held.release(turn_context)  # what was said before a failure is said, as without holding
+                    raise
+            await held.release(turn_context)
+            return
+
+    async def _turn_once(self, turn_context: TurnContext) -> None:
+        try:
+            await super().on_turn(turn_context)
+        except DeserializationError:
+            # Only botbuilder's Teams dispatch deserialises in a turn (channelData, invoke values), and it does
+            # so before any handler runs: the caller's data is at fault, and nothing was done yet.
+            await self._refuse(turn_context, "the activity's value or channelData does not match its schema")
+        await save_all(turn_context, self._conversation_state, self._user_state)
 
     async def _refuse(self, ctx: TurnContext, reason: str) -> None:
         """Log why the activity is ignored; an invoke is answered with a Universal Actions bad request."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -9,7 +11,9 @@ from aiohttp import web
 
 log = logging.getLogger(__name__)
 
-Probe = Callable[[], bool]
+Probe = Callable[[], bool | Awaitable[bool]]
+#: a probe slower than this counts as failed (a database that hangs is not ready)
+PROBE_TIMEOUT_S = 2.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -18,7 +22,8 @@ def health_handlers(probes: Mapping[str, Probe]) -> tuple[Handler, Handler]:
 
     Args:
         probes: readiness checks by name (e.g. "storage", "knowledge"); each must be quick and
-            return True when ready. A probe that raises counts as failed.
+            return (or, when async, resolve to) True when ready. A probe that raises or takes longer than
+            `PROBE_TIMEOUT_S` counts as failed.
     """
     probes = dict(probes)
 
@@ -26,7 +31,7 @@ def health_handlers(probes: Mapping[str, Probe]) -> tuple[Handler, Handler]:
         return web.json_response({"status": "ok"})
 
     async def readyz(request: web.Request) -> web.StreamResponse:
-        failed = [name for name, probe in probes.items() if not _passes(name, probe)]
+        failed = [name for name, probe in probes.items() if not await _passes(name, probe)]
         if failed:
             return web.json_response({"status": "unavailable", "failed": failed}, status=503)
         return web.json_response({"status": "ok"})
@@ -41,9 +46,12 @@ def add_health_routes(app: web.Application, probes: Mapping[str, Probe]) -> None
     app.router.add_get("/readyz", readyz)
 
 
-def _passes(name: str, probe: Probe) -> bool:
+async def _passes(name: str, probe: Probe) -> bool:
     try:
-        return bool(probe())
-    except Exception as exc:  # a broken probe means "not ready", not a 500
+        result = probe()
+        if inspect.isawaitable(result):
+            result = await asyncio.wait_for(result, PROBE_TIMEOUT_S)
+        return bool(result)
+    except Exception as exc:  # a broken or hung probe means "not ready", not a 500
         log.warning("readiness probe %s raised %s", name, type(exc).__name__)
         return False

@@ -57,6 +57,11 @@ class Settings(SupportSettings):
     host: str | None = Field(None, description="Bind address; default 127.0.0.1 when auth is off, else 0.0.0.0")
     port: int = Field(3978, ge=1, le=65535)
     database_path: Path = Path("var/cosell-bot.db")
+    database_url: SecretStr = Field(
+        SecretStr(""), description="postgresql://user:password@host:5432/db selects PostgreSQL for every store"
+    )
+    database_pool_size: int = Field(10, ge=1, le=200)
+    database_statement_timeout_ms: int = Field(5000, ge=100, le=600_000)
     max_body_bytes: int = Field(256 * 1024, ge=4096, le=16 * 1024 * 1024)
     default_locale: Literal["en", "it"] = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -203,6 +208,14 @@ class Settings(SupportSettings):
         if isinstance(value, list | tuple):
             return tuple(_origin(str(part)) for part in value)
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value().strip()
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be empty (SQLite at COSELL_DATABASE_PATH) or a postgresql:// URL")
+        return SecretStr(url)
 
     @field_validator("directline_embedded", mode="before")
     @classmethod

@@ -40,13 +40,14 @@ from knowledge.loader import KnowledgeBase, load_kb
 from knowledge.matcher import Index, Thresholds, index_kb, match
 from knowledge.models import Lang, Match
 from knowledge.neighbours import Neighbours, load_neighbours
-from stores.sqlite.cases import SqliteCaseStore
-from stores.sqlite.counters import SqliteCallCounter
+from stores.sql.cases import SqlCaseStore
+from stores.sql.counters import SqlCallCounter
+from stores.sql.database import Database
+from stores.sql.journal import SqlJournal
+from stores.sql.state import SqlStateStore
+from stores.sql.token_cache import SqlTokenCacheStore
+from stores.sql.transcripts import SqlTranscriptStore
 from stores.sqlite.database import SqliteDatabase
-from stores.sqlite.journal import SqliteJournal
-from stores.sqlite.state import SqliteStateStore
-from stores.sqlite.token_cache import SqliteTokenCacheStore
-from stores.sqlite.transcripts import SqliteTranscriptStore
 from support.webhook import WebhookTarget
 from tenant.remediation import Remediator
 
@@ -119,11 +120,11 @@ class Support:
 
 def build_support(
     settings: Settings,
-    database: SqliteDatabase,
+    database: Database,
     adapter: FixedCloudAdapter,
     transcripts: TranscriptStore,
     knowledge: Knowledge,
-    journal: SqliteJournal,
+    journal: SqlJournal,
 ) -> Support:
     """The escalation parts on `database`, with the delivery targets the settings enable."""
     cases = open_case_store(database)
@@ -163,10 +164,10 @@ class Assistant:
 
     settings: Settings
     knowledge: Knowledge
-    database: SqliteDatabase
+    database: Database
     storage: Storage
-    transcripts: SqliteTranscriptStore
-    journal: SqliteJournal
+    transcripts: SqlTranscriptStore
+    journal: SqlJournal
     bot: TroubleshootBot
     adapter: FixedCloudAdapter
     live: LiveChecks
@@ -180,19 +181,18 @@ class Assistant:
             await self.adapter.close()
             await self.live.close()
             await self.support.close()
-            self.database.close()
+            await self.database.aclose()
 
 
 def build_assistant(
     settings: Settings, *, knowledge: Knowledge | None = None, storage: Storage | None = None
 ) -> Assistant:
-    """Wire an assistant; `storage` overrides the SQLite state storage (tests only)."""
+    """Wire an assistant; `storage` overrides the database's state storage (tests only)."""
     knowledge = knowledge or load_knowledge(settings)
-    sqlite = SqliteStateStore(settings.database_path)
-    state_storage = storage if storage is not None else StateStorage(sqlite)
-    database = sqlite.database
-    transcripts = SqliteTranscriptStore(database)
-    journal = SqliteJournal(database)
+    database = open_database(settings)
+    state_storage = storage if storage is not None else StateStorage(SqlStateStore(database))
+    transcripts = SqlTranscriptStore(database)
+    journal = SqlJournal(database)
     conversation_state = ConversationState(state_storage)
     user_state = UserState(state_storage)
     kb = knowledge.kb
@@ -234,9 +234,22 @@ def build_assistant(
     return Assistant(settings, knowledge, database, state_storage, transcripts, journal, bot, adapter, live, support)
 
 
+def open_database(settings: Settings) -> Database:
+    """The database every store of this instance shares: PostgreSQL when `database_url` is set (several instances on
+    one server), else the embedded SQLite file at `database_path`. Either is migrated as it opens."""
+    url = settings.database_url.get_secret_value()
+    if not url:
+        return SqliteDatabase(settings.database_path)
+    from stores.postgres.database import PostgresDatabase  # psycopg is imported only when PostgreSQL is used
+
+    return PostgresDatabase(
+        url, pool_size=settings.database_pool_size, statement_timeout_ms=settings.database_statement_timeout_ms
+    )
+
+
 def build_live_checks(
     settings: Settings,
-    database: SqliteDatabase,
+    database: Database,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     msal_http_client: Any | None = None,
@@ -245,26 +258,27 @@ def build_live_checks(
     encrypted msal token cache."""
     return live_checks(
         settings,
-        counter=SqliteCallCounter(database),
-        token_cache=SqliteTokenCacheStore(database),
+        counter=SqlCallCounter(database),
+        token_cache=SqlTokenCacheStore(database),
         transport=transport,
         msal_http_client=msal_http_client,
     )
 
 
-def open_case_store(database: SqliteDatabase) -> CaseStore:
-    """The support cases' store (escalation) on `database` (its tables are created if missing)."""
-    return SqliteCaseStore(database)
+def open_case_store(database: Database) -> CaseStore:
+    """The support cases' store (escalation) on `database`."""
+    return SqlCaseStore(database)
 
 
 __all__ = [
     "Assistant",
     "Knowledge",
     "MemoryStorage",
+    "SqlTokenCacheStore",
     "SqliteDatabase",
-    "SqliteTokenCacheStore",
     "build_assistant",
     "build_live_checks",
     "load_knowledge",
     "open_case_store",
+    "open_database",
 ]

@@ -6,7 +6,7 @@ from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
 from assistant import messages
-from dialogs.state import turn_lang
+from dialogs.state import SEND_NOW, turn_lang
 
 
 async def announce_checks(ctx: TurnContext) -> None:
@@ -17,4 +17,8 @@ async def announce_checks(ctx: TurnContext) -> None:
     indicator sent after it stays up while the checks run.
     """
     note = MessageFactory.text(messages.text("checking_tenant", turn_lang(ctx)))
-    await ctx.send_activities([note, Activity(type=ActivityTypes.typing)])
+    ctx.turn_state[SEND_NOW] = True  # progress, not an answer: out at once even while answers wait for the save
+    try:
+        await ctx.send_activities([note, Activity(type=ActivityTypes.typing)])
+    finally:
+        ctx.turn_state.pop(SEND_NOW, None)

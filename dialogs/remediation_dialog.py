@@ -9,7 +9,7 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import ComponentDialog, Dialog, DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import Activity, ActivityTypes
 
-from assistant import messages
+from assistant import effects, messages
 from assistant.case import DialogEnd, PromptSpec, RemediationOptions, RemediationResult
 from assistant.ports import Journal, Remediation
 from assistant.presenters.choices import CONFIRM_CHOICES, FIX_CHOICES, recognize
@@ -140,6 +140,7 @@ class RemediationDialog(ComponentDialog):
                 return await step.end_dialog(DialogEnd(redirect=activity.text, fixed=step.values["fixed"]).model_dump())
             return await self._next(step)
         await step.context.send_activity(Activity(type=ActivityTypes.typing))
+        effects.record("fix")  # changes the tenant: this turn is never run twice (`assistant.effects`)
         outcome = await self._remediation.execute(plan)
         failure = outcome.failure
         detail = None if failure is None else f"{failure.step.describe()}: {failure.detail}"

@@ -19,6 +19,9 @@ from tenant.checks.common import crm_of
 
 LANG_KEY = "cosell.lang"  # turn_state: the language of this turn's replies
 LANG_CHANGED_KEY = "cosell.lang_locked"  # turn_state: set when the user chose a language explicitly
+#: turn_state: while set, replies go out at once even in a turn whose answers wait for its state to be saved
+#: (progress notes: `bot.sdk.turn_context.HeldReplies`)
+SEND_NOW = "cosell.send_now"
 MATCH_KEY = "cosell.match"  # turn_state: the matcher's verdict for this turn's text (for `ask --json`)
 ANSWER_KEY = "cosell.answer"  # turn_state: the text of the answer shown this turn
 FINDINGS_KEY = "cosell.findings"  # turn_state: the live findings shown this turn (for `ask --json`)

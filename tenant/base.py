@@ -118,11 +118,12 @@ class CredentialMissing(LiveCheckError):
 class CallCounter(Protocol):
     """Counts API calls per system per day (the paid connector's quota is 10K calls/day)."""
 
-    def add(self, system: System, calls: int = 1) -> None:
-        """Record `calls` calls made to `system` today."""
+    async def add(self, system: System, calls: int = 1) -> None:
+        """Record `calls` calls made to `system` today (a failure to record is logged, never raised)."""
 
-    def today(self, system: System) -> int:
+    async def today(self, system: System) -> int:
         """Calls recorded for `system` today."""
+        ...
 
 
 CheckFn = Callable[["CheckContext"], Awaitable[CheckResult]]

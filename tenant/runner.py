@@ -118,7 +118,7 @@ class CheckRunner:
         frozen = frozenset(given.items())
         selected, warnings = self._select(area, ids)
         results, cached, todo = self._triage(selected, (tenant, frozen), refresh)
-        todo, over_budget, budget_warnings = self._apply_budget(todo)
+        todo, over_budget, budget_warnings = await self._apply_budget(todo)
         results.update(over_budget)
         warnings.extend(budget_warnings)
         with count_calls(self._counter) as tally:
@@ -207,7 +207,7 @@ class CheckRunner:
                 return _result(check, Status.error, text, system=system)
         return None
 
-    def _apply_budget(self, checks: list[Check]) -> tuple[list[Check], dict[str, CheckResult], list[str]]:
+    async def _apply_budget(self, checks: list[Check]) -> tuple[list[Check], dict[str, CheckResult], list[str]]:
         """Skip, in declaration order, the checks that would take a system past today's call budget."""
         budget = self._daily_budget
         if budget is None:
@@ -219,7 +219,7 @@ class CheckRunner:
         for check in checks:
             for system in check.systems:
                 if system not in planned:
-                    planned[system] = self._counter.today(system) if self._counter is not None else 0
+                    planned[system] = await self._counter.today(system) if self._counter is not None else 0
             blocked = [s for s in check.systems if planned[s] + check.estimated_calls > budget]
             if not blocked:
                 keep.append(check)
@@ -232,7 +232,7 @@ class CheckRunner:
                 over.setdefault(system, []).append(check.id)
         warnings = [
             f"{system_name(system)} would exceed today's budget of {budget} API calls "
-            f"({self._counter.today(system) if self._counter else 0} used): skipped {', '.join(ids)}."
+            f"({await self._counter.today(system) if self._counter else 0} used): skipped {', '.join(ids)}."
             for system, ids in over.items()
         ]
         for warning in warnings:

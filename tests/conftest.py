@@ -13,6 +13,7 @@ import pytest
 from bot.settings import Settings
 from devtools.fake_connector import ConnectorCall, FakeConnector
 from stores.sqlite.database import SqliteDatabase
+from tests.pg import PostgresServer
 
 __all__ = ["ConnectorCall", "FakeConnector"]  # tests import them from here for their type hints
 
@@ -71,6 +72,14 @@ def knowledge() -> Any:
     from bot.wiring import load_knowledge
 
     return load_knowledge(Settings(_env_file=None))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the session (`tests/pg.py`), started when a test first asks."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -24,27 +24,27 @@ from bot.sdk.storage import StateStorage
 from bot.transcripts import TranscriptMiddleware
 from bot.wiring import Knowledge
 from dialogs.main_dialog import MainDialog
-from stores.sqlite.cases import SqliteCaseStore
+from stores.sql.cases import SqlCaseStore
+from stores.sql.state import SqlStateStore
+from stores.sql.transcripts import SqlTranscriptStore
 from stores.sqlite.database import SqliteDatabase
-from stores.sqlite.state import SqliteStateStore
-from stores.sqlite.transcripts import SqliteTranscriptStore
 from tests.fakes import FakeJournal
 
 
 class SqliteStateStorage(StateStorage):
-    """The `Storage` adapter over a `SqliteStateStore` of its own (what `bot.wiring` builds), with the store's
+    """The `Storage` adapter over a `SqlStateStore` of its own (what `bot.wiring` builds), with the store's
     `database`, `ping` and `close` at hand."""
 
     def __init__(self, path: str | Path) -> None:
-        self.state_store = SqliteStateStore(path)
+        self.database = SqliteDatabase(path)
+        self.state_store = SqlStateStore(self.database)
         super().__init__(self.state_store)
-        self.database = self.state_store.database
 
     def ping(self) -> bool:
-        return self.state_store.ping()
+        return self.database.sync_ping()
 
     def close(self) -> None:
-        self.state_store.close()
+        self.database.close()
 
 
 # "Checking your tenant…": sent right before live checks (dialogs/progress.py), like the typing indicator it goes
@@ -88,8 +88,8 @@ class DialogHarness:
         render = ChannelRenderer(kb)  # as bot.wiring renders: answers from its cache
         escalation = None
         if database is not None:  # escalation on: cases and transcripts in this database, as bot.wiring builds them
-            self.transcripts = SqliteTranscriptStore(database)
-            self.cases = SqliteCaseStore(database)
+            self.transcripts = SqlTranscriptStore(database)
+            self.cases = SqlCaseStore(database)
             self.desk = SupportDesk(self.cases, support_targets)
             escalation = Escalation(self.desk, self.transcripts, self.journal, kb)
         dialog = MainDialog(

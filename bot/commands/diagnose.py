@@ -29,17 +29,17 @@ def _mark(status: str) -> str:
 async def _sweep(settings: Settings, demo: str | None, area: str | None, inputs: dict[str, str]) -> Sweep:
     """One sweep of the live checks (all of them, or an area's) with `inputs`: what `diagnose` prints and `trace`
     shows hop by hop, so both reach the same verdicts."""
-    from bot.wiring import SqliteDatabase, build_live_checks
+    from bot.wiring import build_live_checks, open_database
 
     running = await start_demo(settings, demo)
     live_settings = running.settings if running else settings
-    database = SqliteDatabase(live_settings.database_path)
+    database = open_database(live_settings)
     live = build_live_checks(live_settings, database)
     try:
         return await live.sweep(area=area, inputs=inputs)
     finally:
         await live.close()
-        database.close()
+        await database.aclose()
         if running:
             await running.stop()
 

@@ -4,6 +4,7 @@ token cache is kept encrypted in the database."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from typing import Any
 
@@ -13,7 +14,7 @@ from bot.log_setup import configure_logging
 
 def cmd_login(args: argparse.Namespace) -> int:
     from bot.live import entra_config
-    from bot.wiring import SqliteDatabase, SqliteTokenCacheStore
+    from bot.wiring import SqlTokenCacheStore, open_database
     from tenant.auth.entra import AuthNotConfigured, login, msal_configured, uses_app_only
     from tenant.base import LiveCheckError, System
 
@@ -30,9 +31,9 @@ def cmd_login(args: argparse.Namespace) -> int:
     if uses_app_only(config, system):
         print(f"{system.value} uses app-only tokens (client secret configured): no sign-in needed")
         return 0
-    database = SqliteDatabase(settings.database_path)
+    database = open_database(settings)
     try:
-        username = login(config, SqliteTokenCacheStore(database), system)
+        username = login(config, SqlTokenCacheStore(database), system)
     except AuthNotConfigured as exc:
         print(f"login: {exc}", file=sys.stderr)
         return 2
@@ -40,7 +41,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         print(f"login failed: {exc}", file=sys.stderr)
         return 1
     finally:
-        database.close()
+        asyncio.run(database.aclose())
     print(f"signed in to {system.value} as {username}; the token cache is stored encrypted in the database")
     return 0
 

@@ -188,6 +188,46 @@ class _EncodedBotState(BotState):
         BotAssert.context_not_none(turn_context)
         turn_context.turn_state[self._context_service_key] = _CachedState(None, "")  # "" is no item's encoding
 
+    def change(self, turn_context: TurnContext) -> tuple[str, Any, str, _CachedState] | None:
+        """(key, item, its encoding, the cache) when this turn changed the state it loaded, else None."""
+        cached = self.get_cached_state(turn_context)
+        if not isinstance(cached, _CachedState):
+            return None
+        encoded = encode_item(cached.state)
+        if encoded == cached.hash:
+            return None
+        return self.get_storage_key(turn_context), cached.state, encoded, cached
+
+
+def forget(turn_context: TurnContext, *states: BotState) -> None:
+    """Drop what this turn loaded or changed of `states`: their next `load` reads the stored state again."""
+    for state in states:
+        turn_context.turn_state.pop(state._context_service_key, None)
+
+
+async def save_all(turn_context: TurnContext, *states: BotState) -> None:
+    """Save every changed state of the turn in one storage write: all of them or none (a `StateConflict` writes
+    nothing, so the turn can be run again from what is stored). States on storages that cannot write encoded items
+    together are saved one by one, as botbuilder does."""
+    changes: dict[str, tuple[Any, str]] = {}
+    caches: list[tuple[_CachedState, str]] = []
+    storage: EncodedStorage | None = None
+    for state in states:
+        own = getattr(state, "_encoded_storage", None)
+        if not isinstance(state, _EncodedBotState) or own is None or (storage is not None and own is not storage):
+            await state.save_changes(turn_context)
+            continue
+        storage = own
+        changed = state.change(turn_context)
+        if changed is not None:
+            key, item, encoded, cached = changed
+            changes[key] = (item, encoded)
+            caches.append((cached, encoded))
+    if storage is not None and changes:
+        await storage.write_encoded(changes)
+        for cached, encoded in caches:
+            cached.hash = encoded
+
 
 class ConversationState(_EncodedBotState, _ConversationState):
     """botbuilder's `ConversationState`, encoding its state once per save."""

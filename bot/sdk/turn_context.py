@@ -26,8 +26,10 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ConversationReference, DeliveryModes, ResourceResponse
 
 from bot.sdk.activity_json import serialize
+from dialogs.state import SEND_NOW
 
 _SERIALIZED = "cosell.serialized"  # turn_state: id(activity) → (activity, its JSON as sent)
+_HELD = "cosell.held"  # turn_state: the `HeldReplies` of a turn whose replies wait for its state to be saved
 _REFERENCE = "cosell.reference"  # turn_state: (incoming activity, its conversation reference)
 
 
@@ -57,6 +59,48 @@ def _shallow_copy(activity: Activity) -> Activity:
     return clone
 
 
+class HeldReplies:
+    """A turn's replies, held until its state is saved (the Bot Framework's scale-out guidance: a turn that loses
+    the save to another instance is run again, and its user must not have seen the lost attempt's answers).
+
+    `hold(context)` starts holding; `FastCopyTurnContext.send_activities` then keeps each batch here (typing
+    indicators, and whatever is sent while `SEND_NOW` is set, go out at once), before any send hook, so the
+    transcript records only what is really sent. `release` sends them, in order; `discard` forgets them.
+    """
+
+    def __init__(self) -> None:
+        self.batches: list[list[Activity]] = []
+        self.releasing = False
+
+    @staticmethod
+    def hold(context: TurnContext) -> HeldReplies:
+        held = HeldReplies()
+        context.turn_state[_HELD] = held
+        return held
+
+    def takes(self, context: TurnContext, activities: list[Activity]) -> list[ResourceResponse] | None:
+        """Keep `activities` (and answer for them as the adapter would) or, None, let them go out now."""
+        if self.releasing or context.turn_state.get(SEND_NOW):
+            return None
+        if all(getattr(a, "type", None) == ActivityTypes.typing for a in activities):
+            return None
+        self.batches.append(list(activities))
+        if any(getattr(a, "type", None) != ActivityTypes.trace for a in activities):
+            context.responded = True
+        return [ResourceResponse() for _ in activities]
+
+    async def release(self, context: TurnContext) -> None:
+        """Send what is held, batch by batch, and stop holding."""
+        self.releasing = True
+        context.turn_state.pop(_HELD, None)
+        batches, self.batches = self.batches, []
+        for batch in batches:
+            await context.send_activities(batch)
+
+    def discard(self) -> None:
+        self.batches = []
+
+
 class _HookChain:
     """Runs send/update/delete hooks as botbuilder's `_emit` does: each hook's `next` runs the hooks after it."""
 
@@ -68,6 +112,20 @@ class _HookChain:
     async def run(self, i: int) -> None:
         if i < len(self._hooks):
             await self._hooks[i](self._context, self._arg, functools.partial(self.run, i + 1))
+
+
+def _validate(output: list[Activity]) -> bool:
+    """botbuilder's validator on the outgoing copies; True when one of them is not a trace."""
+    sent_non_trace = False
+    for activity in output:
+        if not getattr(activity, "type", None):
+            activity.type = ActivityTypes.message
+        if activity.type != ActivityTypes.trace:
+            sent_non_trace = True
+        if not activity.input_hint:
+            activity.input_hint = "acceptingInput"
+        activity.id = None
+    return sent_non_trace
 
 
 class FastCopyTurnContext(TurnContext):
@@ -88,17 +146,12 @@ class FastCopyTurnContext(TurnContext):
         return reference
 
     async def send_activities(self, activities: list[Activity]) -> list[ResourceResponse]:
+        held: HeldReplies | None = self.turn_state.get(_HELD)
+        if held is not None and (kept := held.takes(self, activities)) is not None:
+            return kept
         reference = self._reference()
         output = [TurnContext.apply_conversation_reference(_shallow_copy(act), reference) for act in activities]
-        sent_non_trace = False
-        for activity in output:  # botbuilder's validator
-            if not getattr(activity, "type", None):
-                activity.type = ActivityTypes.message
-            if activity.type != ActivityTypes.trace:
-                sent_non_trace = True
-            if not activity.input_hint:
-                activity.input_hint = "acceptingInput"
-            activity.id = None
+        sent_non_trace = _validate(output)
 
         async def logic() -> list[ResourceResponse]:
             if self.activity.delivery_mode == DeliveryModes.expect_replies:

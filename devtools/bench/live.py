@@ -38,7 +38,7 @@ async def bench_live(settings: Settings, tmp: Path, quick: bool) -> list[Row]:
         finally:
             await live.close()
     finally:
-        database.close()
+        await database.aclose()
         await runner.cleanup()
     slowest = max(singles)
     return [

@@ -142,7 +142,7 @@ async def send(
     path = _path(url)
     for attempt in range(retries + 1):
         last = attempt == retries
-        _count(system, counter)
+        await _count(system, counter)
         started = time.perf_counter()
         try:
             response = await http.request(method, url, **kwargs)
@@ -168,13 +168,13 @@ async def send(
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
 
-def _count(system: System, counter: CallCounter | None) -> None:
+async def _count(system: System, counter: CallCounter | None) -> None:
     tally = _TALLY.get()
     if tally is not None:
         tally.calls[system] += 1
         counter = counter or tally.counter
     if counter is not None:
-        counter.add(system)
+        await counter.add(system)
 
 
 def _path(url: str) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from stores.sqlite.cases import SqliteCaseStore
+from stores.sql.cases import SqlCaseStore
 from stores.sqlite.database import SqliteDatabase
 
 
 @pytest.fixture
-def store(database: SqliteDatabase) -> SqliteCaseStore:
+def store(database: SqliteDatabase) -> SqlCaseStore:
     """The `CaseStore` on the test's database (tests/conftest.py)."""
-    return SqliteCaseStore(database)
+    return SqlCaseStore(database)

@@ -31,7 +31,7 @@ from assistant.handoff.model import (
 )
 from assistant.handoff.outbox import BASE_DELAY, LEASE, MAX_ATTEMPTS, MAX_DELAY, Outbox, backoff
 from assistant.ports import CaseConflict
-from stores.sqlite.cases import SqliteCaseStore
+from stores.sql.cases import SqlCaseStore
 from stores.sqlite.database import SqliteDatabase
 
 T0 = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
@@ -132,7 +132,7 @@ def wire(store: Any, *targets: FakeTarget, owner: str | None = None, **kwargs: A
     return desk, Outbox(store, desk, {t.name: t for t in targets}, owner=owner, **kwargs)
 
 
-async def only(store: SqliteCaseStore, target: str, ref: str = "CS-AAAAAA") -> OutboxItem:
+async def only(store: SqlCaseStore, target: str, ref: str = "CS-AAAAAA") -> OutboxItem:
     [item] = [i for i in await store.deliveries(ref) if i.target == target]
     return item
 
@@ -157,7 +157,7 @@ async def called(target: FakeTarget, times: int = 1) -> float:
 # --- delivered, once ------------------------------------------------------------------------------------------------
 
 
-async def test_each_item_is_delivered_once_and_settled_with_the_answer(store: SqliteCaseStore, clock: Clock) -> None:
+async def test_each_item_is_delivered_once_and_settled_with_the_answer(store: SqlCaseStore, clock: Clock) -> None:
     webhook, hub, user = FakeTarget(WEBHOOK, answer={"status": 202}), FakeTarget(HANDOFF_EVENT), FakeTarget(USER)
     desk, outbox = wire(store, webhook, hub, user)
     case = await desk.open(make_case(), make_bundle())
@@ -183,7 +183,7 @@ async def test_each_item_is_delivered_once_and_settled_with_the_answer(store: Sq
     assert all(i.status == "delivered" for i in await store.deliveries("CS-AAAAAA"))
 
 
-async def test_only_the_json_safe_part_of_an_answer_is_kept(store: SqliteCaseStore, clock: Clock) -> None:
+async def test_only_the_json_safe_part_of_an_answer_is_kept(store: SqlCaseStore, clock: Clock) -> None:
     answer = {"status": 202, "ids": ["a", 1], "ok": True, "none": None, "when": T0, "raw": object()}
     webhook, silent = FakeTarget(WEBHOOK, answer=answer), FakeTarget(HANDOFF_EVENT)
     silent.answer = None  # a target that answers nothing still delivered
@@ -197,7 +197,7 @@ async def test_only_the_json_safe_part_of_an_answer_is_kept(store: SqliteCaseSto
     assert (done.status, done.detail) == ("delivered", {})
 
 
-async def test_a_thread_in_the_answer_is_stored_with_the_case(store: SqliteCaseStore, clock: Clock) -> None:
+async def test_a_thread_in_the_answer_is_stored_with_the_case(store: SqlCaseStore, clock: Clock) -> None:
     thread = {"conversation": {"id": "19:abc@thread.tacv2;messageid=17"}, "card_id": "17"}
     teams = FakeTarget(TEAMS, answer={"thread": thread, "activity_id": "17"})
     desk, outbox = wire(store, teams)
@@ -220,7 +220,7 @@ async def test_a_thread_in_the_answer_is_stored_with_the_case(store: SqliteCaseS
 class StaleDeskStore:
     """The case store as the outbox's desk sees it when every update loses a race (or the store refuses writes)."""
 
-    def __init__(self, store: SqliteCaseStore) -> None:
+    def __init__(self, store: SqlCaseStore) -> None:
         self._store = store
 
     def __getattr__(self, name: str) -> Any:
@@ -231,7 +231,7 @@ class StaleDeskStore:
 
 
 async def test_a_posted_case_stays_delivered_when_its_thread_cannot_be_stored(
-    store: SqliteCaseStore, clock: Clock, caplog: pytest.LogCaptureFixture
+    store: SqlCaseStore, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     thread = {"conversation": {"id": "19:abc@thread.tacv2"}, "card_id": "17"}
     teams = FakeTarget(TEAMS, answer={"thread": thread})
@@ -252,7 +252,7 @@ async def test_a_posted_case_stays_delivered_when_its_thread_cannot_be_stored(
 # --- failures -------------------------------------------------------------------------------------------------------
 
 
-async def test_a_retryable_failure_is_tried_again_after_the_backoff(store: SqliteCaseStore, clock: Clock) -> None:
+async def test_a_retryable_failure_is_tried_again_after_the_backoff(store: SqlCaseStore, clock: Clock) -> None:
     webhook = FakeTarget(WEBHOOK)
     webhook.fail(DeliveryFailed("webhook: HTTP 503"))
     desk, outbox = wire(store, webhook)
@@ -280,7 +280,7 @@ async def test_a_retryable_failure_is_tried_again_after_the_backoff(store: Sqlit
     assert (done.status, done.attempts, done.delivered_at, done.detail) == ("delivered", 1, clock.now, webhook.answer)
 
 
-async def test_a_permanent_failure_gives_up_at_once_until_retried(store: SqliteCaseStore, clock: Clock) -> None:
+async def test_a_permanent_failure_gives_up_at_once_until_retried(store: SqlCaseStore, clock: Clock) -> None:
     webhook = FakeTarget(WEBHOOK)
     webhook.fail(DeliveryFailed("webhook: HTTP 400", retry=False))
     desk, outbox = wire(store, webhook)
@@ -299,9 +299,7 @@ async def test_a_permanent_failure_gives_up_at_once_until_retried(store: SqliteC
 
 
 @pytest.mark.parametrize("max_attempts", [MAX_ATTEMPTS, 3, 1])
-async def test_after_max_attempts_an_item_fails_for_good(
-    store: SqliteCaseStore, clock: Clock, max_attempts: int
-) -> None:
+async def test_after_max_attempts_an_item_fails_for_good(store: SqlCaseStore, clock: Clock, max_attempts: int) -> None:
     webhook = FakeTarget(WEBHOOK)
     webhook.fail_always(DeliveryFailed("webhook: HTTP 502"))
     desk, outbox = wire(store, webhook, max_attempts=max_attempts)
@@ -326,7 +324,7 @@ async def test_after_max_attempts_an_item_fails_for_good(
 
 @pytest.mark.parametrize("error", [RuntimeError(USER_TEXT), KeyError(USER_TEXT), TimeoutError()])
 async def test_an_unexpected_exception_is_a_retryable_failure_named_by_its_class_only(
-    store: SqliteCaseStore, clock: Clock, caplog: pytest.LogCaptureFixture, error: Exception
+    store: SqlCaseStore, clock: Clock, caplog: pytest.LogCaptureFixture, error: Exception
 ) -> None:
     caplog.set_level(logging.DEBUG)
     webhook = FakeTarget(WEBHOOK)
@@ -345,7 +343,7 @@ async def test_an_unexpected_exception_is_a_retryable_failure_named_by_its_class
     assert (await only(store, WEBHOOK)).status == "delivered"
 
 
-async def test_an_item_for_a_target_this_deployment_lacks_fails(store: SqliteCaseStore, clock: Clock) -> None:
+async def test_an_item_for_a_target_this_deployment_lacks_fails(store: SqlCaseStore, clock: Clock) -> None:
     webhook = FakeTarget(WEBHOOK)
     desk = SupportDesk(store, [TEAMS, WEBHOOK])  # another instance enabled Teams; this one did not
     outbox = Outbox(store, desk, {WEBHOOK: webhook})
@@ -358,11 +356,11 @@ async def test_an_item_for_a_target_this_deployment_lacks_fails(store: SqliteCas
     assert (await only(store, WEBHOOK)).status == "delivered"
 
 
-async def test_an_item_whose_case_is_gone_fails(store: SqliteCaseStore, database: SqliteDatabase, clock: Clock) -> None:
+async def test_an_item_whose_case_is_gone_fails(store: SqlCaseStore, database: SqliteDatabase, clock: Clock) -> None:
     webhook = FakeTarget(WEBHOOK)
     desk, outbox = wire(store, webhook)
     await desk.open(make_case(), make_bundle())
-    with database.transaction() as conn:
+    with database.sync_transaction() as conn:
         conn.execute("DELETE FROM cases")
 
     await outbox.run_once()
@@ -375,7 +373,7 @@ async def test_an_item_whose_case_is_gone_fails(store: SqliteCaseStore, database
 class FailingGet:
     """A case store whose `get` of one case raises (a locked database, a corrupt row) until `healed`."""
 
-    def __init__(self, store: SqliteCaseStore, ref: str) -> None:
+    def __init__(self, store: SqlCaseStore, ref: str) -> None:
         self._store = store
         self._ref = ref
         self.healed = False
@@ -390,7 +388,7 @@ class FailingGet:
 
 
 async def test_one_items_store_error_does_not_hold_up_the_rest_of_the_pass(
-    store: SqliteCaseStore, clock: Clock, caplog: pytest.LogCaptureFixture
+    store: SqlCaseStore, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
     webhook = FakeTarget(WEBHOOK)
     desk = SupportDesk(store, [WEBHOOK])
@@ -419,7 +417,7 @@ async def test_one_items_store_error_does_not_hold_up_the_rest_of_the_pass(
 async def test_an_outbox_on_a_reopened_database_delivers_what_was_pending(tmp_path: Path, clock: Clock) -> None:
     path = tmp_path / "cases.db"
     db = SqliteDatabase(path)
-    store = SqliteCaseStore(db)
+    store = SqlCaseStore(db)
     desk = SupportDesk(store, [TEAMS, WEBHOOK])
     await desk.open(make_case(), make_bundle())
     await desk.take("CS-AAAAAA", "Grace")
@@ -428,7 +426,7 @@ async def test_an_outbox_on_a_reopened_database_delivers_what_was_pending(tmp_pa
 
     db = SqliteDatabase(path)
     try:
-        store = SqliteCaseStore(db)
+        store = SqlCaseStore(db)
         teams, webhook, user = FakeTarget(TEAMS), FakeTarget(WEBHOOK), FakeTarget(USER)
         _, outbox = wire(store, teams, webhook, user)
 
@@ -445,7 +443,7 @@ async def test_an_outbox_on_a_reopened_database_delivers_what_was_pending(tmp_pa
         db.close()
 
 
-async def _fill(store: SqliteCaseStore, cases: int) -> int:
+async def _fill(store: SqlCaseStore, cases: int) -> int:
     desk = SupportDesk(store, [TEAMS, WEBHOOK])
     for n in range(cases):
         ref = f"CS-{n:06d}"
@@ -454,12 +452,12 @@ async def _fill(store: SqliteCaseStore, cases: int) -> int:
     return cases * 4
 
 
-def _outbox(store: SqliteCaseStore, owner: str, calls: list[Call]) -> Outbox:
+def _outbox(store: SqlCaseStore, owner: str, calls: list[Call]) -> Outbox:
     targets = [FakeTarget(name, answer={"by": owner}, delay=0.002, calls=calls) for name in (TEAMS, WEBHOOK)]
     return wire(store, *targets, owner=owner)[1]
 
 
-async def _check_each_delivered_once(store: SqliteCaseStore, calls: list[Call], expected: int) -> dict[str, int]:
+async def _check_each_delivered_once(store: SqlCaseStore, calls: list[Call], expected: int) -> dict[str, int]:
     delivered = [i for n in range(expected // 4) for i in await store.deliveries(f"CS-{n:06d}")]
     assert len(delivered) == expected and all(i.status == "delivered" for i in delivered)
     assert sorted(c.item.id for c in calls) == sorted(i.id for i in delivered)  # each called once
@@ -472,7 +470,7 @@ async def _check_each_delivered_once(store: SqliteCaseStore, calls: list[Call], 
 async def test_two_instances_on_one_event_loop_deliver_every_item_exactly_once(tmp_path: Path) -> None:
     first, second = SqliteDatabase(tmp_path / "shared.db"), SqliteDatabase(tmp_path / "shared.db")
     try:
-        one, two = SqliteCaseStore(first), SqliteCaseStore(second)
+        one, two = SqlCaseStore(first), SqlCaseStore(second)
         expected = await _fill(one, 15)
         calls: list[Call] = []
         outboxes = [_outbox(one, "instance-a", calls), _outbox(two, "instance-b", calls)]
@@ -490,7 +488,7 @@ async def test_two_instances_on_one_event_loop_deliver_every_item_exactly_once(t
 def test_two_instances_in_parallel_threads_deliver_every_item_exactly_once(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
     setup = SqliteDatabase(path)
-    store = SqliteCaseStore(setup)
+    store = SqlCaseStore(setup)
     expected = asyncio.run(_fill(store, 15))
     calls: list[Call] = []
     lock = threading.Lock()
@@ -501,7 +499,7 @@ def test_two_instances_in_parallel_threads_deliver_every_item_exactly_once(tmp_p
         async def work() -> int:
             db = SqliteDatabase(path)
             try:
-                return await drain(_outbox(SqliteCaseStore(db), owner, mine), limit=3)
+                return await drain(_outbox(SqlCaseStore(db), owner, mine), limit=3)
             finally:
                 db.close()
 
@@ -550,9 +548,7 @@ async def running() -> Any:
         await asyncio.wait_for(task, timeout=5)
 
 
-async def test_run_delivers_at_once_when_the_desk_changes_and_stops_promptly(
-    store: SqliteCaseStore, running: Any
-) -> None:
+async def test_run_delivers_at_once_when_the_desk_changes_and_stops_promptly(store: SqlCaseStore, running: Any) -> None:
     webhook, user = FakeTarget(WEBHOOK), FakeTarget(USER)
     desk, outbox = wire(store, webhook, user)
     stop, task = running(outbox, 30.0)  # a poll far longer than the test
@@ -571,19 +567,19 @@ async def test_run_delivers_at_once_when_the_desk_changes_and_stops_promptly(
 
 
 async def test_run_polls_for_items_queued_elsewhere(
-    store: SqliteCaseStore, database: SqliteDatabase, running: Any
+    store: SqlCaseStore, database: SqliteDatabase, running: Any
 ) -> None:
     webhook = FakeTarget(WEBHOOK)
     _, outbox = wire(store, webhook)
     running(outbox, 0.05)
     await asyncio.sleep(0.02)
 
-    await SupportDesk(SqliteCaseStore(database), [WEBHOOK]).open(make_case(), make_bundle())  # another instance
+    await SupportDesk(SqlCaseStore(database), [WEBHOOK]).open(make_case(), make_bundle())  # another instance
 
     assert await called(webhook) < 1.0
 
 
-async def test_run_finishes_its_pass_and_stops_without_draining_a_backlog(store: SqliteCaseStore, running: Any) -> None:
+async def test_run_finishes_its_pass_and_stops_without_draining_a_backlog(store: SqlCaseStore, running: Any) -> None:
     webhook = FakeTarget(WEBHOOK, delay=0.005)
     desk = SupportDesk(store, [WEBHOOK])
     for n in range(30):
@@ -603,7 +599,7 @@ async def test_run_finishes_its_pass_and_stops_without_draining_a_backlog(store:
 class FailingClaims:
     """A case store whose first `failures` claims raise, as a locked or unreachable database does."""
 
-    def __init__(self, store: SqliteCaseStore, failures: int) -> None:
+    def __init__(self, store: SqlCaseStore, failures: int) -> None:
         self._store = store
         self.failures = failures
         self.claims = 0
@@ -619,7 +615,7 @@ class FailingClaims:
 
 
 async def test_a_store_that_raises_does_not_stop_run(
-    store: SqliteCaseStore, running: Any, caplog: pytest.LogCaptureFixture
+    store: SqlCaseStore, running: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     webhook = FakeTarget(WEBHOOK)
     desk = SupportDesk(store, [WEBHOOK])

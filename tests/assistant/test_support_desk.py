@@ -20,7 +20,7 @@ from assistant.handoff.bundle import BundleUser, CaseBundle
 from assistant.handoff.desk import _TRIES, CaseNotFound, SupportDesk
 from assistant.handoff.model import HANDOFF_EVENT, TEAMS, USER, WEBHOOK, CaseEvent, OutboxItem, SupportCase
 from assistant.ports import CaseConflict
-from stores.sqlite.cases import SqliteCaseStore
+from stores.sql.cases import SqlCaseStore
 from stores.sqlite.database import SqliteDatabase
 
 T0 = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
@@ -64,14 +64,14 @@ def make_bundle(ref: str = "CS-AAAAAA") -> CaseBundle:
     )
 
 
-async def opened(store: SqliteCaseStore, targets: tuple[str, ...] = ALL, ref: str = "CS-AAAAAA") -> SupportDesk:
+async def opened(store: SqlCaseStore, targets: tuple[str, ...] = ALL, ref: str = "CS-AAAAAA") -> SupportDesk:
     """A desk on `store` with `targets` enabled and the case `ref` open (`after_open` lists the items queued since)."""
     desk = SupportDesk(store, targets)
     await desk.open(make_case(ref), make_bundle(ref))
     return desk
 
 
-async def after_open(store: SqliteCaseStore, ref: str = "CS-AAAAAA") -> list[OutboxItem]:
+async def after_open(store: SqlCaseStore, ref: str = "CS-AAAAAA") -> list[OutboxItem]:
     return [item for item in await store.deliveries(ref) if item.key != "case"]
 
 
@@ -82,7 +82,7 @@ def summary(items: list[OutboxItem]) -> list[tuple[str, dict[str, Any]]]:
 # --- open ---------------------------------------------------------------------------------------------------------
 
 
-async def test_open_stores_the_case_its_bundle_and_one_item_per_enabled_target(store: SqliteCaseStore) -> None:
+async def test_open_stores_the_case_its_bundle_and_one_item_per_enabled_target(store: SqlCaseStore) -> None:
     wakes = Wakes()
     desk = SupportDesk(store, ALL, wake=wakes)
 
@@ -113,7 +113,7 @@ async def test_open_stores_the_case_its_bundle_and_one_item_per_enabled_target(s
     ],
 )
 async def test_open_queues_the_case_for_the_enabled_support_targets_only(
-    store: SqliteCaseStore, targets: tuple[str, ...], expected: list[str]
+    store: SqlCaseStore, targets: tuple[str, ...], expected: list[str]
 ) -> None:
     desk = SupportDesk(store, targets)
 
@@ -124,7 +124,7 @@ async def test_open_queues_the_case_for_the_enabled_support_targets_only(
 
 
 async def test_a_duplicate_ref_is_drawn_again_with_its_bundle(
-    store: SqliteCaseStore, monkeypatch: pytest.MonkeyPatch
+    store: SqlCaseStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     existing = make_case("CS-AAAAAA", conversation_id="someone-else")
     await store.create(existing, {"v": "old"})
@@ -145,7 +145,7 @@ async def test_a_duplicate_ref_is_drawn_again_with_its_bundle(
 
 
 async def test_open_gives_up_when_every_ref_drawn_is_taken(
-    store: SqliteCaseStore, monkeypatch: pytest.MonkeyPatch
+    store: SqlCaseStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await store.create(make_case("CS-AAAAAA"), {})
     monkeypatch.setattr(desk_module, "new_ref", lambda: "CS-AAAAAA")
@@ -232,7 +232,7 @@ def _expected(payload: dict[str, Any], told: tuple[str, ...], enabled: tuple[str
 @pytest.mark.parametrize("enabled", ENABLED, ids=lambda t: "+".join(t) or "none")
 @pytest.mark.parametrize(("name", "change", "event", "payload", "told"), CHANGES, ids=[c[0] for c in CHANGES])
 async def test_a_change_records_its_event_and_tells_each_enabled_target_once(
-    store: SqliteCaseStore,
+    store: SqlCaseStore,
     enabled: tuple[str, ...],
     name: str,
     change: Change,
@@ -259,7 +259,7 @@ async def test_a_change_records_its_event_and_tells_each_enabled_target_once(
     assert wakes.count == (1 if items else 0)  # the outbox is nudged when there is something to deliver
 
 
-async def test_each_change_is_its_own_delivery(store: SqliteCaseStore) -> None:
+async def test_each_change_is_its_own_delivery(store: SqlCaseStore) -> None:
     desk = await opened(store, (TEAMS,))
 
     await desk.user_message("CS-AAAAAA", "Zoë", "one")
@@ -271,7 +271,7 @@ async def test_each_change_is_its_own_delivery(store: SqliteCaseStore) -> None:
     assert [(e.seq, e.text) for e in await store.events("CS-AAAAAA")] == [(1, "one"), (2, "one")]
 
 
-async def test_what_each_change_does_to_the_case(store: SqliteCaseStore) -> None:
+async def test_what_each_change_does_to_the_case(store: SqlCaseStore) -> None:
     desk = await opened(store, (TEAMS,))
 
     taken = await desk.take("CS-AAAAAA", "Grace")
@@ -305,7 +305,7 @@ async def test_what_each_change_does_to_the_case(store: SqliteCaseStore) -> None
     assert not [i for i in await after_open(store) if i.payload["kind"] == "case.rated"]  # no webhook: no one
 
 
-async def test_a_rating_tells_the_webhook_only(store: SqliteCaseStore) -> None:
+async def test_a_rating_tells_the_webhook_only(store: SqlCaseStore) -> None:
     desk = await opened(store, ALL)
     await desk.resolve("CS-AAAAAA", "Grace")
     resolved_items = len(await after_open(store))
@@ -321,7 +321,7 @@ async def test_a_rating_tells_the_webhook_only(store: SqliteCaseStore) -> None:
 
 
 @pytest.mark.parametrize("rating", [0, 6, -1, 10])
-async def test_a_rating_out_of_range_is_refused_and_writes_nothing(store: SqliteCaseStore, rating: int) -> None:
+async def test_a_rating_out_of_range_is_refused_and_writes_nothing(store: SqlCaseStore, rating: int) -> None:
     desk = await opened(store)
     before = await store.get("CS-AAAAAA")
 
@@ -334,7 +334,7 @@ async def test_a_rating_out_of_range_is_refused_and_writes_nothing(store: Sqlite
     assert await store.events("CS-AAAAAA") == []
 
 
-async def test_leave_and_rejoin_switch_where_the_users_messages_go_once(store: SqliteCaseStore) -> None:
+async def test_leave_and_rejoin_switch_where_the_users_messages_go_once(store: SqlCaseStore) -> None:
     desk = await opened(store)
 
     assert (await desk.rejoin("CS-AAAAAA")).with_support is True  # already with support: nothing to record
@@ -350,7 +350,7 @@ async def test_leave_and_rejoin_switch_where_the_users_messages_go_once(store: S
     assert await after_open(store) == []  # support sees it in the case, nobody is messaged
 
 
-async def test_set_thread_remembers_the_support_thread_quietly(store: SqliteCaseStore) -> None:
+async def test_set_thread_remembers_the_support_thread_quietly(store: SqlCaseStore) -> None:
     desk = await opened(store)
     wakes = Wakes()
     desk.on_change(wakes)
@@ -367,7 +367,7 @@ async def test_set_thread_remembers_the_support_thread_quietly(store: SqliteCase
 # --- no-ops ---------------------------------------------------------------------------------------------------------
 
 
-async def test_taking_twice_by_the_same_person_is_a_no_op(store: SqliteCaseStore) -> None:
+async def test_taking_twice_by_the_same_person_is_a_no_op(store: SqlCaseStore) -> None:
     desk = await opened(store)
     first = await desk.take("CS-AAAAAA", "Grace")
     items = await after_open(store)
@@ -382,7 +382,7 @@ async def test_taking_twice_by_the_same_person_is_a_no_op(store: SqliteCaseStore
     assert wakes.count == 0
 
 
-async def test_another_engineer_can_take_the_case_over(store: SqliteCaseStore) -> None:
+async def test_another_engineer_can_take_the_case_over(store: SqlCaseStore) -> None:
     desk = await opened(store)
     await desk.take("CS-AAAAAA", "Grace")
 
@@ -392,7 +392,7 @@ async def test_another_engineer_can_take_the_case_over(store: SqliteCaseStore) -
     assert [(e.kind, e.author) for e in await store.events("CS-AAAAAA")] == [("taken", "Grace"), ("taken", "Linus")]
 
 
-async def test_resolve_is_final(store: SqliteCaseStore) -> None:
+async def test_resolve_is_final(store: SqlCaseStore) -> None:
     desk = await opened(store, ALL)
     resolved = await desk.resolve("CS-AAAAAA", "Grace", "fixed")
     events = await store.events("CS-AAAAAA")
@@ -434,7 +434,7 @@ async def test_resolve_is_final(store: SqliteCaseStore) -> None:
         lambda d: d.set_thread("CS-NOPE00", {}),
     ],
 )
-async def test_a_change_to_an_unknown_case_is_case_not_found(store: SqliteCaseStore, change: Change) -> None:
+async def test_a_change_to_an_unknown_case_is_case_not_found(store: SqlCaseStore, change: Change) -> None:
     desk = await opened(store)
 
     with pytest.raises(CaseNotFound) as raised:
@@ -452,7 +452,7 @@ class ReadTogether:
     """A `CaseStore` that holds each `get` until `parties` readers have read, so they all act on the same version
     (the interleaving two instances produce when two engineers press Take at once); counts the conflicts."""
 
-    def __init__(self, store: SqliteCaseStore, gate: asyncio.Barrier) -> None:
+    def __init__(self, store: SqlCaseStore, gate: asyncio.Barrier) -> None:
         self._store = store
         self._gate = gate
         self._first = True
@@ -477,16 +477,16 @@ class ReadTogether:
 
 
 @pytest.fixture
-def two_connections(tmp_path: Path) -> Iterator[tuple[SqliteCaseStore, SqliteCaseStore]]:
+def two_connections(tmp_path: Path) -> Iterator[tuple[SqlCaseStore, SqlCaseStore]]:
     """Two stores on two connections to one file, as two instances of the bot have."""
     first, second = SqliteDatabase(tmp_path / "shared.db"), SqliteDatabase(tmp_path / "shared.db")
-    yield SqliteCaseStore(first), SqliteCaseStore(second)
+    yield SqlCaseStore(first), SqlCaseStore(second)
     first.close()
     second.close()
 
 
 async def test_two_instances_taking_at_once_record_one_take(
-    two_connections: tuple[SqliteCaseStore, SqliteCaseStore],
+    two_connections: tuple[SqlCaseStore, SqlCaseStore],
 ) -> None:
     one, two = two_connections
     await SupportDesk(one, ALL).open(make_case(), make_bundle())
@@ -507,7 +507,7 @@ async def test_two_instances_taking_at_once_record_one_take(
 
 
 async def test_two_engineers_taking_at_once_both_count_and_the_last_one_has_it(
-    two_connections: tuple[SqliteCaseStore, SqliteCaseStore],
+    two_connections: tuple[SqlCaseStore, SqlCaseStore],
 ) -> None:
     one, two = two_connections
     await SupportDesk(one, ALL).open(make_case(), make_bundle())
@@ -527,7 +527,7 @@ async def test_two_engineers_taking_at_once_both_count_and_the_last_one_has_it(
 
 
 async def test_a_change_racing_another_kind_of_change_loses_neither(
-    two_connections: tuple[SqliteCaseStore, SqliteCaseStore],
+    two_connections: tuple[SqlCaseStore, SqlCaseStore],
 ) -> None:
     one, two = two_connections
     await SupportDesk(one, ALL).open(make_case(), make_bundle())
@@ -567,7 +567,7 @@ def test_two_instances_changing_one_case_in_parallel_lose_no_update(tmp_path: Pa
     with its items, and no field one of them set is overwritten by the other's stale copy."""
     path = tmp_path / "shared.db"
     setup = SqliteDatabase(path)
-    asyncio.run(SupportDesk(SqliteCaseStore(setup), ALL).open(make_case(), make_bundle()))
+    asyncio.run(SupportDesk(SqlCaseStore(setup), ALL).open(make_case(), make_bundle()))
     setup.close()
     rounds = 60
     errors: list[BaseException] = []
@@ -575,7 +575,7 @@ def test_two_instances_changing_one_case_in_parallel_lose_no_update(tmp_path: Pa
 
     async def user_side() -> None:
         db = SqliteDatabase(path)
-        desk = SupportDesk(SqliteCaseStore(db), ALL)
+        desk = SupportDesk(SqlCaseStore(db), ALL)
         for n in range(rounds):
             await desk.user_message("CS-AAAAAA", "Zoë", f"message {n}")
         await desk.set_thread("CS-AAAAAA", thread)
@@ -583,7 +583,7 @@ def test_two_instances_changing_one_case_in_parallel_lose_no_update(tmp_path: Pa
 
     async def staff_side() -> None:
         db = SqliteDatabase(path)
-        desk = SupportDesk(SqliteCaseStore(db), ALL)
+        desk = SupportDesk(SqlCaseStore(db), ALL)
         await desk.take("CS-AAAAAA", "Grace")
         for n in range(rounds):
             await desk.staff_reply("CS-AAAAAA", "Grace", f"reply {n}")
@@ -598,7 +598,7 @@ def test_two_instances_changing_one_case_in_parallel_lose_no_update(tmp_path: Pa
 
     db = SqliteDatabase(path)
     try:
-        store = SqliteCaseStore(db)
+        store = SqlCaseStore(db)
         case = asyncio.run(store.get("CS-AAAAAA"))
         events = asyncio.run(store.events("CS-AAAAAA"))
         items = asyncio.run(after_open(store))
@@ -616,7 +616,7 @@ def test_two_instances_changing_one_case_in_parallel_lose_no_update(tmp_path: Pa
 class AlwaysStale:
     """A `CaseStore` whose every update loses the race."""
 
-    def __init__(self, store: SqliteCaseStore) -> None:
+    def __init__(self, store: SqlCaseStore) -> None:
         self._store = store
         self.updates = 0
 
@@ -628,7 +628,7 @@ class AlwaysStale:
         raise CaseConflict(case.ref)
 
 
-async def test_a_change_that_keeps_losing_the_race_gives_up_with_case_conflict(store: SqliteCaseStore) -> None:
+async def test_a_change_that_keeps_losing_the_race_gives_up_with_case_conflict(store: SqlCaseStore) -> None:
     await opened(store)
     stale = AlwaysStale(store)
     wakes = Wakes()

@@ -318,7 +318,7 @@ async def test_a_bot_not_installed_in_the_support_team_is_said_and_retried(
     assert teams.status == "pending" and teams.attempts == 1 and "not installed" in (teams.last_error or "")
     assert any("not installed" in r.getMessage() for r in caplog.records)
     connector.not_in_roster = False  # the app is installed now: the next try delivers it, once
-    with assistant.database.transaction() as conn:  # the backoff has passed
+    with assistant.database.sync_transaction() as conn:  # the backoff has passed
         conn.execute("UPDATE outbox SET next_at = '2000-01-01T00:00:00.000000+00:00' WHERE target = 'teams'")
     assistant.support.outbox.wake()
     await connector.wait_for(lambda c: c.kind == "create_conversation" and c.status < 300)
@@ -396,7 +396,7 @@ async def test_a_support_channel_that_is_down_gets_the_case_once_after_a_restart
     again = await aiohttp_client(create_app(escalation_settings, knowledge=knowledge))  # same database, restarted
     assistant = again.server.app[ASSISTANT]
     cases = assistant.support.cases
-    with assistant.database.transaction() as conn:  # the backoff has passed
+    with assistant.database.sync_transaction() as conn:  # the backoff has passed
         conn.execute("UPDATE outbox SET next_at = '2000-01-01T00:00:00.000000+00:00' WHERE status = 'pending'")
     assistant.support.outbox.wake()
     await _eventually(teams_item, lambda item: item.status == "delivered")

@@ -20,7 +20,7 @@ from assistant.handoff.model import SupportCase
 from bot.sdk.openid import OpenIdMetadataCache
 from bot.support.links import CaseLinks, add_case_routes
 from bot.support.staff_tokens import StaffTokens
-from stores.sqlite.cases import SqliteCaseStore
+from stores.sql.cases import SqlCaseStore
 from stores.sqlite.database import SqliteDatabase
 
 GROUP = "0b5c1a8e-0000-4000-8000-00000000beef"
@@ -48,7 +48,7 @@ async def client(aiohttp_client, aiohttp_server, tmp_path):  # type: ignore[no-u
     server = await aiohttp_server(idp)
     idp_url = str(server.make_url(""))
     database = SqliteDatabase(tmp_path / "cases.db")
-    store = SqliteCaseStore(database)
+    store = SqlCaseStore(database)
     now = datetime.now(UTC)
     case = SupportCase(ref="CS-TOKEN2", created=now, updated=now, channel_id="msteams", conversation_id="c1")
     bundle = build_bundle(

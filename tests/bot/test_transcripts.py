@@ -25,23 +25,23 @@ from bot.transcripts import (
     TranscriptMiddleware,
     as_logged,
 )
-from stores.sqlite.state import SqliteStateStore
-from stores.sqlite.transcripts import SqliteTranscriptStore
+from stores.sql.state import SqlStateStore
+from stores.sql.transcripts import SqlTranscriptStore
 
 if TYPE_CHECKING:
     from conftest import FakeConnector
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStateStore]:
-    store = SqliteStateStore(tmp_path / "bot.db")
+async def storage(tmp_path: Path) -> AsyncIterator[SqlStateStore]:
+    store = SqlStateStore(tmp_path / "bot.db")
     yield store
-    store.close()
+    await store.aclose()
 
 
 @pytest.fixture
-def store(storage: SqliteStateStore) -> SqliteTranscriptStore:
-    return SqliteTranscriptStore(storage)
+def store(storage: SqlStateStore) -> SqlTranscriptStore:
+    return SqlTranscriptStore(storage)
 
 
 async def _reply_twice(context: TurnContext) -> None:
@@ -51,7 +51,7 @@ async def _reply_twice(context: TurnContext) -> None:
 
 
 async def test_middleware_logs_turn_in_order_with_roles_and_redaction(
-    store: SqliteTranscriptStore, storage: SqliteStateStore
+    store: SqlTranscriptStore, storage: SqlStateStore
 ) -> None:
     adapter = TestAdapter(_reply_twice)
     adapter.use(TranscriptMiddleware(store))
@@ -64,14 +64,14 @@ async def test_middleware_logs_turn_in_order_with_roles_and_redaction(
     assert [a["from"]["role"] for a in activities] == ["user", "bot", "bot"]
     assert [a["text"] for a in activities] == [f"my password is {MASK}", "first reply", "second reply"]
     assert all(r["timestamp"] for r in rows)
-    assert not storage.database.query("SELECT id FROM transcript WHERE data LIKE '%Hunter2%'")
+    assert not storage.database.sync_query("SELECT id FROM transcript WHERE data LIKE '%Hunter2%'")
     # roles and timestamps went onto copies: the template and the sent replies are untouched
     assert adapter.template.from_property.role is None
     assert [a.from_property.role for a in adapter.activity_buffer] == [None, None]
     assert [a.timestamp for a in adapter.activity_buffer] == [None, None]
 
 
-async def test_expect_replies_are_logged_too(store: SqliteTranscriptStore) -> None:
+async def test_expect_replies_are_logged_too(store: SqlTranscriptStore) -> None:
     adapter = TestAdapter(_reply_twice)
     adapter.use(TranscriptMiddleware(store))
 
@@ -81,7 +81,7 @@ async def test_expect_replies_are_logged_too(store: SqliteTranscriptStore) -> No
     assert [r["direction"] for r in await store.get_transcript("test", "Convo1")] == ["in", "out", "out"]
 
 
-async def test_turn_that_raises_still_has_its_incoming_activity(store: SqliteTranscriptStore) -> None:
+async def test_turn_that_raises_still_has_its_incoming_activity(store: SqlTranscriptStore) -> None:
     async def failing(context: TurnContext) -> None:
         raise RuntimeError("boom")
 
@@ -95,7 +95,7 @@ async def test_turn_that_raises_still_has_its_incoming_activity(store: SqliteTra
     assert [(r["direction"], r["activity"]["text"]) for r in rows] == [("in", "hello")]
 
 
-async def test_updates_are_logged_as_message_update(store: SqliteTranscriptStore) -> None:
+async def test_updates_are_logged_as_message_update(store: SqlTranscriptStore) -> None:
     async def edit(context: TurnContext) -> None:
         await context.update_activity(Activity(id="42", type="message", text="edited"))
 
@@ -111,11 +111,11 @@ async def test_updates_are_logged_as_message_update(store: SqliteTranscriptStore
 
 
 async def test_store_failure_does_not_break_the_turn(
-    store: SqliteTranscriptStore, storage: SqliteStateStore, caplog: pytest.LogCaptureFixture
+    store: SqlTranscriptStore, storage: SqlStateStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     adapter = TestAdapter(_reply_twice)
     adapter.use(TranscriptMiddleware(store))
-    storage.close()
+    await storage.aclose()
 
     with caplog.at_level(logging.ERROR, logger="bot.transcripts"):
         await adapter.receive_activity("my password is Hunter2!")
@@ -129,8 +129,8 @@ async def test_store_failure_does_not_break_the_turn(
 # --- batching, and replies logged from the body the adapter sent ---------------------------------------------
 
 
-class SpyStore(SqliteTranscriptStore):
-    def __init__(self, db: SqliteStateStore) -> None:
+class SpyStore(SqlTranscriptStore):
+    def __init__(self, db: SqlStateStore) -> None:
         super().__init__(db)
         self.batches: list[list[str]] = []
 
@@ -139,7 +139,7 @@ class SpyStore(SqliteTranscriptStore):
         await super().log_serialized(entries)
 
 
-async def test_a_turn_is_written_in_one_batch_in_order_and_redacted(storage: SqliteStateStore) -> None:
+async def test_a_turn_is_written_in_one_batch_in_order_and_redacted(storage: SqlStateStore) -> None:
     async def chatty(context: TurnContext) -> None:
         await context.send_activity("first, with password: Summer2024")
         await context.send_trace_activity("BotState", value={})
@@ -164,7 +164,7 @@ async def test_a_turn_is_written_in_one_batch_in_order_and_redacted(storage: Sql
     assert [a["from"]["role"] for a in rows] == ["user", "bot", "bot", "bot", "bot"]
 
 
-async def test_a_failing_turn_writes_its_rows_then_logs_the_apology_at_once(storage: SqliteStateStore) -> None:
+async def test_a_failing_turn_writes_its_rows_then_logs_the_apology_at_once(storage: SqlStateStore) -> None:
     async def failing(context: TurnContext) -> None:
         await context.send_activity("working on it")
         raise RuntimeError("boom")
@@ -184,7 +184,7 @@ async def test_a_failing_turn_writes_its_rows_then_logs_the_apology_at_once(stor
     assert [r["activity"]["text"] for r in rows] == ["hello", "working on it", "sorry"]
 
 
-class PickyStore(SqliteTranscriptStore):
+class PickyStore(SqlTranscriptStore):
     """Refuses any batch holding an activity whose text is "bad"."""
 
     async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None:
@@ -194,7 +194,7 @@ class PickyStore(SqliteTranscriptStore):
 
 
 async def test_one_row_the_store_refuses_does_not_cost_the_others(
-    storage: SqliteStateStore, caplog: pytest.LogCaptureFixture
+    storage: SqlStateStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def replies(context: TurnContext) -> None:
         await context.send_activity("bad")
@@ -246,14 +246,14 @@ async def test_a_posted_reply_is_serialised_once_for_the_wire_and_the_transcript
     aiohttp_client: Any,
     make_settings: Any,
     fake_connector: FakeConnector,
-    storage: SqliteStateStore,
+    storage: SqlStateStore,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = make_settings()
     adapter = FixedCloudAdapter(
         ConfigurationBotFrameworkAuthentication(settings.bot_auth_config()), max_body_bytes=settings.max_body_bytes
     )
-    store = SqliteTranscriptStore(storage)
+    store = SqlTranscriptStore(storage)
     adapter.use(TranscriptMiddleware(store))
 
     async def echo(context: TurnContext) -> None:

@@ -8,8 +8,8 @@ import random
 import string
 
 from bot.log_setup import SafeFormatter
+from stores.sql.journal import SqlJournal
 from stores.sqlite.database import SqliteDatabase
-from stores.sqlite.journal import SqliteJournal
 
 _RNG = random.Random(20261205)
 GITHUB = "ghp_" + "".join(_RNG.choice(string.ascii_letters + string.digits) for _ in range(36))
@@ -34,7 +34,7 @@ def test_the_log_never_carries_a_credential() -> None:
 
 async def test_the_journal_never_carries_a_credential(tmp_path) -> None:  # type: ignore[no-untyped-def]
     database = SqliteDatabase(tmp_path / "journal.db")
-    journal = SqliteJournal(database)
+    journal = SqlJournal(database)
     await journal.record_remediation(
         "convo-1", "aad-admin", "register-webhook",
         before={"url": f"https://prod.westeurope.logic.azure.com/workflows/x/triggers/manual?sig={GITHUB}"},

@@ -1,7 +1,7 @@
 """msal token acquisition (tenant/auth/entra.py) through its `http_client` hook: a fake Entra ID, no network.
 
 Configs come from `Settings` through `bot.live.entra_config` (the one place they are built) where the settings are
-the point, and the encrypted cache is kept by `stores.sqlite.token_cache.SqliteTokenCacheStore`, as in the running bot.
+the point, and the encrypted cache is kept by `stores.sql.token_cache.SqlTokenCacheStore`, as in the running bot.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pydantic import ValidationError
 from bot.live import entra_config
 from bot.settings import Settings
 from bot.wiring import build_live_checks
+from stores.sql.token_cache import SqlTokenCacheStore
 from stores.sqlite.database import SqliteDatabase
-from stores.sqlite.token_cache import SqliteTokenCacheStore
 from tenant.auth.entra import (
     AuthNotConfigured,
     EntraConfig,
@@ -159,11 +159,11 @@ def database(tmp_path: Path) -> Any:
 
 
 @pytest.fixture
-def store(database: SqliteDatabase) -> SqliteTokenCacheStore:
-    return SqliteTokenCacheStore(database)
+def store(database: SqliteDatabase) -> SqlTokenCacheStore:
+    return SqlTokenCacheStore(database)
 
 
-async def test_client_credentials_acquires_once_and_caches(auth_config: Any, store: SqliteTokenCacheStore) -> None:
+async def test_client_credentials_acquires_once_and_caches(auth_config: Any, store: SqlTokenCacheStore) -> None:
     config = auth_config(live_client_secret=SECRET, live_dataverse_url="https://org.api.crm4.dynamics.com/api")
     entra = FakeEntra()
     provider = MsalTokenProvider(config, store, System.dataverse, http_client=entra)
@@ -180,23 +180,23 @@ async def test_client_credentials_acquires_once_and_caches(auth_config: Any, sto
 async def test_cache_is_encrypted_and_survives_a_reopen(auth_config: Any, tmp_path: Path) -> None:
     config = auth_config(live_client_secret=SECRET)
     first = SqliteDatabase(tmp_path / "cache.db")
-    first_store = SqliteTokenCacheStore(first)
+    first_store = SqlTokenCacheStore(first)
     assert await MsalTokenProvider(config, first_store, System.power_platform, http_client=FakeEntra())() == "at-1"
-    [(blob,)] = first.query("SELECT blob FROM token_cache")
+    [(blob,)] = first.sync_query("SELECT blob FROM token_cache")
     first.close()
     assert b"at-1" not in blob and b"access_token" not in blob.lower() and SECRET.encode() not in blob
 
     reopened = SqliteDatabase(tmp_path / "cache.db")
     entra = FakeEntra()
     try:
-        reopened_store = SqliteTokenCacheStore(reopened)
+        reopened_store = SqlTokenCacheStore(reopened)
         assert await MsalTokenProvider(config, reopened_store, System.power_platform, http_client=entra)() == "at-1"
     finally:
         reopened.close()
     assert entra.token_requests == []
 
 
-async def test_device_code_login_then_silent_delegated_tokens(auth_config: Any, store: SqliteTokenCacheStore) -> None:
+async def test_device_code_login_then_silent_delegated_tokens(auth_config: Any, store: SqlTokenCacheStore) -> None:
     config = auth_config(live_cache_key=Fernet.generate_key().decode())
     entra = FakeEntra()
     printed: list[str] = []
@@ -221,7 +221,7 @@ async def test_device_code_login_then_silent_delegated_tokens(auth_config: Any, 
     assert later.token_requests[0]["refresh_token"] == "rt-1"
 
 
-async def test_delegated_without_sign_in_is_credential_missing(auth_config: Any, store: SqliteTokenCacheStore) -> None:
+async def test_delegated_without_sign_in_is_credential_missing(auth_config: Any, store: SqlTokenCacheStore) -> None:
     config = auth_config(live_client_secret=SECRET)  # secret set, but Partner Center is delegated only
     entra = FakeEntra()
     with pytest.raises(CredentialMissing, match="run cosell-bot login partner_center"):
@@ -229,7 +229,7 @@ async def test_delegated_without_sign_in_is_credential_missing(auth_config: Any,
     assert entra.token_requests == []
 
 
-async def test_refusal_is_plain_and_never_echoes_the_secret(auth_config: Any, store: SqliteTokenCacheStore) -> None:
+async def test_refusal_is_plain_and_never_echoes_the_secret(auth_config: Any, store: SqlTokenCacheStore) -> None:
     config = auth_config(live_client_secret=SECRET)
     with pytest.raises(LiveCheckFailed) as caught:
         await MsalTokenProvider(config, store, System.power_platform, http_client=FakeEntra(refuse=True))()
@@ -263,7 +263,7 @@ def test_cache_key_and_scopes(auth_settings: Any, auth_config: Any) -> None:
         auth_settings(live_cache_key="not-a-key")
 
 
-def test_msal_apps_need_client_and_tenant(make_settings: Callable[..., Settings], store: SqliteTokenCacheStore) -> None:
+def test_msal_apps_need_client_and_tenant(make_settings: Callable[..., Settings], store: SqlTokenCacheStore) -> None:
     with pytest.raises(AuthNotConfigured, match="COSELL_LIVE_CLIENT_ID"):
         MsalApps(entra_config(make_settings()), store)
     with pytest.raises(AuthNotConfigured, match="COSELL_LIVE_TENANT_ID"):

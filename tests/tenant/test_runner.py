@@ -40,10 +40,10 @@ class FakeCounter:
     def __init__(self, today: dict[System, int] | None = None) -> None:
         self.calls: Counter[System] = Counter(today or {})
 
-    def add(self, system: System, calls: int = 1) -> None:
+    async def add(self, system: System, calls: int = 1) -> None:
         self.calls[system] += calls
 
-    def today(self, system: System) -> int:
+    async def today(self, system: System) -> int:
         return self.calls[system]
 
 

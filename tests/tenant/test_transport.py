@@ -43,10 +43,10 @@ class FakeCounter:
     def __init__(self) -> None:
         self.calls: Counter[System] = Counter()
 
-    def add(self, system: System, calls: int = 1) -> None:
+    async def add(self, system: System, calls: int = 1) -> None:
         self.calls[system] += calls
 
-    def today(self, system: System) -> int:
+    async def today(self, system: System) -> int:
         return self.calls[system]
 
 

@@ -228,7 +228,7 @@ async def test_saves_only_what_changed_and_writes_once(tmp_path: Path) -> None:
     await state.save_changes(ctx)
     await state.save_changes(ctx, force=True)
     assert storage.writes == [KEY, KEY, KEY]
-    assert jsonpickle.decode(storage.database.query("SELECT data FROM state")[0][0])  # still jsonpickle's format
+    assert jsonpickle.decode(storage.database.sync_query("SELECT data FROM state")[0][0])  # still jsonpickle's format
     storage.close()
 
 
@@ -243,7 +243,7 @@ async def test_saves_only_what_changed_and_writes_once(tmp_path: Path) -> None:
 )
 async def test_a_row_in_another_form_is_not_rewritten_until_it_changes(tmp_path: Path, old: str) -> None:
     storage = CountingStorage(tmp_path / "bot.db")
-    storage.database.query("INSERT INTO state (key, etag, data) VALUES (?, 'e1', ?)", (KEY, old))
+    storage.database.sync_query("INSERT INTO state (key, etag, data) VALUES (?, 'e1', ?)", (KEY, old))
     state, ctx = ConversationState(storage), _context()
 
     assert isinstance(await state.create_property("DialogState").get(ctx), DialogState)

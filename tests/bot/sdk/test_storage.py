@@ -31,7 +31,7 @@ async def storage(tmp_path: Path) -> AsyncIterator[SqliteStateStorage]:
 
 
 def _stored_blob(storage: SqliteStateStorage, key: str) -> str:
-    [(data,)] = storage.database.query("SELECT data FROM state WHERE key = ?", (key,))
+    [(data,)] = storage.database.sync_query("SELECT data FROM state WHERE key = ?", (key,))
     return str(data)
 
 
@@ -190,8 +190,8 @@ async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
 _CHILD = """
 import asyncio, os, signal, sys
 from bot.sdk.storage import StateStorage
-from stores.sqlite.state import SqliteStateStore
-storage = StateStorage(SqliteStateStore(sys.argv[1]))
+from stores.sql.state import SqlStateStore
+storage = StateStorage(SqlStateStore(sys.argv[1]))
 asyncio.run(storage.write({"k": {"v": "committed"}}))
 {exit}
 """
@@ -266,7 +266,7 @@ async def test_rows_this_process_wrote_skip_the_exactness_check(
         assert seen == [True, False]  # "a" still carries this process's e-tag, "b" does not
         assert read["a"][1] == '{"n": 1}' and read["b"][1] == '{"n": 3}'
         # an older row form (other spacing) under a foreign e-tag is re-encoded, not trusted
-        with mine.database.transaction() as conn:
+        with mine.database.sync_transaction() as conn:
             conn.execute("UPDATE state SET data = ?, etag = 'old' WHERE key = 'a'", ('{"n":  1}',))
         assert (await mine.read_encoded(["a"]))["a"][1] == '{"n": 1}' and seen[-1] is False
     finally:

@@ -1,15 +1,15 @@
-"""Tests for stores/sqlite/journal.py: the `Journal` port on SQLite, read back in order; ids and choices only, the
+"""Tests for stores/sql/journal.py: the `Journal` port on both engines, read back in order; ids and choices only, the
 free text redacted (the whole-file check for credentials is tests/security/test_redaction_everywhere.py)."""
 
 from __future__ import annotations
 
 from knowledge.models import Area
-from stores.sqlite.database import SqliteDatabase
-from stores.sqlite.journal import SqliteJournal
+from stores.sql.database import Database
+from stores.sql.journal import SqlJournal
 
 
-async def test_every_record_reads_back_oldest_first(database: SqliteDatabase) -> None:
-    journal = SqliteJournal(database)
+async def test_every_record_reads_back_oldest_first(database: Database) -> None:
+    journal = SqlJournal(database)
 
     await journal.record_feedback("c1", "run-solution-id", True, "en")
     await journal.record_feedback("c2", "flows-order", False, "it")
@@ -27,7 +27,7 @@ async def test_every_record_reads_back_oldest_first(database: SqliteDatabase) ->
         {"conversation_id": "c1", "entry_id": "run-solution-id", "helpful": True, "lang": "en"},
         {"conversation_id": "c2", "entry_id": "flows-order", "helpful": False, "lang": "it"},
     ]
-    assert database.query("SELECT conversation_id, area, results FROM checklist") == [
+    assert await database.query("SELECT conversation_id, area, results FROM checklist") == [
         ("c1", "configuration", '{"a": "done", "b": "open"}')
     ]
     [row] = journal.remediations()
@@ -43,19 +43,19 @@ async def test_every_record_reads_back_oldest_first(database: SqliteDatabase) ->
     }
 
 
-async def test_the_remediation_detail_is_redacted(database: SqliteDatabase) -> None:
-    journal = SqliteJournal(database)
+async def test_the_remediation_detail_is_redacted(database: Database) -> None:
+    journal = SqlJournal(database)
 
     await journal.record_remediation(
         "c1", "aad-admin", "register-webhook", before={}, after={}, result="failed", detail="password: Summer2024"
     )
 
-    [(detail,)] = database.query("SELECT detail FROM remediation")
+    [(detail,)] = await database.query("SELECT detail FROM remediation")
     assert "Summer2024" not in detail and "[REDACTED]" in detail
 
 
-async def test_reads_one_conversations_votes_and_remediations_oldest_first(database: SqliteDatabase) -> None:
-    journal = SqliteJournal(database)
+async def test_reads_one_conversations_votes_and_remediations_oldest_first(database: Database) -> None:
+    journal = SqlJournal(database)
     await journal.record_feedback("c1", "run-not-synced", False, "en")
     await journal.record_feedback("c2", "pre-licenses", True, "it")
     await journal.record_feedback("c1", "cfg-signin-error", True, "en")

@@ -1,10 +1,12 @@
-"""SqliteCaseStore: support cases (escalation), their diagnostic bundles, their events and the delivery outbox, in the
-bot's database: the `CaseStore` port (`assistant.ports`) over the models of `assistant.handoff.model`.
+"""SqlCaseStore: support cases (escalation), their diagnostic bundles, their events and the delivery outbox, in the
+bot's database (either engine): the `CaseStore` port (`assistant.ports`) over the models of `assistant.handoff.model`.
 
-Every process of the bot opens the same file, so what must be atomic across them is one transaction
-(`SqliteDatabase.transaction`, BEGIN IMMEDIATE: one writer at a time, the others wait on the busy timeout): a case or
+Every instance of the bot opens the same database, so what must be atomic across them is one transaction: a case or
 an event is committed with the outbox items it causes; `claim` leases items with one `UPDATE … RETURNING`, so two
-processes never lease the same item; `settle` writes only while the caller still holds the lease.
+instances never lease the same item (SQLite: BEGIN IMMEDIATE, one writer at a time; PostgreSQL: the due rows are
+locked with `FOR UPDATE SKIP LOCKED`, so a second claimer takes the next ones instead of the same); `settle` writes
+only while the caller still holds the lease. An event's `seq` is the next of its case under the case row's lock
+(the `UPDATE` of the case comes first in the same transaction), so two instances never give out the same one.
 
 - `cases`: one row per case, the model's JSON plus the columns the queries need; `thread_id` is the support thread's
   conversation id without its `;messageid=` suffix (`by_thread`).
@@ -28,34 +30,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from assistant import effects
 from assistant.handoff import model as handoff_model
 from assistant.ports import CaseConflict, CaseEvent, CaseStatus, OutboxItem, SupportCase
 from assistant.redaction.masking import redact
-from stores.sqlite.database import SqliteDatabase
+from stores.sql.database import Database, Dialect
 
 SEQ = "{seq}"  # in an item key given to `update` with an event: replaced by that event's seq
 _MAX_ERROR_CHARS = 500  # a delivery error is a short reason, kept with the item and shown to operators
-
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS cases (ref TEXT PRIMARY KEY,"
-    " status TEXT NOT NULL CHECK (status IN ('open', 'taken', 'resolved')), created TEXT NOT NULL,"
-    " updated TEXT NOT NULL, channel_id TEXT NOT NULL, conversation_id TEXT NOT NULL, thread_id TEXT,"
-    " data TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS cases_created ON cases (created)",
-    "CREATE INDEX IF NOT EXISTS cases_status ON cases (status, created)",
-    "CREATE INDEX IF NOT EXISTS cases_conversation ON cases (channel_id, conversation_id, created)",
-    "CREATE INDEX IF NOT EXISTS cases_thread ON cases (thread_id)",
-    "CREATE TABLE IF NOT EXISTS case_bundles (ref TEXT PRIMARY KEY, data TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS case_events (ref TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL,"
-    " kind TEXT NOT NULL, author TEXT, text TEXT NOT NULL, PRIMARY KEY (ref, seq))",
-    # AUTOINCREMENT: an id is never reused, so a settle that comes very late can never land on another item
-    "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, ref TEXT NOT NULL,"
-    " target TEXT NOT NULL, key TEXT NOT NULL, payload TEXT NOT NULL,"
-    " status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),"
-    " attempts INTEGER NOT NULL DEFAULT 0, next_at TEXT NOT NULL, owner TEXT, lease_until TEXT, last_error TEXT,"
-    " delivered_at TEXT, detail TEXT NOT NULL DEFAULT '{}', UNIQUE (ref, target, key))",
-    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_at)",
-)
 
 _CASE_COLUMNS = "ref, status, created, updated, channel_id, conversation_id, thread_id, data"
 _ITEM_COLUMNS = "id, ref, target, key, payload, status, attempts, next_at, last_error, delivered_at, detail"
@@ -68,13 +50,21 @@ _INSERT_ITEM = (
     "INSERT INTO outbox (ref, target, key, payload, status, attempts, next_at, last_error, delivered_at, detail)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(ref, target, key) DO NOTHING"
 )
-# SQLite has no UPDATE … LIMIT (without a compile option): the subquery picks the oldest due items, and the whole
-# statement runs inside BEGIN IMMEDIATE, so no other writer can lease them between the SELECT and the UPDATE
+# no UPDATE … LIMIT (SQLite has it only as a compile option): the subquery picks the oldest due items. SQLite runs
+# the statement inside BEGIN IMMEDIATE, so no other writer can lease them between the SELECT and the UPDATE;
+# PostgreSQL locks the rows it picks and skips those another claimer holds (without it, both would pick the same
+# rows from their snapshots and both lease them)
 _CLAIM = (
     "UPDATE outbox SET owner = ?, lease_until = ? WHERE id IN (SELECT id FROM outbox WHERE status = 'pending'"
-    " AND next_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?)"
+    " AND next_at <= ? AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT ?{lock})"
     f" RETURNING {_ITEM_COLUMNS}"
 )
+_CLAIMS: dict[Dialect, str] = {
+    "sqlite": _CLAIM.replace("{lock}", ""),
+    "postgresql": _CLAIM.replace("{lock}", " FOR UPDATE SKIP LOCKED"),
+}
+# the order of cases created in the same microsecond: the row's insertion order
+_ORDER: dict[Dialect, str] = {"sqlite": "created DESC, rowid DESC", "postgresql": "created DESC, row_id DESC"}
 _SETTLE_DELIVERED = (
     "UPDATE outbox SET status = 'delivered', delivered_at = ?, detail = ?, owner = NULL, lease_until = NULL"
     " WHERE id = ? AND owner = ? AND status = 'pending'"
@@ -167,19 +157,18 @@ def _item(row: Sequence[Any]) -> OutboxItem:
     )
 
 
-class SqliteCaseStore:
-    """The `CaseStore` port on the shared `SqliteDatabase` (see the module docstring for the tables and the lease).
+class SqlCaseStore:
+    """The `CaseStore` port on the shared `Database` (see the module docstring for the tables and the lease).
 
     `clock` gives `delivered_at` in `settle` (the port passes no time there); by default the escalation code's one
     clock, `assistant.handoff.model.utcnow`, looked up at each call so a test's patch applies.
     """
 
-    def __init__(self, db: SqliteDatabase, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] | None = None) -> None:
         self._db = db
         self._clock = clock or (lambda: handoff_model.utcnow())
-        with db.transaction() as conn:
-            for statement in _SCHEMA:
-                conn.execute(statement)
+        self._order = _ORDER[db.dialect]
+        self._claim = _CLAIMS[db.dialect]
 
     # --- cases ----------------------------------------------------------------------------------------------------
 
@@ -193,18 +182,23 @@ class SqliteCaseStore:
         row = _case_row(case)
         item_rows = _item_rows(case.ref, items)
         bundle_json = json.dumps(bundle, sort_keys=True)
-        with self._db.transaction() as conn:
-            if conn.execute(_INSERT_CASE, row).rowcount != 1:
+        async with self._db.transaction() as conn:
+            if (await conn.execute(_INSERT_CASE, row)).rowcount != 1:
                 raise CaseConflict(case.ref)
-            conn.execute("INSERT OR REPLACE INTO case_bundles (ref, data) VALUES (?, ?)", (case.ref, bundle_json))
-            conn.executemany(_INSERT_ITEM, item_rows)
+            await conn.execute(
+                "INSERT INTO case_bundles (ref, data) VALUES (?, ?)"
+                " ON CONFLICT(ref) DO UPDATE SET data = excluded.data",
+                (case.ref, bundle_json),
+            )
+            await conn.executemany(_INSERT_ITEM, item_rows)
+        effects.record("case")
 
     async def get(self, ref: str) -> SupportCase | None:
-        rows = self._db.query("SELECT data FROM cases WHERE ref = ?", (ref,))
+        rows = await self._db.query("SELECT data FROM cases WHERE ref = ?", (ref,))
         return _case(rows[0][0]) if rows else None
 
     async def bundle(self, ref: str) -> dict[str, Any] | None:
-        rows = self._db.query("SELECT data FROM case_bundles WHERE ref = ?", (ref,))
+        rows = await self._db.query("SELECT data FROM case_bundles WHERE ref = ?", (ref,))
         if not rows:
             return None
         loaded: dict[str, Any] = json.loads(rows[0][0])
@@ -213,25 +207,25 @@ class SqliteCaseStore:
     async def list_cases(self, status: CaseStatus | None = None, *, limit: int = 100) -> list[SupportCase]:
         """Cases, newest (by `created`) first; only those in `status` when given."""
         if status is None:
-            rows = self._db.query("SELECT data FROM cases ORDER BY created DESC, rowid DESC LIMIT ?", (limit,))
+            rows = await self._db.query(f"SELECT data FROM cases ORDER BY {self._order} LIMIT ?", (limit,))
         else:
-            rows = self._db.query(
-                "SELECT data FROM cases WHERE status = ? ORDER BY created DESC, rowid DESC LIMIT ?", (status, limit)
+            rows = await self._db.query(
+                f"SELECT data FROM cases WHERE status = ? ORDER BY {self._order} LIMIT ?", (status, limit)
             )
         return [_case(data) for (data,) in rows]
 
     async def active_for(self, channel_id: str, conversation_id: str) -> SupportCase | None:
-        rows = self._db.query(
+        rows = await self._db.query(
             "SELECT data FROM cases WHERE channel_id = ? AND conversation_id = ? AND status != 'resolved'"
-            " ORDER BY created DESC, rowid DESC LIMIT 1",
+            f" ORDER BY {self._order} LIMIT 1",
             (channel_id, conversation_id),
         )
         return _case(rows[0][0]) if rows else None
 
     async def by_thread(self, thread_conversation_id: str) -> SupportCase | None:
         """The case whose support thread is this conversation (`;messageid=` suffix or not); the newest if several."""
-        rows = self._db.query(
-            "SELECT data FROM cases WHERE thread_id = ? ORDER BY created DESC, rowid DESC LIMIT 1",
+        rows = await self._db.query(
+            f"SELECT data FROM cases WHERE thread_id = ? ORDER BY {self._order} LIMIT 1",
             (_thread_id(thread_conversation_id),),
         )
         return _case(rows[0][0]) if rows else None
@@ -261,24 +255,29 @@ class SqliteCaseStore:
         row = _case_row(case)
         expected = _ts(expect_updated)
         event_at = _ts(event.at) if event is not None else None
-        with self._db.transaction() as conn:
-            if conn.execute(_UPDATE_CASE, (*row[1:], case.ref, expected)).rowcount != 1:
+        async with self._db.transaction() as conn:
+            if (await conn.execute(_UPDATE_CASE, (*row[1:], case.ref, expected))).rowcount != 1:
                 raise CaseConflict(case.ref)
             stored: CaseEvent | None = None
             if event is not None:
-                (seq,) = conn.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE ref = ?", (case.ref,)
-                ).fetchone()
-                conn.execute(
+                [(seq,)] = (
+                    await conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE ref = ?", (case.ref,))
+                ).rows
+                await conn.execute(
                     "INSERT INTO case_events (ref, seq, at, kind, author, text) VALUES (?, ?, ?, ?, ?, ?)",
                     (case.ref, seq, event_at, event.kind, event.author, event.text),
                 )
                 stored = event.model_copy(update={"seq": seq})
-            conn.executemany(_INSERT_ITEM, _item_rows(case.ref, items, stored.seq if stored is not None else None))
+            await conn.executemany(
+                _INSERT_ITEM, _item_rows(case.ref, items, stored.seq if stored is not None else None)
+            )
+        effects.record("case")
         return stored
 
     async def events(self, ref: str) -> list[CaseEvent]:
-        rows = self._db.query("SELECT seq, at, kind, author, text FROM case_events WHERE ref = ? ORDER BY seq", (ref,))
+        rows = await self._db.query(
+            "SELECT seq, at, kind, author, text FROM case_events WHERE ref = ? ORDER BY seq", (ref,)
+        )
         return [
             CaseEvent(ref=ref, seq=seq, at=datetime.fromisoformat(at), kind=kind, author=author, text=text)
             for seq, at, kind, author, text in rows
@@ -292,8 +291,8 @@ class SqliteCaseStore:
         if limit <= 0:
             return []
         at = _ts(now)
-        with self._db.transaction() as conn:
-            rows = conn.execute(_CLAIM, (owner, _ts(now + lease), at, at, limit)).fetchall()
+        async with self._db.transaction() as conn:
+            rows = (await conn.execute(self._claim, (owner, _ts(now + lease), at, at, limit))).rows
         # RETURNING gives no order guarantee
         return sorted((_item(row) for row in rows), key=lambda item: item.id)
 
@@ -320,20 +319,20 @@ class SqliteCaseStore:
             reason = redact(error)[:_MAX_ERROR_CHARS] if error is not None else None
             status, due = ("pending", _ts(next_at)) if next_at is not None else ("failed", None)
             sql, params = _SETTLE_FAILED, (status, reason, due, detail_json, item_id, owner)
-        with self._db.transaction() as conn:
-            return conn.execute(sql, params).rowcount == 1
+        async with self._db.transaction() as conn:
+            return (await conn.execute(sql, params)).rowcount == 1
 
     async def deliveries(self, ref: str) -> list[OutboxItem]:
-        rows = self._db.query(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE ref = ? ORDER BY id", (ref,))
+        rows = await self._db.query(f"SELECT {_ITEM_COLUMNS} FROM outbox WHERE ref = ? ORDER BY id", (ref,))
         return [_item(row) for row in rows]
 
     async def retry(self, ref: str, now: datetime) -> int:
         """Make the case's failed items pending again, due at `now` (a fresh budget of
         attempts; `last_error` kept until the next try)."""
-        with self._db.transaction() as conn:
-            cursor = conn.execute(
+        async with self._db.transaction() as conn:
+            result = await conn.execute(
                 "UPDATE outbox SET status = 'pending', next_at = ?, attempts = 0, owner = NULL, lease_until = NULL"
                 " WHERE ref = ? AND status = 'failed'",
                 (_ts(now), ref),
             )
-            return cursor.rowcount
+            return result.rowcount

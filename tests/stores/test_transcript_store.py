@@ -1,32 +1,32 @@
-"""Tests for stores/sqlite/transcripts.py: the SQLite transcript store, on activities serialised as the middleware
-serialises them (the middleware's tests, and redaction's, are in tests/bot/test_transcripts.py)."""
+"""Tests for stores/sql/transcripts.py: the transcript store on both engines, on activities serialised as the
+middleware serialises them (the middleware's tests, and redaction's, are in tests/bot/test_transcripts.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
 from bot.sdk.activity_json import serialize
-from stores.sqlite.state import SqliteStateStore
-from stores.sqlite.transcripts import SqliteTranscriptStore
+from stores.sql.database import Database
+from stores.sql.state import SqlStateStore
+from stores.sql.transcripts import SqlTranscriptStore
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqliteStateStore]:
-    store = SqliteStateStore(tmp_path / "bot.db")
-    yield store
-    store.close()
+def storage(database: Database) -> SqlStateStore:
+    return SqlStateStore(database)
 
 
 @pytest.fixture
-def store(storage: SqliteStateStore) -> SqliteTranscriptStore:
-    return SqliteTranscriptStore(storage)
+def store(storage: SqlStateStore) -> SqlTranscriptStore:
+    return SqlTranscriptStore(storage)
 
 
-async def _log(store: SqliteTranscriptStore, activity: Activity, direction: str) -> None:
+async def _log(store: SqlTranscriptStore, activity: Activity, direction: str) -> None:
     """One activity, serialised as the middleware serialises it, then stored."""
     await store.log_serialized([(serialize(activity), direction)])
 
@@ -42,7 +42,7 @@ def _activity(conversation: str, text: str, channel: str = "msteams", ts: str = 
     )
 
 
-async def test_list_conversations_limit_and_delete(store: SqliteTranscriptStore) -> None:
+async def test_list_conversations_limit_and_delete(store: SqlTranscriptStore) -> None:
     teams = "19:abc@thread.tacv2;messageid=1699999"
     await _log(store, _activity(teams, "one", ts="2025-01-01T10:00:00Z"), "in")
     await _log(store, _activity("webchat-1", "hello", channel="webchat"), "in")
@@ -68,38 +68,37 @@ async def test_list_conversations_limit_and_delete(store: SqliteTranscriptStore)
     assert [c["conversation_id"] for c in await store.list_conversations()] == ["webchat-1"]
 
 
-async def test_store_rejects_unknown_direction(store: SqliteTranscriptStore) -> None:
+async def test_store_rejects_unknown_direction(store: SqlTranscriptStore) -> None:
     with pytest.raises(ValueError, match="direction"):
         await _log(store, _activity("c", "x"), "sideways")
 
 
 async def test_store_on_a_path_owns_its_connection(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
-    storage = SqliteStateStore(path)
-    own = SqliteTranscriptStore(path)
+    storage = SqlStateStore(path)
+    own = SqlTranscriptStore(path)
     await _log(own, _activity("c", "x"), "in")
-    own.close()
+    await own.aclose()
 
-    shared = SqliteTranscriptStore(storage)
+    shared = SqlTranscriptStore(storage)
     assert len(await shared.get_transcript("msteams", "c")) == 1
-    shared.close()  # does not close the storage's connection
-    assert storage.ping()
-    storage.close()
+    await shared.aclose()  # does not close the storage's connection
+    assert await storage.ping()
+    await storage.aclose()
 
 
 @pytest.mark.parametrize("autoincrement", [False, True], ids=["new-schema", "database-created-with-autoincrement"])
 async def test_rows_keep_their_order_without_a_sequence_table(tmp_path: Path, autoincrement: bool) -> None:
     path = tmp_path / "bot.db"
-    if autoincrement:  # the schema before AUTOINCREMENT was dropped: still read and written the same
-        old = SqliteStateStore(path)
-        with old.database.transaction() as conn:
-            conn.execute(
+    if autoincrement:  # a database from before AUTOINCREMENT was dropped: still read and written the same
+        with closing(sqlite3.connect(path)) as old:
+            old.execute(
                 "CREATE TABLE transcript (id INTEGER PRIMARY KEY AUTOINCREMENT, channel_id TEXT NOT NULL,"
                 " conversation_id TEXT NOT NULL, activity_id TEXT, type TEXT, timestamp TEXT, data TEXT NOT NULL,"
                 " direction TEXT NOT NULL CHECK (direction IN ('in', 'out')))"
             )
-        old.close()
-    store = SqliteTranscriptStore(path)
+            old.commit()
+    store = SqlTranscriptStore(path)
     for text in ("one", "two"):
         await _log(store, _activity("a", text), "in")
     await store.delete_transcript("msteams", "a")
@@ -108,9 +107,9 @@ async def test_rows_keep_their_order_without_a_sequence_table(tmp_path: Path, au
     await _log(store, _activity("c", "six"), "out")
 
     rows = await store.get_transcript("msteams", "b")
-    sequences = store._db.query("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")
-    store.close()
+    sequences = await store._db.query("SELECT name FROM sqlite_sequence WHERE name = 'transcript'")
+    await store.aclose()
 
     assert [r["activity"]["text"] for r in rows] == ["three", "four", "five"]
     assert rows[0]["seq"] < rows[1]["seq"] < rows[2]["seq"]
-    assert bool(sequences) == autoincrement  # no per-insert sequence bookkeeping in a new database
+    assert bool(sequences) == autoincrement  # no per-insert sequence bookkeeping for transcripts in a new database

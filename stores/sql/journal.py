@@ -1,4 +1,4 @@
-"""SqliteJournal: durable feedback votes, checklist outcomes and remediations, in the bot's
+"""SqlJournal: durable feedback votes, checklist outcomes and remediations, in the bot's
 database.
 
 Implements the `Journal` port (`assistant.ports`). Rows carry ids and choices only, never user text; the
@@ -11,48 +11,35 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from assistant import effects
 from assistant.case import ItemStatus, RemediationResult
 from assistant.ports import Area, Lang
 from assistant.redaction.masking import redact, redact_activity
-from stores.sqlite.database import SqliteDatabase
-
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
-    " conversation_id TEXT NOT NULL, entry_id TEXT NOT NULL, helpful INTEGER NOT NULL, lang TEXT NOT NULL)",
-    # handoff: written by builds before support cases (stores/sqlite/cases.py); kept so their databases open unchanged
-    "CREATE TABLE IF NOT EXISTS handoff (ref TEXT PRIMARY KEY, at TEXT NOT NULL, channel_id TEXT NOT NULL,"
-    " conversation_id TEXT NOT NULL, lang TEXT NOT NULL, summary TEXT NOT NULL, status TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS checklist (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
-    " conversation_id TEXT NOT NULL, area TEXT NOT NULL, results TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS remediation (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
-    " conversation_id TEXT NOT NULL, user_id TEXT NOT NULL, action TEXT NOT NULL, before TEXT NOT NULL,"
-    " after TEXT NOT NULL, result TEXT NOT NULL, detail TEXT)",
-)
+from stores.sql.database import Database
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-class SqliteJournal:
-    """The `Journal` port on SQLite."""
+class SqlJournal:
+    """The `Journal` port on a `Database` (its tables: `stores.sql.schema`)."""
 
-    def __init__(self, db: SqliteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        with db.transaction() as conn:
-            for statement in _SCHEMA:
-                conn.execute(statement)
 
     async def record_feedback(self, conversation_id: str, entry_id: str, helpful: bool, lang: Lang) -> None:
-        with self._db.transaction() as conn:
-            conn.execute(
+        effects.record("journal")
+        async with self._db.transaction() as conn:
+            await conn.execute(
                 "INSERT INTO feedback (at, conversation_id, entry_id, helpful, lang) VALUES (?, ?, ?, ?, ?)",
                 (_now(), conversation_id, entry_id, int(helpful), lang),
             )
 
     async def record_checklist(self, conversation_id: str, area: Area, results: dict[str, ItemStatus]) -> None:
-        with self._db.transaction() as conn:
-            conn.execute(
+        effects.record("journal")
+        async with self._db.transaction() as conn:
+            await conn.execute(
                 "INSERT INTO checklist (at, conversation_id, area, results) VALUES (?, ?, ?, ?)",
                 (_now(), conversation_id, area.value, json.dumps(results, sort_keys=True)),
             )
@@ -68,8 +55,9 @@ class SqliteJournal:
         result: RemediationResult,
         detail: str | None = None,
     ) -> None:
-        with self._db.transaction() as conn:
-            conn.execute(
+        effects.record("journal")
+        async with self._db.transaction() as conn:
+            await conn.execute(
                 "INSERT INTO remediation (at, conversation_id, user_id, action, before, after, result, detail)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -85,7 +73,7 @@ class SqliteJournal:
             )
 
     async def feedback_for(self, conversation_id: str) -> list[dict[str, Any]]:
-        rows = self._db.query(
+        rows = await self._db.query(
             "SELECT at, entry_id, helpful, lang FROM feedback WHERE conversation_id = ? ORDER BY id", (conversation_id,)
         )
         return [
@@ -93,7 +81,7 @@ class SqliteJournal:
         ]
 
     async def remediations_for(self, conversation_id: str) -> list[dict[str, Any]]:
-        rows = self._db.query(
+        rows = await self._db.query(
             "SELECT at, user_id, action, before, after, result, detail FROM remediation WHERE conversation_id = ?"
             " ORDER BY id",
             (conversation_id,),
@@ -113,7 +101,7 @@ class SqliteJournal:
 
     def remediations(self) -> list[dict[str, Any]]:
         """All remediation attempts (refused, cancelled, done, failed), oldest first."""
-        rows = self._db.query(
+        rows = self._db.sync_query(
             "SELECT at, conversation_id, user_id, action, before, after, result, detail FROM remediation ORDER BY id"
         )
         return [
@@ -132,5 +120,5 @@ class SqliteJournal:
 
     def feedback(self) -> list[dict[str, Any]]:
         """All votes, oldest first."""
-        rows = self._db.query("SELECT conversation_id, entry_id, helpful, lang FROM feedback ORDER BY id")
+        rows = self._db.sync_query("SELECT conversation_id, entry_id, helpful, lang FROM feedback ORDER BY id")
         return [{"conversation_id": c, "entry_id": e, "helpful": bool(h), "lang": lg} for c, e, h, lg in rows]

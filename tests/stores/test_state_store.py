@@ -1,4 +1,4 @@
-"""Tests for stores/sqlite/state.py: the `StateStore` port on SQLite (text and e-tags in, text and e-tags out).
+"""Tests for stores/sql/state.py: the `StateStore` port on both engines (text and e-tags in, text and e-tags out).
 
 What botbuilder's state makes of it (items, the e-tags on them, ConversationState races) is tested with the adapter,
 in tests/bot/sdk/test_storage.py.
@@ -6,51 +6,51 @@ in tests/bot/sdk/test_storage.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from assistant.ports import StateChange, StateConflict, StoredState
-from stores.sqlite.state import SqliteStateStore
+from stores.sql.database import Database
+from stores.sql.state import SqlStateStore
+from stores.sqlite.database import SqliteDatabase
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStateStore]:
-    state = SqliteStateStore(tmp_path / "bot.db")
-    yield state
-    state.close()
+def store(database: Database) -> SqlStateStore:
+    return SqlStateStore(database)
 
 
-def test_pragmas(tmp_path: Path) -> None:
-    store = SqliteStateStore(tmp_path / "bot.db")
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "bot.db")
     try:
-        assert store.database.query("PRAGMA journal_mode") == [("wal",)]
-        assert store.database.query("PRAGMA synchronous") == [(1,)]  # NORMAL
-        assert store.database.query("PRAGMA busy_timeout") == [(5000,)]
+        assert db.sync_query("PRAGMA journal_mode") == [("wal",)]
+        assert db.sync_query("PRAGMA synchronous") == [(1,)]  # NORMAL
+        assert db.sync_query("PRAGMA busy_timeout") == [(5000,)]
     finally:
-        store.close()
+        db.close()
 
 
-def test_ping_and_idempotent_close(tmp_path: Path) -> None:
-    store = SqliteStateStore(tmp_path / "bot.db")
-    assert store.ping() is True
+async def test_ping_and_idempotent_close(open_database: Callable[[], Database]) -> None:
+    store = SqlStateStore(open_database())
+    assert await store.ping() is True
 
-    store.close()
-    store.close()
+    await store.aclose()
+    await store.aclose()
 
-    assert store.ping() is False
+    assert await store.ping() is False
 
 
-async def test_the_text_is_stored_as_given_under_a_fresh_etag(store: SqliteStateStore) -> None:
+async def test_the_text_is_stored_as_given_under_a_fresh_etag(store: SqlStateStore) -> None:
     etags = await store.write({"k": StateChange('{"v":  1}', None)})
 
     assert list(etags) == ["k"] and len(etags["k"]) == 32
     assert await store.read(["k", "missing", "k"]) == {"k": StoredState('{"v":  1}', etags["k"])}
-    assert store.database.query("SELECT key, etag, data FROM state") == [("k", etags["k"], '{"v":  1}')]
+    assert await store.database.query("SELECT key, etag, data FROM state") == [("k", etags["k"], '{"v":  1}')]
 
 
-async def test_etag_rules_insert_only_match_or_star(store: SqliteStateStore) -> None:
+async def test_etag_rules_insert_only_match_or_star(store: SqlStateStore) -> None:
     first = (await store.write({"k": StateChange("1", None)}))["k"]
 
     with pytest.raises(StateConflict, match="'k'"):
@@ -64,7 +64,7 @@ async def test_etag_rules_insert_only_match_or_star(store: SqliteStateStore) -> 
     assert await store.read(["k", "new"]) == {"k": StoredState("4", star["k"]), "new": StoredState("5", star["new"])}
 
 
-async def test_a_conflict_writes_nothing_and_names_the_key_not_the_data(store: SqliteStateStore) -> None:
+async def test_a_conflict_writes_nothing_and_names_the_key_not_the_data(store: SqlStateStore) -> None:
     etag = (await store.write({"a": StateChange("kept", None)}))["a"]
 
     with pytest.raises(StateConflict) as err:
@@ -74,7 +74,7 @@ async def test_a_conflict_writes_nothing_and_names_the_key_not_the_data(store: S
     assert await store.read(["a", "b"]) == {"a": StoredState("kept", etag)}
 
 
-async def test_delete_and_empty_calls(store: SqliteStateStore) -> None:
+async def test_delete_and_empty_calls(store: SqlStateStore) -> None:
     await store.write({"a": StateChange("1", None), "b": StateChange("2", None)})
 
     await store.delete({"a", "missing"})
@@ -85,14 +85,22 @@ async def test_delete_and_empty_calls(store: SqliteStateStore) -> None:
     await store.delete([])
 
 
-async def test_rows_survive_close_and_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "nested" / "bot.db"
-    store = SqliteStateStore(path)
+async def test_rows_survive_close_and_reopen(open_database: Callable[[], Database], tmp_path: Path) -> None:
+    store = SqlStateStore(open_database())
     etag = (await store.write({"k": StateChange("kept", None)}))["k"]
-    store.close()
+    await store.aclose()
 
-    reopened = SqliteStateStore(path)
+    reopened = SqlStateStore(open_database())
     try:
         assert await reopened.read(["k"]) == {"k": StoredState("kept", etag)}
     finally:
-        reopened.close()
+        await reopened.aclose()
+
+
+async def test_a_path_opens_an_sqlite_file_in_a_new_folder(tmp_path: Path) -> None:
+    store = SqlStateStore(tmp_path / "nested" / "bot.db")
+    try:
+        await store.write({"k": StateChange("v", None)})
+        assert (tmp_path / "nested" / "bot.db").exists()
+    finally:
+        await store.aclose()

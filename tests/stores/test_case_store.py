@@ -8,6 +8,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,10 @@ import pytest
 
 from assistant.handoff import model as handoff_model
 from assistant.ports import CaseConflict, CaseEvent, OutboxItem, SupportCase
-from stores.sqlite.cases import SqliteCaseStore
-from stores.sqlite.database import SqliteDatabase
+from stores.sql.cases import SqlCaseStore
+from stores.sql.database import Database
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
 DELIVERED_AT = datetime(2026, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -27,8 +28,8 @@ SECRET_TEXT = "my flows stopped, call me on +39 333 1234567"
 
 
 @pytest.fixture
-def store(database: SqliteDatabase) -> SqliteCaseStore:
-    return SqliteCaseStore(database, clock=lambda: DELIVERED_AT)
+def store(database: Database) -> SqlCaseStore:
+    return SqlCaseStore(database, clock=lambda: DELIVERED_AT)
 
 
 def make_case(ref: str = "CS-AAAAAA", *, at: datetime = T0, **fields: Any) -> SupportCase:
@@ -58,7 +59,7 @@ def moved(case: SupportCase, minutes: int = 1, **fields: Any) -> SupportCase:
 # --- cases ------------------------------------------------------------------------------------------------------------
 
 
-async def test_create_stores_the_case_its_bundle_and_its_items(store: SqliteCaseStore) -> None:
+async def test_create_stores_the_case_its_bundle_and_its_items(store: SqlCaseStore) -> None:
     case = make_case()
     bundle = {"schema": "cosell.case.v1", "conversation": [{"text": "ciao"}]}
 
@@ -78,7 +79,7 @@ async def test_create_stores_the_case_its_bundle_and_its_items(store: SqliteCase
     assert await store.deliveries("CS-NOPE00") == []
 
 
-async def test_a_duplicate_ref_is_a_conflict_and_writes_nothing(store: SqliteCaseStore) -> None:
+async def test_a_duplicate_ref_is_a_conflict_and_writes_nothing(store: SqlCaseStore) -> None:
     await store.create(make_case(), {"v": 1}, [make_item()])
 
     with pytest.raises(CaseConflict) as raised:
@@ -92,7 +93,7 @@ async def test_a_duplicate_ref_is_a_conflict_and_writes_nothing(store: SqliteCas
 
 
 async def test_items_of_another_case_or_naive_times_are_refused_before_anything_is_written(
-    store: SqliteCaseStore,
+    store: SqlCaseStore,
 ) -> None:
     with pytest.raises(ValueError, match="CS-BBBBBB") as raised:
         await store.create(make_case(), {}, [make_item(), make_item(ref="CS-BBBBBB")])
@@ -104,7 +105,7 @@ async def test_items_of_another_case_or_naive_times_are_refused_before_anything_
     assert await store.deliveries("CS-AAAAAA") == []
 
 
-async def test_update_saves_the_case_while_updated_is_unchanged(store: SqliteCaseStore) -> None:
+async def test_update_saves_the_case_while_updated_is_unchanged(store: SqlCaseStore) -> None:
     case = make_case()
     await store.create(case, {})
     taken = moved(case, status="taken", taken_by="Grace")
@@ -122,7 +123,7 @@ async def test_update_saves_the_case_while_updated_is_unchanged(store: SqliteCas
         await store.update(make_case("CS-GONE00"), expect_updated=T0)
 
 
-async def test_expect_updated_is_compared_as_an_instant(store: SqliteCaseStore) -> None:
+async def test_expect_updated_is_compared_as_an_instant(store: SqlCaseStore) -> None:
     case = make_case()
     await store.create(case, {})
     rome = timezone(timedelta(hours=2))
@@ -133,7 +134,7 @@ async def test_expect_updated_is_compared_as_an_instant(store: SqliteCaseStore) 
         await store.update(moved(case, 2), expect_updated=case.updated + timedelta(minutes=1, microseconds=1))
 
 
-async def test_update_appends_events_numbered_from_one_per_case(store: SqliteCaseStore) -> None:
+async def test_update_appends_events_numbered_from_one_per_case(store: SqlCaseStore) -> None:
     a, b = make_case("CS-AAAAAA"), make_case("CS-BBBBBB", conversation_id="b")
     await store.create(a, {})
     await store.create(b, {})
@@ -152,7 +153,7 @@ async def test_update_appends_events_numbered_from_one_per_case(store: SqliteCas
     assert [e.text for e in await store.events("CS-BBBBBB")] == ["b-one"]
 
 
-async def test_an_items_seq_placeholder_becomes_the_events_seq(store: SqliteCaseStore) -> None:
+async def test_an_items_seq_placeholder_becomes_the_events_seq(store: SqlCaseStore) -> None:
     case = make_case()
     await store.create(case, {}, [make_item()])
     items = [make_item(key="event:{seq}", payload={"text": "x"}), make_item(target="user", key="event:{seq}")]
@@ -174,7 +175,7 @@ async def test_an_items_seq_placeholder_becomes_the_events_seq(store: SqliteCase
     assert len(await store.events(case.ref)) == 2
 
 
-async def test_outbox_items_are_idempotent_by_ref_target_and_key(store: SqliteCaseStore) -> None:
+async def test_outbox_items_are_idempotent_by_ref_target_and_key(store: SqlCaseStore) -> None:
     case = make_case()
     await store.create(case, {}, [make_item(payload={"v": 1})])
 
@@ -190,7 +191,7 @@ async def test_outbox_items_are_idempotent_by_ref_target_and_key(store: SqliteCa
     ]
 
 
-async def test_list_cases_newest_first_by_status_and_limit(store: SqliteCaseStore) -> None:
+async def test_list_cases_newest_first_by_status_and_limit(store: SqlCaseStore) -> None:
     for n, ref in enumerate(["CS-AAAAAA", "CS-BBBBBB", "CS-CCCCCC"]):
         await store.create(make_case(ref, at=T0 + timedelta(minutes=n)), {})
     b = (await store.get("CS-BBBBBB")) or pytest.fail("missing")
@@ -203,7 +204,7 @@ async def test_list_cases_newest_first_by_status_and_limit(store: SqliteCaseStor
     assert await store.list_cases("taken") == []
 
 
-async def test_active_for_is_the_newest_unresolved_case_of_the_conversation(store: SqliteCaseStore) -> None:
+async def test_active_for_is_the_newest_unresolved_case_of_the_conversation(store: SqlCaseStore) -> None:
     old = make_case("CS-AAAAAA")
     await store.create(old, {})
     await store.create(make_case("CS-BBBBBB", at=T0 + timedelta(hours=1), status="taken"), {})
@@ -218,7 +219,7 @@ async def test_active_for_is_the_newest_unresolved_case_of_the_conversation(stor
     assert await store.active_for("msteams", "a:someone-else") is None
 
 
-async def test_by_thread_matches_with_or_without_the_message_id(store: SqliteCaseStore) -> None:
+async def test_by_thread_matches_with_or_without_the_message_id(store: SqlCaseStore) -> None:
     thread = {"conversation": {"id": "19:abc@thread.tacv2;messageid=1714555800000"}, "card_id": "1714555800000"}
     case = make_case()
     await store.create(case, {})
@@ -239,7 +240,7 @@ async def test_by_thread_matches_with_or_without_the_message_id(store: SqliteCas
 # --- the outbox -------------------------------------------------------------------------------------------------------
 
 
-async def test_claim_leases_due_items_oldest_first_up_to_the_limit(store: SqliteCaseStore) -> None:
+async def test_claim_leases_due_items_oldest_first_up_to_the_limit(store: SqlCaseStore) -> None:
     later = make_item(target="user", next_at=T0 + timedelta(hours=1))
     await store.create(make_case(), {}, [make_item(), later, make_item(target="webhook"), make_item(target="x")])
 
@@ -259,7 +260,7 @@ async def test_claim_leases_due_items_oldest_first_up_to_the_limit(store: Sqlite
     ]
 
 
-async def test_an_expired_lease_passes_to_another_owner_and_the_first_cannot_settle(store: SqliteCaseStore) -> None:
+async def test_an_expired_lease_passes_to_another_owner_and_the_first_cannot_settle(store: SqlCaseStore) -> None:
     await store.create(make_case(), {}, [make_item()])
     [item] = await store.claim("A", T0, LEASE)
 
@@ -279,7 +280,7 @@ async def test_an_expired_lease_passes_to_another_owner_and_the_first_cannot_set
     assert await store.claim("C", T0 + timedelta(days=1), LEASE) == []
 
 
-async def test_settle_after_the_lease_ran_out_works_while_no_one_else_claimed(store: SqliteCaseStore) -> None:
+async def test_settle_after_the_lease_ran_out_works_while_no_one_else_claimed(store: SqlCaseStore) -> None:
     await store.create(make_case(), {}, [make_item()])
     [item] = await store.claim("A", T0, LEASE)
 
@@ -287,7 +288,7 @@ async def test_settle_after_the_lease_ran_out_works_while_no_one_else_claimed(st
     assert (await store.deliveries("CS-AAAAAA"))[0].detail == {}
 
 
-async def test_settle_needs_the_owner_and_a_pending_item(store: SqliteCaseStore) -> None:
+async def test_settle_needs_the_owner_and_a_pending_item(store: SqlCaseStore) -> None:
     await store.create(make_case(), {}, [make_item(), make_item(target="user")])
     [item, released] = await store.claim("A", T0, LEASE)
     await store.settle(released.id, "A", delivered=False, error="boom", next_at=T0 + timedelta(minutes=5))
@@ -299,7 +300,7 @@ async def test_settle_needs_the_owner_and_a_pending_item(store: SqliteCaseStore)
     assert await store.settle(item.id, "A", delivered=True) is False  # once
 
 
-async def test_a_failed_attempt_is_due_again_then_given_up_then_retried(store: SqliteCaseStore) -> None:
+async def test_a_failed_attempt_is_due_again_then_given_up_then_retried(store: SqlCaseStore) -> None:
     await store.create(make_case(), {}, [make_item()])
     [item] = await store.claim("A", T0, LEASE)
     retry_at = T0 + timedelta(minutes=5)
@@ -328,7 +329,7 @@ async def test_a_failed_attempt_is_due_again_then_given_up_then_retried(store: S
     assert (again.status, again.attempts, again.next_at) == ("pending", 0, later)  # a fresh budget
 
 
-async def test_a_delivery_error_is_redacted_and_shortened(store: SqliteCaseStore) -> None:
+async def test_a_delivery_error_is_redacted_and_shortened(store: SqlCaseStore) -> None:
     await store.create(make_case(), {}, [make_item()])
     [item] = await store.claim("A", T0, LEASE)
 
@@ -340,9 +341,9 @@ async def test_a_delivery_error_is_redacted_and_shortened(store: SqliteCaseStore
 
 
 async def test_delivered_at_defaults_to_the_escalation_clock(
-    database: SqliteDatabase, monkeypatch: pytest.MonkeyPatch
+    database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = SqliteCaseStore(database)
+    store = SqlCaseStore(database)
     monkeypatch.setattr(handoff_model, "utcnow", lambda: DELIVERED_AT + timedelta(days=1))
     await store.create(make_case(), {}, [make_item()])
     [item] = await store.claim("A", T0, LEASE)
@@ -355,9 +356,7 @@ async def test_delivered_at_defaults_to_the_escalation_clock(
 # --- what is stored ---------------------------------------------------------------------------------------------------
 
 
-async def test_timestamps_come_back_as_the_same_instants_in_utc(
-    store: SqliteCaseStore, database: SqliteDatabase
-) -> None:
+async def test_timestamps_come_back_as_the_same_instants_in_utc(store: SqlCaseStore, database: Database) -> None:
     rome = timezone(timedelta(hours=2))
     created = datetime(2026, 5, 1, 11, 30, 0, 5, tzinfo=rome)
     case = make_case(created=created, updated=created + timedelta(seconds=1))
@@ -373,14 +372,14 @@ async def test_timestamps_come_back_as_the_same_instants_in_utc(
     assert stored_event.at == event.at and item.next_at == created
     for value in (got.created, got.updated, stored_event.at, item.next_at):
         assert value.utcoffset() == timedelta(0)
-    [(created_text, updated_text)] = database.query("SELECT created, updated FROM cases")
+    [(created_text, updated_text)] = database.sync_query("SELECT created, updated FROM cases")
     assert created_text == "2026-05-01T09:30:00.000005+00:00"
     assert len(updated_text) == len(created_text) and updated_text > created_text
     with pytest.raises(ValueError, match="naive"):
         await store.claim("A", datetime(2026, 5, 1), LEASE)  # noqa: DTZ001
 
 
-async def test_a_cases_json_fields_survive(store: SqliteCaseStore) -> None:
+async def test_a_cases_json_fields_survive(store: SqlCaseStore) -> None:
     reference = {
         "activityId": "1714555800000",
         "user": {"id": "29:1AbC", "name": "Zoë Rossi", "aadObjectId": "0000-aaaa"},
@@ -403,39 +402,38 @@ async def test_a_cases_json_fields_survive(store: SqliteCaseStore) -> None:
     assert await store.bundle(case.ref) == {"nested": {"città": ["🤖", 1.5, None]}}
 
 
-async def test_a_restart_keeps_cases_and_pending_items_due(tmp_path: Path) -> None:
-    path = tmp_path / "cases.db"
-    db = SqliteDatabase(path)
-    store = SqliteCaseStore(db)
+async def test_a_restart_keeps_cases_and_pending_items_due(open_database: Callable[[], Database]) -> None:
+    db = open_database()
+    store = SqlCaseStore(db)
     case = make_case()
     await store.create(case, {"v": 1}, [make_item(), make_item(target="user")])
     await store.update(moved(case), expect_updated=case.updated, event=make_event())
     await store.claim("crashed", T0, LEASE, limit=1)  # leased, never settled: the process dies
-    db.close()
+    await db.aclose()
 
-    db = SqliteDatabase(path)
+    db = open_database()
     try:
-        reopened = SqliteCaseStore(db)
+        reopened = SqlCaseStore(db)
         assert await reopened.get(case.ref) == moved(case)
         assert [e.seq for e in await reopened.events(case.ref)] == [1]
         assert [i.target for i in await reopened.claim("B", T0, timedelta(hours=1))] == ["user"]
         assert [i.target for i in await reopened.claim("C", T0 + LEASE, LEASE)] == ["teams"]  # the dead one's lease
     finally:
-        db.close()
+        await db.aclose()
 
 
-# --- two processes on one file ----------------------------------------------------------------------------------------
+# --- two processes on one database ---------------------------------------------------------------------------------
 
 _WORKER = """
 import asyncio, json, sys, time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from stores.sqlite.cases import SqliteCaseStore
-from stores.sqlite.database import SqliteDatabase
+from stores.sql.cases import SqlCaseStore
+from tests.stores.conftest import open_spec
 
-async def work(path, owner, go):
-    db = SqliteDatabase(path)
-    store = SqliteCaseStore(db)
+async def work(spec, owner, go):
+    db = open_spec(spec)
+    store = SqlCaseStore(db)
     print("ready", flush=True)
     while not Path(go).exists():
         time.sleep(0.002)
@@ -444,14 +442,14 @@ async def work(path, owner, go):
         for item in items:
             time.sleep(0.001)  # the delivery itself
             settled.append([item.id, await store.settle(item.id, owner, delivered=True, detail={"by": owner})])
-    db.close()
+    await db.aclose()
     print(json.dumps(settled), flush=True)
 
 asyncio.run(work(*sys.argv[1:]))
 """
 
 
-def _fill(store: SqliteCaseStore, refs: list[str]) -> None:
+def _fill(store: SqlCaseStore, refs: list[str]) -> None:
     due = datetime.now(UTC) - timedelta(minutes=1)
 
     async def fill() -> None:
@@ -462,11 +460,11 @@ def _fill(store: SqliteCaseStore, refs: list[str]) -> None:
     asyncio.run(fill())
 
 
-def _run_workers(path: Path, go: Path, owners: tuple[str, ...]) -> dict[str, list[list[Any]]]:
+def _run_workers(spec: str, go: Path, owners: tuple[str, ...]) -> dict[str, list[list[Any]]]:
     """Start one worker process per owner, let them all go at once, return each one's [item id, settled] list."""
     workers = {
         owner: subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(path), owner, str(go)],
+            [sys.executable, "-c", _WORKER, spec, owner, str(go)],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -487,12 +485,15 @@ def _run_workers(path: Path, go: Path, owners: tuple[str, ...]) -> dict[str, lis
     return {owner: json.loads(out.splitlines()[-1]) for owner, (out, _err) in outputs.items()}
 
 
-def test_two_processes_deliver_every_item_exactly_once(database: SqliteDatabase, tmp_path: Path) -> None:
-    store = SqliteCaseStore(database)
+def test_two_processes_deliver_every_item_exactly_once(
+    open_database: Callable[[], Database], database_spec: str, tmp_path: Path
+) -> None:
+    db = open_database()
+    store = SqlCaseStore(db)
     refs = [f"CS-{n:06d}" for n in range(10)]
     _fill(store, refs)
 
-    settled = _run_workers(database.path, tmp_path / "go", ("A", "B"))
+    settled = _run_workers(database_spec, tmp_path / "go", ("A", "B"))
 
     # every settle succeeded (no lease ran out), so no item was ever leased to both, and each was settled once
     assert all(ok is True for results in settled.values() for _id, ok in results)
@@ -504,3 +505,4 @@ def test_two_processes_deliver_every_item_exactly_once(database: SqliteDatabase,
     delivered = [item for ref in refs for item in asyncio.run(store.deliveries(ref))]
     assert {item.id for item in delivered} == set(ids["A"]) | set(ids["B"])
     assert all(i.status == "delivered" and i.id in ids[i.detail["by"]] for i in delivered)
+    asyncio.run(db.aclose())

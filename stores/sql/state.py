@@ -1,4 +1,4 @@
-"""Conversation and user state in SQLite: the `StateStore` port (`assistant.ports`) with real e-tag checks.
+"""Conversation and user state: the `StateStore` port (`assistant.ports`) with real e-tag checks, on either engine.
 
 Table `state(key, etag, data, updated_at)`, one row per key, `data` the host's encoded text stored as is (the
 botbuilder adapter, `bot/sdk/storage.py`, writes jsonpickle's format there, as the bot always did).
@@ -6,22 +6,19 @@ botbuilder adapter, `bot/sdk/storage.py`, writes jsonpickle's format there, as t
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 from assistant.ports import StateChange, StateConflict, StoredState
+from stores.sql.database import Database
 from stores.sqlite.database import SqliteDatabase
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS state (
-    key TEXT PRIMARY KEY,
-    etag TEXT NOT NULL,
-    data TEXT NOT NULL,
-    updated_at TEXT
-)
-"""
+_ETAGS = random.Random()
+os.register_at_fork(after_in_child=_ETAGS.seed)  # a forked child must not repeat its parent's tags
+
 _UPSERT = (
     "INSERT INTO state (key, etag, data, updated_at) VALUES (?, ?, ?, ?) "
     "ON CONFLICT(key) DO UPDATE SET"
@@ -31,8 +28,8 @@ _INSERT_NEW = "INSERT INTO state (key, etag, data, updated_at) VALUES (?, ?, ?, 
 _UPDATE_IF_MATCH = "UPDATE state SET etag = ?, data = ?, updated_at = ? WHERE key = ? AND etag = ?"
 
 
-class SqliteStateStore:
-    """The `StateStore` port on an embedded SQLite file; it opens, and owns, the process's `SqliteDatabase`.
+class SqlStateStore:
+    """The `StateStore` port on a `Database`; given a path, it opens (and owns) an SQLite one.
 
     - `write` with an e-tag updates only if the stored e-tag still matches; without one it only inserts a new key
       (two concurrent first turns must not overwrite each other); "*" writes unconditionally. A conflict raises
@@ -40,14 +37,14 @@ class SqliteStateStore:
 
     E-tags are 128 random bits in hex rather than counters: a per-key counter restarts when a key
     is deleted and re-created, so a stale writer could match the new row (ABA); a random tag cannot.
-    They come from `random` (seeded from the OS, reseeded in forked children), not `uuid4`: a tag must be
-    unique, not unpredictable, and `os.urandom` is a system call per write.
+    They come from a `random.Random` of this module's own (seeded from the OS, reseeded in forked children), not
+    `uuid4`: a tag must be unique, not unpredictable, and `os.urandom` is a system call per write. Its own
+    generator, not the `random` module's: a write on another thread must not move anyone else's random state
+    (Hypothesis, for one, fails a test whose strategy sees the global state move).
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.database = SqliteDatabase(path)
-        with self.database.transaction() as conn:
-            conn.execute(_SCHEMA)
+    def __init__(self, database: Database | str | Path) -> None:
+        self.database: Database = database if not isinstance(database, str | Path) else SqliteDatabase(database)
 
     async def read(self, keys: Iterable[str]) -> dict[str, StoredState]:
         """The stored items of `keys`, in the database's row order; missing keys are absent from the result."""
@@ -55,7 +52,7 @@ class SqliteStateStore:
         if not wanted:
             return {}
         marks = ",".join("?" * len(wanted))
-        rows = self.database.query(f"SELECT key, etag, data FROM state WHERE key IN ({marks})", wanted)
+        rows = await self.database.query(f"SELECT key, etag, data FROM state WHERE key IN ({marks})", wanted)
         return {key: StoredState(data, etag) for key, etag, data in rows}
 
     async def write(self, changes: Mapping[str, StateChange]) -> dict[str, str]:
@@ -64,16 +61,16 @@ class SqliteStateStore:
         if not changes:
             return {}
         now = datetime.now(UTC).isoformat()
-        planned = [(key, change, f"{random.getrandbits(128):032x}") for key, change in changes.items()]
-        with self.database.transaction() as conn:
+        planned = [(key, change, f"{_ETAGS.getrandbits(128):032x}") for key, change in changes.items()]
+        async with self.database.transaction() as conn:
             for key, (data, expected), new_etag in planned:
                 if expected == "*":
-                    cursor = conn.execute(_UPSERT, (key, new_etag, data, now))
+                    result = await conn.execute(_UPSERT, (key, new_etag, data, now))
                 elif expected:
-                    cursor = conn.execute(_UPDATE_IF_MATCH, (new_etag, data, now, key, expected))
+                    result = await conn.execute(_UPDATE_IF_MATCH, (new_etag, data, now, key, expected))
                 else:
-                    cursor = conn.execute(_INSERT_NEW, (key, new_etag, data, now))
-                if cursor.rowcount != 1:
+                    result = await conn.execute(_INSERT_NEW, (key, new_etag, data, now))
+                if result.rowcount != 1:
                     raise StateConflict(key)
         return {key: new_etag for key, _change, new_etag in planned}
 
@@ -83,13 +80,13 @@ class SqliteStateStore:
         if not wanted:
             return
         marks = ",".join("?" * len(wanted))
-        with self.database.transaction() as conn:
-            conn.execute(f"DELETE FROM state WHERE key IN ({marks})", wanted)
+        async with self.database.transaction() as conn:
+            await conn.execute(f"DELETE FROM state WHERE key IN ({marks})", wanted)
 
-    def ping(self) -> bool:
+    async def ping(self) -> bool:
         """Readiness check: True if the database answers."""
-        return self.database.ping()
+        return await self.database.ping()
 
-    def close(self) -> None:
-        """Close the underlying connection (shared with the stores built on this one's `database`)."""
-        self.database.close()
+    async def aclose(self) -> None:
+        """Close the underlying database (shared with the stores built on this one's `database`)."""
+        await self.database.aclose()

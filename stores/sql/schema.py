@@ -1,0 +1,123 @@
+"""Versioned schema migrations for both engines: `MIGRATIONS`, applied in order by `migrate` and recorded in
+`schema_migrations` (version, name, applied_at). A database is at version N when migrations 1..N are recorded.
+
+Migration 1 is every store's tables as the stores created them before migrations existed, with `IF NOT EXISTS`: an
+SQLite file written by an earlier build is adopted as it is (its tables stay, the version is recorded). A later change
+to a table is a new migration with both engines' statements, never an edit of an applied one (a test checks that the
+recorded names still match). On PostgreSQL, `migrate` holds an advisory lock for the whole run, so two instances
+starting together apply each migration once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from stores.sql.database import Dialect, SyncConnection
+
+#: the advisory lock key of the migrations (any constant: "cosell" as an integer)
+_LOCK = 0x636F73656C6C
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sqlite: tuple[str, ...]
+    postgresql: tuple[str, ...]
+
+    def statements(self, dialect: Dialect) -> tuple[str, ...]:
+        return self.sqlite if dialect == "sqlite" else self.postgresql
+
+
+_SQLITE_1 = (
+    # state (stores/sql/state.py)
+    "CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, etag TEXT NOT NULL, data TEXT NOT NULL, updated_at TEXT)",
+    # transcripts: `id` is the rowid (no AUTOINCREMENT: no sqlite_sequence write per insert)
+    "CREATE TABLE IF NOT EXISTS transcript (id INTEGER PRIMARY KEY, channel_id TEXT NOT NULL,"
+    " conversation_id TEXT NOT NULL, activity_id TEXT, type TEXT, timestamp TEXT, data TEXT NOT NULL,"
+    " direction TEXT NOT NULL CHECK (direction IN ('in', 'out')))",
+    "CREATE INDEX IF NOT EXISTS transcript_conversation ON transcript (channel_id, conversation_id, id)",
+    # journal
+    "CREATE TABLE IF NOT EXISTS feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
+    " conversation_id TEXT NOT NULL, entry_id TEXT NOT NULL, helpful INTEGER NOT NULL, lang TEXT NOT NULL)",
+    # handoff: written by builds before support cases; kept so their databases open unchanged
+    "CREATE TABLE IF NOT EXISTS handoff (ref TEXT PRIMARY KEY, at TEXT NOT NULL, channel_id TEXT NOT NULL,"
+    " conversation_id TEXT NOT NULL, lang TEXT NOT NULL, summary TEXT NOT NULL, status TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS checklist (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
+    " conversation_id TEXT NOT NULL, area TEXT NOT NULL, results TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS remediation (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,"
+    " conversation_id TEXT NOT NULL, user_id TEXT NOT NULL, action TEXT NOT NULL, before TEXT NOT NULL,"
+    " after TEXT NOT NULL, result TEXT NOT NULL, detail TEXT)",
+    # cases, bundles, events, outbox (AUTOINCREMENT: an outbox id is never reused, a late settle lands nowhere else)
+    "CREATE TABLE IF NOT EXISTS cases (ref TEXT PRIMARY KEY,"
+    " status TEXT NOT NULL CHECK (status IN ('open', 'taken', 'resolved')), created TEXT NOT NULL,"
+    " updated TEXT NOT NULL, channel_id TEXT NOT NULL, conversation_id TEXT NOT NULL, thread_id TEXT,"
+    " data TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS cases_created ON cases (created)",
+    "CREATE INDEX IF NOT EXISTS cases_status ON cases (status, created)",
+    "CREATE INDEX IF NOT EXISTS cases_conversation ON cases (channel_id, conversation_id, created)",
+    "CREATE INDEX IF NOT EXISTS cases_thread ON cases (thread_id)",
+    "CREATE TABLE IF NOT EXISTS case_bundles (ref TEXT PRIMARY KEY, data TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS case_events (ref TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL,"
+    " kind TEXT NOT NULL, author TEXT, text TEXT NOT NULL, PRIMARY KEY (ref, seq))",
+    "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, ref TEXT NOT NULL,"
+    " target TEXT NOT NULL, key TEXT NOT NULL, payload TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_at TEXT NOT NULL, owner TEXT, lease_until TEXT, last_error TEXT,"
+    " delivered_at TEXT, detail TEXT NOT NULL DEFAULT '{}', UNIQUE (ref, target, key))",
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_at)",
+    # API call counts, token cache
+    "CREATE TABLE IF NOT EXISTS api_calls (day TEXT NOT NULL, system TEXT NOT NULL, calls INTEGER NOT NULL,"
+    " PRIMARY KEY (day, system))",
+    "CREATE TABLE IF NOT EXISTS token_cache (name TEXT PRIMARY KEY, blob BLOB NOT NULL, updated_at TEXT)",
+)
+
+# the same tables in PostgreSQL's types: identity columns for the rowids, BYTEA for the blob; `cases.row_id` is the
+# insertion order SQLite's rowid gives (the tie-break of cases created in the same microsecond)
+_IDENTITY = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+_POSTGRESQL_1 = tuple(
+    s.replace("id INTEGER PRIMARY KEY AUTOINCREMENT", f"id {_IDENTITY}")
+    .replace("id INTEGER PRIMARY KEY,", f"id {_IDENTITY},")
+    .replace("blob BLOB", "blob BYTEA")
+    .replace("cases (ref TEXT PRIMARY KEY,", "cases (row_id BIGINT GENERATED ALWAYS AS IDENTITY, ref TEXT PRIMARY KEY,")
+    for s in _SQLITE_1
+    if "EXISTS handoff" not in s  # no PostgreSQL database was ever written by those builds
+)
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "the stores' tables", _SQLITE_1, _POSTGRESQL_1),)
+
+_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " applied_at TEXT NOT NULL)"
+)
+
+
+def migrate(conn: SyncConnection, dialect: Dialect, *, lock: Callable[[], AbstractContextManager[object]]) -> list[int]:
+    """Apply the migrations `conn`'s database has not recorded, each in its own transaction (`lock()` opens one);
+    return the versions applied. On PostgreSQL an advisory lock held for the transaction serialises instances."""
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        with lock():
+            if dialect == "postgresql":
+                conn.execute("SELECT pg_advisory_xact_lock(?)", (_LOCK,))
+            conn.execute(_TABLE)
+            done = {v for (v,) in conn.execute("SELECT version FROM schema_migrations").rows}
+            if migration.version in done:
+                continue
+            for statement in migration.statements(dialect):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, datetime.now(UTC).isoformat()),
+            )
+            applied.append(migration.version)
+    return applied
+
+
+def version(conn: SyncConnection) -> int:
+    """The highest migration recorded (0 before any)."""
+    rows = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").rows
+    return int(rows[0][0])
