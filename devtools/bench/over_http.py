@@ -1,5 +1,6 @@
-"""[http] `/api/messages` over HTTP: the assistant and the echo bot, each in its own server process, replying to a
-fake Bot Connector, under load at several concurrencies, in blocks alternating between the two."""
+"""[http] `/api/messages` over HTTP: the assistant and three baselines (the botbuilder echo bot, the Microsoft 365
+Agents SDK echo agent and a bare aiohttp handler, baselines.py), each in its own server process, replying to one fake
+Bot Connector, under the same load at several concurrencies, in blocks alternating between the four."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from devtools.bench.baselines import agents_echo_app, bare_app
 from devtools.bench.report import Row, latency_stats, turn_rows
 from devtools.bench.turns import Case, build_host, in_child, locale_of, own_db
 
@@ -34,7 +36,8 @@ async def _listen(app: web.Application, port: int = 0, **kwargs: Any) -> tuple[w
 
 
 def serve(kind: str, settings: Settings, port: int) -> None:
-    """Child entry: serve `kind` on 127.0.0.1:`port`. GET /bench/control reports CPU time, POST stops."""
+    """Child entry: serve `kind` (`faq` the assistant, `echo` botbuilder's echo bot, `agents` the Agents SDK's echo
+    agent, `bare` the bare aiohttp handler) on 127.0.0.1:`port`. GET /bench/control reports CPU time, POST stops."""
     from aiohttp import web
 
     async def main() -> None:
@@ -51,6 +54,10 @@ def serve(kind: str, settings: Settings, port: int) -> None:
 
             app = create_app(settings)
             tune_gc_for_serving()  # as `cosell-bot serve` does
+        elif kind == "agents":
+            app = agents_echo_app()
+        elif kind == "bare":
+            app = bare_app()
         else:
             host, app = build_host(kind, settings), web.Application()
             app.router.add_post("/api/messages", lambda request: host.adapter.process(request, host.bot))
@@ -133,15 +140,23 @@ class Served:
             await self.session.close()
 
 
+# the servers, in the order their blocks alternate, and the baselines' names in the rows
+KINDS = ("faq", "echo", "agents", "bare")
+OTHER_BASELINES = {"agents": "Agents SDK echo", "bare": "bare aiohttp"}
+AGENTS_TARGET = 0.5  # issue 15 §3: a FAQ turn over HTTP ≤ 0.5× the Agents SDK echo agent's CPU
+
+
 async def _blocks(servers: dict[str, Served], service_url: str, cases: list[Case], conc: int, n: int,
                   blocks: int) -> dict[str, dict[str, float]]:  # fmt: skip
     """`n` turns per server at `conc`, in `blocks` blocks alternating between the servers, so that a slow spell of
-    a shared machine hits both alike. CPU per turn is the median block's; latency and throughput pool the blocks."""
+    a shared machine hits all alike. CPU per turn is the median block's; latency and throughput pool the blocks.
+    Conversation ids start with the server's kind, so each one's replies can be told apart at the connector."""
     runs: dict[str, list[tuple[list[float], float, float]]] = {kind: [] for kind in servers}
     for b in range(blocks):
         for kind, server in servers.items():
             cpu0 = await server.cpu()
-            latencies, wall = await _load(server.session, server.base, service_url, cases, conc, n // blocks, f"b{b}")
+            latencies, wall = await _load(server.session, server.base, service_url, cases, conc, n // blocks,
+                                          f"{kind}-b{b}")  # fmt: skip
             runs[kind].append((latencies, wall, await server.cpu() - cpu0))
     out = {}
     for kind, done in runs.items():
@@ -152,19 +167,34 @@ async def _blocks(servers: dict[str, Served], service_url: str, cases: list[Case
     return out
 
 
+def _rows(c: int, out: dict[str, dict[str, float]]) -> list[Row]:
+    """At concurrency `c`: the assistant's latency, throughput and CPU against the botbuilder echo bot, then its p50
+    and CPU per turn against the Agents SDK echo agent (target: half its CPU) and the bare aiohttp handler."""
+    faq, rows = out["faq"], turn_rows("http", f"concurrency {c}", out["faq"], out["echo"], saturated=c >= 16)
+    for kind, name in OTHER_BASELINES.items():
+        base = out[kind]
+        rows += [
+            Row("http", f"concurrency {c} p50 vs {name}", "ms", faq["p50"], base["p50"]),
+            Row("http", f"concurrency {c} CPU per turn vs {name}", "ms", faq["cpu"], base["cpu"],
+                AGENTS_TARGET * base["cpu"] if kind == "agents" else None),
+        ]  # fmt: skip
+    return rows
+
+
 async def bench_http(settings: Settings, tmp: Path, cases: list[Case], quick: bool) -> list[Row]:
-    """The assistant and the echo bot, each in its own server process, replying to a fake Bot Connector."""
+    """The assistant and the three baselines, each in its own server process, replying to a fake Bot Connector."""
     from devtools.fake_connector import FakeConnector
 
     levels, n, blocks = ((1, 4), 50, 1) if quick else ((1, 16, 64), 1200, 4)
     connector = await FakeConnector().start()
     url, servers, out = connector.url, {}, {}
     try:
-        for kind in ("faq", "echo"):
+        for kind in KINDS:
             servers[kind] = Served(kind, own_db(settings, tmp / f"http-{kind}.db"), max(levels))
-        for server in servers.values():
+        for kind, server in servers.items():
             await server.started()
-            await _load(server.session, server.base, url, cases, max(levels), max(n // 4, 2 * max(levels)), "warm")
+            warm = max(n // 4, 2 * max(levels))
+            await _load(server.session, server.base, url, cases, max(levels), warm, f"{kind}-warm")
         for conc in levels:
             out[conc] = await _blocks(servers, url, cases, conc, n, blocks)
     finally:  # every child stopped and awaited, even when one of them failed
@@ -172,12 +202,9 @@ async def bench_http(settings: Settings, tmp: Path, cases: list[Case], quick: bo
         await connector.stop()
         if failed := next((e for e in stops if isinstance(e, BaseException)), None):
             raise failed
-    turns = 2 * len(levels) * (n // blocks) * blocks
-    replies = sum(call.status == 200 for call in connector.calls)
-    if replies < turns:  # a turn failing inside the bot still answers 201
-        raise RuntimeError(f"the fake connector got {replies} replies for {turns} turns")
-    return [
-        r
-        for c in levels
-        for r in turn_rows("http", f"concurrency {c}", out[c]["faq"], out[c]["echo"], saturated=c >= 16)
-    ]
+    turns = len(levels) * (n // blocks) * blocks
+    for kind in KINDS:  # a turn failing inside a bot still answers 2xx: count what reached the connector
+        replies = sum(c.status == 200 and (c.conversation_id or "").startswith(f"{kind}-b") for c in connector.calls)
+        if replies < turns:
+            raise RuntimeError(f"the fake connector got {replies} replies from {kind!r} for {turns} turns")
+    return [r for c in levels for r in _rows(c, out[c])]

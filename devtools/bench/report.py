@@ -14,8 +14,11 @@ BASELINES = {
     "turn": "bare echo bot, same FixedCloudAdapter.process_activity + expectReplies, same loop",
     "escalation": "a FAQ question in a fresh conversation, same in-process assistant, alternating with the escalation"
     " turns",
-    "http": "bare echo bot server, same FixedCloudAdapter, same load, in blocks alternating with the assistant's;"
-    " CPU per turn is the median of 4 blocks",
+    "http": "bare echo bot server, same FixedCloudAdapter; rows 'vs Agents SDK echo': the Microsoft 365 Agents SDK"
+    " 1.9 echo sample (AgentApplication, aiohttp CloudAdapter, anonymous), target 0.5× its CPU (issue 15 §3); rows"
+    " 'vs bare aiohttp': an aiohttp handler with no bot that POSTs one reply to the connector. Each its own process,"
+    " same fake connector, same load, in blocks alternating with the assistant's; CPU per turn is the median of 4"
+    " blocks",
     "outbox": "the same Send turn's acknowledgement reaching the user's conversation at the same fake connector",
     "memory": "bare echo bot process, same conversations",
     "live": "the slowest single check run alone (sweep) / one call per check (calls), same simulated tenant",
@@ -60,15 +63,16 @@ def report(rows: list[Row], meta: dict[str, Any], as_json: bool) -> None:
         print(json.dumps(out, ensure_ascii=False))
         return
     print("cosell-bot bench: " + ", ".join(f"{k}={v}" for k, v in meta.items()))
+    width = max([38, *(len(r.name) for r in rows)])
     for section, baseline in BASELINES.items():
         print(f"\n[{section}] baseline: {baseline}")
-        print(f"  {'figure':<38} {'value':>9} {'unit':<8} {'target':>9} {'':<4} {'baseline':>9} {'ratio':>7}")
+        print(f"  {'figure':<{width}} {'value':>9} {'unit':<8} {'target':>9} {'':<4} {'baseline':>9} {'ratio':>7}")
         for r in (r for r in rows if r.section == section):
             target = "—" if r.target is None else ("≥ " if r.higher else "≤ ") + _fmt(r.target)
             verdict = {True: "ok", False: "MISS", None: ""}[r.ok()]
             cells = f"{_fmt(r.value):>9} {r.unit:<8} {target:>9} {verdict:<4} {_fmt(r.baseline):>9}"
             ratio = _ratio(r)
-            print(f"  {r.name:<38} {cells} {'—' if ratio is None else f'{ratio:.2f}×':>7}")
+            print(f"  {r.name:<{width}} {cells} {'—' if ratio is None else f'{ratio:.2f}×':>7}")
             if r.note:
                 print(f"    ↳ {r.note}")
 

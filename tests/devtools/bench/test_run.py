@@ -15,7 +15,12 @@ SECTIONS = {
     "matcher": (f"real KB ({len(load_kb().entries)}) warm", "synthetic KB (500) first pass"),
     "turn": ("in-process turn p50", "in-process turn CPU per turn"),
     "escalation": ("with-support turn CPU", "Send turn CPU"),
-    "http": ("concurrency 1 throughput", "concurrency 4 CPU per turn"),
+    "http": (
+        "concurrency 1 throughput",
+        "concurrency 4 CPU per turn",
+        "concurrency 1 CPU per turn vs Agents SDK echo",
+        "concurrency 4 p50 vs bare aiohttp",
+    ),
     "outbox": ("Send → support card, median", "Send → support card, p95"),
     "memory": ("RSS after 500 conversations", "start-up: build + 1st turn, best of 1"),
     "live": ("sweep wall time (0.1 s per call)", "API calls per sweep"),
@@ -33,3 +38,6 @@ def test_quick_bench_reports_every_section(settings: Settings, capsys: pytest.Ca
         for name, figure in figures.items():
             assert figure["value"] > 0 and figure["baseline"] > 0 and figure["ratio"] > 0, (section, name)
             assert figure["ok"] is None if figure["target"] is None else figure["ok"] in (True, False)
+    for c in (1, 4):  # issue 15 §3's target: half the Agents SDK echo agent's CPU per turn, measured in the same run
+        agents = report["http"][f"concurrency {c} CPU per turn vs Agents SDK echo"]
+        assert agents["target"] == pytest.approx(0.5 * agents["baseline"])
