@@ -19,8 +19,6 @@ BY_NAME = {setting.name: setting for setting in TEMPLATE.settings}
 
 # App Service's own settings, and the one the telemetry exporter reads (issue 15 §4): none is a field of Settings
 PLATFORM = {"WEBSITES_PORT", "WEBSITES_ENABLE_APP_SERVICE_STORAGE", "APPLICATIONINSIGHTS_CONNECTION_STRING"}
-# settings another branch is adding to bot/settings.py (issue 15 §1); until it lands, Settings ignores them
-PENDING = {"COSELL_DATABASE_URL"}
 # secret whatever Settings says: the PostgreSQL URL carries the password
 SECRET_BY_NATURE = {"COSELL_DATABASE_URL"}
 # what the app needs in production: Bot Framework auth on, the shared database
@@ -83,17 +81,16 @@ def test_the_reader_finds_the_settings_and_refuses_other_shapes() -> None:
 
 def test_every_app_setting_is_one_the_app_reads() -> None:
     unknown = [
-        s.name for s in TEMPLATE.settings if s.name.upper() not in ENV_NAMES and s.name not in PLATFORM | PENDING
+        s.name for s in TEMPLATE.settings if s.name.upper() not in ENV_NAMES and s.name not in PLATFORM
     ]
     assert not unknown, f"app settings bot/settings.py does not read: {unknown}"
     assert len({s.name.upper() for s in TEMPLATE.settings}) == len(TEMPLATE.settings), "a setting is set twice"
 
 
-def test_pending_settings_are_not_read_yet_or_are_secret_fields() -> None:
-    """Once the PostgreSQL branch adds COSELL_DATABASE_URL to Settings it must be a secret there too."""
-    for name in PENDING:
-        field = ENV_NAMES.get(name.upper())
-        assert field is None or field in SECRET_FIELDS, f"{name} is read as a plain setting: make it a SecretStr"
+def test_the_database_url_is_a_secret_field_of_the_settings() -> None:
+    """It carries the PostgreSQL password: Settings keeps it a SecretStr (never logged, never in errors)."""
+    for name in SECRET_BY_NATURE:
+        assert ENV_NAMES.get(name.upper()) in SECRET_FIELDS, f"{name} is read as a plain setting: make it a SecretStr"
 
 
 def test_every_secret_setting_is_a_key_vault_reference() -> None:
