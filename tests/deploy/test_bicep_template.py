@@ -80,9 +80,7 @@ def test_the_reader_finds_the_settings_and_refuses_other_shapes() -> None:
 
 
 def test_every_app_setting_is_one_the_app_reads() -> None:
-    unknown = [
-        s.name for s in TEMPLATE.settings if s.name.upper() not in ENV_NAMES and s.name not in PLATFORM
-    ]
+    unknown = [s.name for s in TEMPLATE.settings if s.name.upper() not in ENV_NAMES and s.name not in PLATFORM]
     assert not unknown, f"app settings bot/settings.py does not read: {unknown}"
     assert len({s.name.upper() for s in TEMPLATE.settings}) == len(TEMPLATE.settings), "a setting is set twice"
 
