@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from assistant.redaction.context import CONTEXT, KEY_NAME_WORDS, is_secret_key
-from assistant.redaction.rule import Mask, Rule
+from assistant.redaction.rule import MASK, Mask, Rule
 from assistant.redaction.shapes import PRIVATE_KEY, SHAPES
 
 # the private key block first: its body must go whole, not as pieces other rules found in it
@@ -120,6 +120,9 @@ def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16, key=_DIGEST_KEY).digest()
 
 
+_TWICE = MASK + MASK
+
+
 def redact(text: str) -> str:
     """Mask tokens, passwords, keys and signatures in free text with `MASK`."""
     if not may_hold_secret(text):
@@ -136,6 +139,11 @@ def redact(text: str) -> str:
         if len(_CLEAN) >= _CLEAN_MAX:
             _CLEAN.clear()
         _CLEAN[digest] = None
+        return text
+    # two rules can split one token between them (an "AP0…" Artifactory shape inside an "sk-proj-…" key, masked
+    # first): masks that touch are one secret, and read as one
+    while _TWICE in text:
+        text = text.replace(_TWICE, MASK)
     return text
 
 

@@ -153,10 +153,13 @@ class _EncodedBotState(BotState):
         self._encoded_storage = storage if isinstance(storage, EncodedStorage) else None
 
     async def load(self, turn_context: TurnContext, force: bool = False) -> None:
-        """As botbuilder's: read the state unless this turn already holds a non-empty one."""
+        """Read the state unless this turn already read it. Unlike botbuilder, an empty state read is kept too:
+        botbuilder reads again while the state is empty, so a turn that found none, then set a default, could read
+        another instance's newer row in between and write its default over that row under the row's own e-tag —
+        a lost update no e-tag can catch (two `serve` processes racing on one conversation showed it)."""
         BotAssert.context_not_none(turn_context)
         cached = self.get_cached_state(turn_context)
-        if not force and cached and cached.state:
+        if not force and cached is not None:
             return
         key = self.get_storage_key(turn_context)
         if self._encoded_storage is not None:

@@ -685,3 +685,10 @@ def test_a_salesforce_session_id_holding_another_tokens_shape_is_masked_whole(se
     """An ".AP0…" inside the session part looked like an Artifactory password: masked first, it left the org id
     and the start of the session in the clear (found by the property test above, about 1 in 13 such ids)."""
     assert redact(f"sid {session_id} here") == f"sid {MASK} here"
+
+
+def test_a_token_two_rules_split_reads_as_one_mask() -> None:
+    # found by Hypothesis: the Artifactory "AP0…" shape inside a project key was masked first, then the key's
+    # head: two masks for one secret
+    secret = "sk-proj-0" + "0" * 38 + "-AP" + "0" * 19
+    assert redact(f"the {secret} the") == "the [REDACTED] the"

@@ -196,6 +196,23 @@ async def test_two_first_turns_cannot_both_insert(storage: SqliteStateStorage) -
         await state_b.save_changes(ctx_b)
 
 
+async def test_a_first_turn_that_finds_no_state_never_reads_another_instances_row_midway(
+    storage: SqliteStateStorage,
+) -> None:
+    """botbuilder reads the state again while it is empty: a turn that found none would, on setting its first
+    property, pick up another instance's row just written, e-tag and all, and save its default over it. Here the
+    empty read is kept, so the save is an insert and the other instance's row makes it a conflict."""
+    state, ctx = ConversationState(storage), _context()
+    data = state.create_property("ConversationData")
+    assert await data.get(ctx) is None  # this turn reads: nothing stored yet
+    await storage.write({KEY: {"ConversationData": {"turns": 1}}})  # the other instance's first turn saves
+    await data.set(ctx, {"turns": 1})  # this turn's default
+
+    with pytest.raises(StateConflict):
+        await state.save_changes(ctx)
+    assert (await storage.read([KEY]))[KEY]["ConversationData"]["turns"] == 1
+
+
 async def test_clear_state_then_save_conflicts_and_delete_resets(storage: SqliteStateStorage) -> None:
     state, ctx = ConversationState(storage), _context()
     await state.create_property("topic").set(ctx, "old")
