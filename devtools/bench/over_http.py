@@ -49,7 +49,7 @@ def serve(kind: str, settings: Settings, port: int) -> None:
             usage = resource.getrusage(resource.RUSAGE_SELF)  # all threads, µs resolution (/proc/stat has ticks)
             return web.json_response({"cpu_s": usage.ru_utime + usage.ru_stime})
 
-        if kind == "faq":
+        if kind in ("faq", PG):
             from bot.app import create_app, tune_gc_for_serving
 
             app = create_app(settings)
@@ -140,10 +140,13 @@ class Served:
             await self.session.close()
 
 
-# the servers, in the order their blocks alternate, and the baselines' names in the rows
+# the servers, in the order their blocks alternate, and the baselines' names in the rows; "faq-pg" is the assistant on
+# a throwaway PostgreSQL server (devtools/pgserver.py), there when this machine has PostgreSQL's binaries
 KINDS = ("faq", "echo", "agents", "bare")
+PG = "faq-pg"
 OTHER_BASELINES = {"agents": "Agents SDK echo", "bare": "bare aiohttp"}
 AGENTS_TARGET = 0.5  # issue 15 §3: a FAQ turn over HTTP ≤ 0.5× the Agents SDK echo agent's CPU
+PG_TARGET = 1.5  # issue 15 §3: on PostgreSQL ≤ 1.5× the SQLite turn
 
 
 async def _blocks(servers: dict[str, Served], service_url: str, cases: list[Case], conc: int, n: int,
@@ -178,19 +181,34 @@ def _rows(c: int, out: dict[str, dict[str, float]]) -> list[Row]:
             Row("http", f"concurrency {c} CPU per turn vs {name}", "ms", faq["cpu"], base["cpu"],
                 AGENTS_TARGET * base["cpu"] if kind == "agents" else None),
         ]  # fmt: skip
+    if (pg := out.get(PG)) is not None:
+        note = "the assistant on PostgreSQL vs on SQLite: the bot process's CPU (the database server's is its own)"
+        rows += [
+            Row("http", f"concurrency {c} p50 on PostgreSQL", "ms", pg["p50"], faq["p50"]),
+            Row("http", f"concurrency {c} CPU per turn on PostgreSQL", "ms", pg["cpu"], faq["cpu"],
+                PG_TARGET * faq["cpu"], note=note),
+        ]  # fmt: skip
     return rows
 
 
 async def bench_http(settings: Settings, tmp: Path, cases: list[Case], quick: bool) -> list[Row]:
     """The assistant and the three baselines, each in its own server process, replying to a fake Bot Connector."""
+    from pydantic import SecretStr
+
+    from devtools import pgserver
     from devtools.fake_connector import FakeConnector
 
     levels, n, blocks = ((1, 4), 50, 1) if quick else ((1, 16, 64), 1200, 4)
     connector = await FakeConnector().start()
+    postgres = pgserver.PostgresServer().start() if pgserver.available() else None
+    kinds = (*KINDS, PG) if postgres is not None else KINDS
     url, servers, out = connector.url, {}, {}
     try:
-        for kind in KINDS:
-            servers[kind] = Served(kind, own_db(settings, tmp / f"http-{kind}.db"), max(levels))
+        for kind in kinds:
+            own = own_db(settings, tmp / f"http-{kind}.db")
+            if kind == PG and postgres is not None:
+                own = own.model_copy(update={"database_url": SecretStr(postgres.fresh())})
+            servers[kind] = Served(kind, own, max(levels))
         for kind, server in servers.items():
             await server.started()
             warm = max(n // 4, 2 * max(levels))
@@ -200,10 +218,12 @@ async def bench_http(settings: Settings, tmp: Path, cases: list[Case], quick: bo
     finally:  # every child stopped and awaited, even when one of them failed
         stops = await asyncio.gather(*(server.stopped() for server in servers.values()), return_exceptions=True)
         await connector.stop()
+        if postgres is not None:
+            postgres.stop()
         if failed := next((e for e in stops if isinstance(e, BaseException)), None):
             raise failed
     turns = len(levels) * (n // blocks) * blocks
-    for kind in KINDS:  # a turn failing inside a bot still answers 2xx: count what reached the connector
+    for kind in kinds:  # a turn failing inside a bot still answers 2xx: count what reached the connector
         replies = sum(c.status == 200 and (c.conversation_id or "").startswith(f"{kind}-b") for c in connector.calls)
         if replies < turns:
             raise RuntimeError(f"the fake connector got {replies} replies from {kind!r} for {turns} turns")

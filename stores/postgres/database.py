@@ -128,6 +128,15 @@ class PostgresDatabase:
         except psycopg.Error as exc:
             raise DatabaseError(f"PostgreSQL: {type(exc).__name__}: {_why(exc)}") from exc
 
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        """One statement on its own, in autocommit: one round trip instead of BEGIN, the statement and COMMIT."""
+        pool = await self._async_pool()
+        try:
+            async with pool.connection() as conn:
+                return await _AsyncConn(conn).execute(sql, params)
+        except psycopg.Error as exc:
+            raise DatabaseError(f"PostgreSQL: {type(exc).__name__}: {_why(exc)}") from exc
+
     def _sync_pool(self) -> ConnectionPool:
         if self._sync is None:
             self._sync = ConnectionPool(self.url, min_size=1, max_size=2, kwargs=self._kwargs, open=True)

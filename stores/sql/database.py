@@ -64,6 +64,10 @@ class Database(Protocol):
         """Run one read statement and return all rows."""
         ...
 
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        """Run one statement on its own (atomic by itself: no BEGIN/COMMIT around it, one round trip)."""
+        ...
+
     def sync_transaction(self) -> AbstractContextManager[SyncConnection]:
         """A write transaction on the sync side (not on the event loop: it blocks)."""
         ...

@@ -28,6 +28,16 @@ _INSERT_NEW = "INSERT INTO state (key, etag, data, updated_at) VALUES (?, ?, ?, 
 _UPDATE_IF_MATCH = "UPDATE state SET etag = ?, data = ?, updated_at = ? WHERE key = ? AND etag = ?"
 
 
+def _statement(key: str, change: StateChange, new_etag: str, now: str) -> tuple[str, tuple[str, ...], str]:
+    """The statement that writes `change` under `key` with its e-tag rule: (sql, parameters, the new e-tag)."""
+    data, expected = change
+    if expected == "*":
+        return _UPSERT, (key, new_etag, data, now), new_etag
+    if expected:
+        return _UPDATE_IF_MATCH, (new_etag, data, now, key, expected), new_etag
+    return _INSERT_NEW, (key, new_etag, data, now), new_etag
+
+
 class SqlStateStore:
     """The `StateStore` port on a `Database`; given a path, it opens (and owns) an SQLite one.
 
@@ -61,18 +71,19 @@ class SqlStateStore:
         if not changes:
             return {}
         now = datetime.now(UTC).isoformat()
-        planned = [(key, change, f"{_ETAGS.getrandbits(128):032x}") for key, change in changes.items()]
+        planned = [
+            (key, *_statement(key, change, f"{_ETAGS.getrandbits(128):032x}", now)) for key, change in changes.items()
+        ]
+        if len(planned) == 1:  # the usual turn: one statement, atomic by itself (its e-tag check is in its WHERE)
+            [(key, sql, params, new_etag)] = planned
+            if (await self.database.execute(sql, params)).rowcount != 1:
+                raise StateConflict(key)
+            return {key: new_etag}
         async with self.database.transaction() as conn:
-            for key, (data, expected), new_etag in planned:
-                if expected == "*":
-                    result = await conn.execute(_UPSERT, (key, new_etag, data, now))
-                elif expected:
-                    result = await conn.execute(_UPDATE_IF_MATCH, (new_etag, data, now, key, expected))
-                else:
-                    result = await conn.execute(_INSERT_NEW, (key, new_etag, data, now))
-                if result.rowcount != 1:
+            for key, sql, params, _new in planned:
+                if (await conn.execute(sql, params)).rowcount != 1:
                     raise StateConflict(key)
-        return {key: new_etag for key, _change, new_etag in planned}
+        return {key: new_etag for key, _sql, _params, new_etag in planned}
 
     async def delete(self, keys: Iterable[str]) -> None:
         """Remove the items for `keys` (missing keys are ignored)."""

@@ -19,6 +19,10 @@ from stores.sql.database import Database
 from stores.sql.state import SqlStateStore
 from stores.sqlite.database import SqliteDatabase
 
+_INSERT = "INSERT INTO transcript (channel_id, conversation_id, activity_id, direction, type, timestamp, data) VALUES "
+_ROW = "(?, ?, ?, ?, ?, ?, ?)"
+_ONE_STATEMENT = 200  # rows written by one multi-row INSERT (SQLite allows 32,766 parameters a statement)
+
 
 def _check_direction(direction: str) -> None:
     if direction not in ("in", "out"):
@@ -54,16 +58,16 @@ class SqlTranscriptStore:
         self._db: Database = SqliteDatabase(db) if isinstance(db, str | Path) else db
 
     async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None:
-        """Store serialised activities (`Activity.serialize()`), redacted, in order, in one transaction."""
+        """Store serialised activities (`Activity.serialize()`), redacted, in order, all or none."""
         rows = [_row(raw, direction) for raw, direction in entries]
         if not rows:
             return
-        async with self._db.transaction() as conn:
-            await conn.executemany(
-                "INSERT INTO transcript (channel_id, conversation_id, activity_id, direction, type,"
-                " timestamp, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        if len(rows) > _ONE_STATEMENT:  # a turn that sent a great many: a transaction of single-row inserts
+            async with self._db.transaction() as conn:
+                await conn.executemany(_INSERT + _ROW, rows)
+            return
+        # the usual turn: one statement, so one round trip and atomic by itself
+        await self._db.execute(_INSERT + ", ".join([_ROW] * len(rows)), [value for row in rows for value in row])
 
     async def get_transcript(
         self, channel_id: str, conversation_id: str, *, limit: int | None = None

@@ -101,6 +101,11 @@ class SqliteDatabase:
         """The same read for the stores' async code."""
         return self.sync_query(sql, params)
 
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        """One statement on its own: SQLite commits it by itself (no BEGIN IMMEDIATE/COMMIT statements)."""
+        with self._lock:
+            return _Conn(self._conn).execute(sql, params)
+
     def sync_ping(self) -> bool:
         """True if the database answers `SELECT 1`."""
         try:

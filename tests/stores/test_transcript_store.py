@@ -113,3 +113,20 @@ async def test_rows_keep_their_order_without_a_sequence_table(tmp_path: Path, au
     assert [r["activity"]["text"] for r in rows] == ["three", "four", "five"]
     assert rows[0]["seq"] < rows[1]["seq"] < rows[2]["seq"]
     assert bool(sequences) == autoincrement  # no per-insert sequence bookkeeping for transcripts in a new database
+
+
+@pytest.mark.parametrize("count", [3, 201, 450], ids=["one-statement", "just-over", "transaction"])
+async def test_a_turns_rows_are_written_together_in_order(store: SqlTranscriptStore, count: int) -> None:
+    entries = [(serialize(_activity("many", f"m{n}")), "in" if n % 2 else "out") for n in range(count)]
+    await store.log_serialized(entries)
+    rows = await store.get_transcript("msteams", "many")
+    assert [r["activity"]["text"] for r in rows] == [f"m{n}" for n in range(count)]
+    assert [r["direction"] for r in rows] == [d for _e, d in entries]
+
+
+async def test_a_bad_direction_writes_none_of_the_turns_rows(store: SqlTranscriptStore) -> None:
+    with pytest.raises(ValueError, match="direction"):
+        await store.log_serialized(
+            [(serialize(_activity("all", "ok")), "in"), (serialize(_activity("all", "x")), "up")]
+        )
+    assert await store.get_transcript("msteams", "all") == []

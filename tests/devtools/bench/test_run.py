@@ -20,6 +20,8 @@ SECTIONS = {
         "concurrency 4 CPU per turn",
         "concurrency 1 CPU per turn vs Agents SDK echo",
         "concurrency 4 p50 vs bare aiohttp",
+        "concurrency 1 CPU per turn on PostgreSQL",  # the assistant on a throwaway PostgreSQL server
+        "concurrency 4 p50 on PostgreSQL",
     ),
     "outbox": ("Send → support card, median", "Send → support card, p95"),
     "memory": ("RSS after 500 conversations", "start-up: build + 1st turn, best of 1"),
