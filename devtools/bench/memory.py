@@ -4,15 +4,28 @@ conversations."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devtools.bench.report import Row
 from devtools.bench.turns import Case, build_host, in_child, own_db, run_turn
 
 if TYPE_CHECKING:
     from bot.settings import Settings
+
+
+BYTES_TARGET_KIB = 1.5  # issue 15 §2: compact transcripts, at most 1.5 KiB per turn on disk
+
+
+def _disk_bytes(path: Path) -> int:
+    """The database file and what its WAL still holds."""
+    return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+
+
+def _json_bytes(activities: list[Any]) -> int:
+    return sum(len(json.dumps(a.serialize(), ensure_ascii=False)) for a in activities)
 
 
 def _rss_mib() -> float:
@@ -26,13 +39,15 @@ def probe(kind: str, settings: Settings, cases: list[Case], n: int) -> dict[str,
     async def main() -> dict[str, float]:
         t0 = time.perf_counter()
         host = build_host(kind, settings)
-        await run_turn(host, cases[0], "memory-0")
+        replies = await run_turn(host, cases[0], "memory-0")
         startup, rss0 = time.perf_counter() - t0, _rss_mib()
+        wire = _json_bytes(replies)
         for i in range(1, n):
-            await run_turn(host, cases[i % len(cases)], f"memory-{i}")
+            wire += _json_bytes(await run_turn(host, cases[i % len(cases)], f"memory-{i}"))
         rss = _rss_mib()
         await host.close()
-        return {"startup_s": startup, "rss_mib": rss, "growth_kib": (rss - rss0) * 1024 / max(n - 1, 1)}
+        growth = (rss - rss0) * 1024 / max(n - 1, 1)
+        return {"startup_s": startup, "rss_mib": rss, "growth_kib": growth, "wire_kib": wire / n / 1024}
 
     return asyncio.run(main())
 
@@ -46,7 +61,13 @@ async def bench_memory(settings: Settings, tmp: Path, cases: list[Case], quick: 
             again = await in_child(probe, kind, own_db(settings, tmp / f"startup-{kind}-{i}.db"), cases, 1)
             out[kind]["startup_s"] = min(out[kind]["startup_s"], again["startup_s"])
     faq, echo = out["faq"], out["echo"]
+    disk = _disk_bytes(tmp / "memory-faq.db") / n / 1024
+    note = (
+        "the SQLite file and its WAL after the conversations above, per one-turn conversation, against the JSON of"
+        " the replies those turns sent (what a transcript of them holds as sent); target 1.5 KiB (issue 15 §2)"
+    )
     return [
+        Row("memory", "database bytes per turn", "KiB", disk, faq["wire_kib"], BYTES_TARGET_KIB, note=note),
         Row("memory", f"RSS after {n:,} conversations", "MiB", faq["rss_mib"], echo["rss_mib"], 150),
         Row("memory", "growth per conversation", "KiB", faq["growth_kib"], echo["growth_kib"]),
         Row("memory", f"start-up: build + 1st turn, best of {tries}", "s", faq["startup_s"], echo["startup_s"], 1.5),

@@ -24,7 +24,7 @@ SECTIONS = {
         "concurrency 4 p50 on PostgreSQL",
     ),
     "outbox": ("Send → support card, median", "Send → support card, p95"),
-    "memory": ("RSS after 500 conversations", "start-up: build + 1st turn, best of 1"),
+    "memory": ("RSS after 500 conversations", "start-up: build + 1st turn, best of 1", "database bytes per turn"),
     "live": ("sweep wall time (0.1 s per call)", "API calls per sweep"),
 }
 
