@@ -11,6 +11,8 @@ Persistence (implemented in `stores/`, one folder per backend; `bot/wiring.py` p
 - `TokenCacheStore`: the encrypted msal token cache's blobs (from `tenant.auth.entra`, which declares it).
 - `CaseStore`: support cases (escalation), their bundles, their events and the delivery outbox
   (`assistant.handoff.model` holds the models).
+- `Retention`: bounded, private storage across all of them: the periodic purge of what is older than the retention
+  settings, and the erasure of one person's data.
 
 The tenant as the dialogs see it: `LiveFindings` (live checks) and `Remediation` (confirm-gated fixes).
 
@@ -46,6 +48,7 @@ __all__ = [
     "LiveFindings",
     "OutboxItem",
     "Remediation",
+    "Retention",
     "StateChange",
     "StateConflict",
     "StateStore",
@@ -262,6 +265,28 @@ class CaseStore(Protocol):
 
     async def retry(self, ref: str, now: datetime) -> int:
         """Make the case's failed items pending again, due at `now`; return how many."""
+        ...
+
+
+class Retention(Protocol):
+    """Bounded, private storage over every store: what is older than the retention goes, and one person's data can
+    be erased on request. Counts are rows per table (a table's name as the key); neither method touches open cases'
+    history nor blocks turns for long (small transactions)."""
+
+    async def purge(self, *, dry_run: bool = False) -> dict[str, int]:
+        """Delete conversation state and transcripts older than the conversation retention, and resolved cases
+        (with their rows), the journal and the API call counts older than the case retention; with `dry_run`,
+        only count them."""
+        ...
+
+    async def forget(self, user_id: str, *, dry_run: bool = False) -> dict[str, int]:
+        """Erase the data of user `user_id` everywhere: their state, the state and transcripts of their
+        conversations, those conversations' journal rows, and their cases' personal fields (the cases' history
+        stays); with `dry_run`, only count what would change.
+
+        Raises:
+            ValueError: `user_id` is empty.
+        """
         ...
 
 

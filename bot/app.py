@@ -15,6 +15,7 @@ from bot.channels.directline.endpoint import DirectLine
 from bot.channels.webchat import add_webchat_routes
 from bot.health import add_health_routes
 from bot.loopback import is_loopback_host
+from bot.purge import purge_periodically
 from bot.settings import Settings
 from bot.support.links import add_case_routes
 from bot.wiring import Assistant, Knowledge, build_assistant
@@ -94,13 +95,16 @@ def create_app(settings: Settings, *, knowledge: Knowledge | None = None) -> web
             yield
 
     async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-        # the outbox delivers escalations (cases, staff replies) from this instance while it serves
+        # the outbox delivers escalations (cases, staff replies) from this instance while it serves; the purge keeps
+        # the database within the retention settings
         stop = asyncio.Event()
-        outbox = asyncio.create_task(app[ASSISTANT].support.outbox.run(stop))
+        tasks = [asyncio.create_task(app[ASSISTANT].support.outbox.run(stop))]
+        if settings.purge_interval_s:
+            tasks.append(asyncio.create_task(purge_periodically(assistant.retention, settings.purge_interval_s, stop)))
         yield
         stop.set()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(outbox, timeout=5)
+            await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
         await app[ASSISTANT].close()
 
     app.cleanup_ctx.append(_lifecycle)

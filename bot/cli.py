@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands import cases, diagnose, evaluate, login, package, serve, terminal
+from bot.commands import cases, diagnose, evaluate, login, package, retention, serve, terminal
 from bot.commands.common import devtools
 
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.register(sub)  # diagnose, trace
     login.register(sub)
     cases.register(sub)  # cases list / show / resolve / retry
+    retention.register(sub)  # purge, forget
     evaluate.register(sub)  # eval
     return parser
 

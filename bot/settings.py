@@ -62,6 +62,11 @@ class Settings(SupportSettings):
     )
     database_pool_size: int = Field(10, ge=1, le=200)
     database_statement_timeout_ms: int = Field(5000, ge=100, le=600_000)
+    retention_days: int = Field(30, ge=1, le=36_500, description="Days conversation state and transcripts are kept")
+    case_retention_days: int = Field(
+        365, ge=1, le=36_500, description="Days resolved cases (with their rows), the journal and call counts are kept"
+    )
+    purge_interval_s: int = Field(3600, ge=0, le=7 * 86400, description="Seconds between purges; 0 = no periodic one")
     max_body_bytes: int = Field(256 * 1024, ge=4096, le=16 * 1024 * 1024)
     default_locale: Literal["en", "it"] = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -258,6 +263,8 @@ class Settings(SupportSettings):
     def _check(self) -> Settings:
         if self.match_suggest_at > self.match_answer_at:
             raise ValueError("match_suggest_at must not exceed match_answer_at")
+        if self.case_retention_days < self.retention_days:
+            raise ValueError("COSELL_CASE_RETENTION_DAYS must be at least COSELL_RETENTION_DAYS")
         if self.app_type == "SingleTenant" and self.app_id and not self.app_tenant_id:
             raise ValueError("MicrosoftAppTenantId is required when MicrosoftAppType is SingleTenant")
         problem = salesforce_problem(self)

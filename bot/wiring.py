@@ -18,7 +18,7 @@ from assistant.handoff.desk import SupportDesk
 from assistant.handoff.intake import Escalation
 from assistant.handoff.model import HANDOFF_EVENT, TEAMS, USER, WEBHOOK
 from assistant.handoff.outbox import Outbox
-from assistant.ports import CaseStore, DeliveryTarget, TranscriptStore
+from assistant.ports import CaseStore, DeliveryTarget, Retention, TranscriptStore
 from assistant.trust import TrustPolicy
 from bot.adapter import FixedCloudAdapter
 from bot.channels.rendering import ChannelRenderer
@@ -42,8 +42,9 @@ from knowledge.models import Lang, Match
 from knowledge.neighbours import Neighbours, load_neighbours
 from stores.sql.cases import SqlCaseStore
 from stores.sql.counters import SqlCallCounter
-from stores.sql.database import Database
+from stores.sql.database import Database, DatabaseError
 from stores.sql.journal import SqlJournal
+from stores.sql.retention import SqlRetention
 from stores.sql.state import SqlStateStore
 from stores.sql.token_cache import SqlTokenCacheStore
 from stores.sql.transcripts import SqlTranscriptStore
@@ -172,6 +173,7 @@ class Assistant:
     adapter: FixedCloudAdapter
     live: LiveChecks
     support: Support
+    retention: Retention
     closed: bool = field(default=False)
 
     async def close(self) -> None:
@@ -231,7 +233,10 @@ def build_assistant(
     )
     adapter.on_turn_error = on_turn_error
     adapter.use(TranscriptMiddleware(transcripts))
-    return Assistant(settings, knowledge, database, state_storage, transcripts, journal, bot, adapter, live, support)
+    retention = open_retention(settings, database)
+    return Assistant(
+        settings, knowledge, database, state_storage, transcripts, journal, bot, adapter, live, support, retention
+    )
 
 
 def open_database(settings: Settings) -> Database:
@@ -265,6 +270,12 @@ def build_live_checks(
     )
 
 
+def open_retention(settings: Settings, database: Database) -> Retention:
+    """The purge and the erasure (`cosell-bot purge`, `forget`, the periodic purge) on `database`, with the
+    retention settings."""
+    return SqlRetention(database, days=settings.retention_days, case_days=settings.case_retention_days)
+
+
 def open_case_store(database: Database) -> CaseStore:
     """The support cases' store (escalation) on `database`."""
     return SqlCaseStore(database)
@@ -272,6 +283,7 @@ def open_case_store(database: Database) -> CaseStore:
 
 __all__ = [
     "Assistant",
+    "DatabaseError",
     "Knowledge",
     "MemoryStorage",
     "SqlTokenCacheStore",
@@ -281,4 +293,5 @@ __all__ = [
     "load_knowledge",
     "open_case_store",
     "open_database",
+    "open_retention",
 ]

@@ -29,6 +29,14 @@ def _check_direction(direction: str) -> None:
         raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
 
 
+def _user_id(raw: dict[str, Any], direction: str) -> str | None:
+    """The user's id: the sender of what came in, the recipient of what went out (`cosell-bot forget` finds a
+    person's conversations by it)."""
+    account = raw.get("from" if direction == "in" else "recipient")
+    user = account.get("id") if isinstance(account, dict) else None
+    return str(user) if user is not None else None
+
+
 def _row(raw: dict[str, Any], direction: str) -> tuple[Any, ...]:
     _check_direction(direction)
     return (
@@ -40,6 +48,7 @@ def _row(raw: dict[str, Any], direction: str) -> tuple[Any, ...]:
         # msrest's timestamp shape, so TEXT ordering stays chronological
         raw.get("timestamp") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         redacted_json(raw),
+        _user_id(raw, direction),
     )
 
 
@@ -48,7 +57,8 @@ class SqlTranscriptStore:
 
     Built on a `SqlStateStore` (or a `Database`) it shares that database and leaves closing it to its owner; built
     on a path it opens, and closes, an SQLite one of its own. `id` orders a conversation's rows (SQLite's rowid,
-    PostgreSQL's identity column: `stores.sql.schema`).
+    PostgreSQL's identity column: `stores.sql.schema`); `user_id` is the user's id of each row (the sender of "in"
+    rows, the recipient of "out" rows), by which `stores.sql.erasure` finds a person's conversations.
     """
 
     def __init__(self, db: SqlStateStore | Database | str | Path) -> None:
