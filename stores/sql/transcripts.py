@@ -19,8 +19,11 @@ from stores.sql.database import Database
 from stores.sql.state import SqlStateStore
 from stores.sqlite.database import SqliteDatabase
 
-_INSERT = "INSERT INTO transcript (channel_id, conversation_id, activity_id, direction, type, timestamp, data) VALUES "
-_ROW = "(?, ?, ?, ?, ?, ?, ?)"
+_INSERT = (
+    "INSERT INTO transcript (channel_id, conversation_id, activity_id, direction, type, timestamp, data, user_id)"
+    " VALUES "
+)
+_ROW = "(?, ?, ?, ?, ?, ?, ?, ?)"
 _ONE_STATEMENT = 200  # rows written by one multi-row INSERT (SQLite allows 32,766 parameters a statement)
 
 
