@@ -13,7 +13,7 @@ What the purge deletes, and by which column:
 
 It never holds the database long: each transaction deletes at most `batch` rows (a transcript conversation larger
 than that goes whole in one, cases go `batch // 10` at a time with their rows), and the purge yields to the event
-loop between transactions, so turns interleave with it. The rows to delete are picked by the indexes of migration 3
+loop between transactions, so turns interleave with it. The rows to delete are picked by the indexes of migration 2
 (`stores.sql.schema`); the transcripts are swept conversation by conversation in key order from the index alone.
 
 Several instances may purge at once (on PostgreSQL each runs its own periodic purge): every delete re-checks its

@@ -90,7 +90,7 @@ _POSTGRESQL_1 = tuple(
 # 3 (2 is another change's): the user of each transcript row, so `cosell-bot forget` finds a person's conversations
 # (the user's `from.id` on "in" rows, `recipient.id` on "out" rows; written by the store from now on, backfilled
 # here from the stored JSON), and the indexes the periodic purge reads instead of whole tables (`stores.sql.retention`)
-_INDEXES_3 = (
+_INDEXES_2 = (
     "CREATE INDEX IF NOT EXISTS transcript_user ON transcript (user_id)",
     # a conversation's last activity from the index alone (the purge's sweep never reads the activities' JSON); it
     # replaces migration 1's (channel_id, conversation_id, id), which served only reads of a whole conversation
@@ -104,24 +104,24 @@ _INDEXES_3 = (
     "CREATE INDEX IF NOT EXISTS remediation_at ON remediation (at)",
     "CREATE INDEX IF NOT EXISTS remediation_user ON remediation (user_id)",
 )
-_SQLITE_3 = (
+_SQLITE_2 = (
     "ALTER TABLE transcript ADD COLUMN user_id TEXT",
     "UPDATE transcript SET user_id = CASE WHEN json_valid(data) THEN json_extract(data,"
     " CASE direction WHEN 'in' THEN '$.from.id' ELSE '$.recipient.id' END) END",
-    *_INDEXES_3,
+    *_INDEXES_2,
 )
-_POSTGRESQL_3 = (
+_POSTGRESQL_2 = (
     # the backfill of a large table may take longer than the connections' statement timeout: not this transaction
     "SET LOCAL statement_timeout = 0",
     "ALTER TABLE transcript ADD COLUMN IF NOT EXISTS user_id TEXT",
     "UPDATE transcript SET user_id = CASE direction WHEN 'in' THEN data::json #>> '{from,id}'"
     " ELSE data::json #>> '{recipient,id}' END",
-    *_INDEXES_3,
+    *_INDEXES_2,
 )
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the stores' tables", _SQLITE_1, _POSTGRESQL_1),
-    Migration(3, "transcript user ids; retention indexes", _SQLITE_3, _POSTGRESQL_3),
+    Migration(2, "transcript user ids; retention indexes", _SQLITE_2, _POSTGRESQL_2),
 )
 
 _TABLE = (

@@ -1,4 +1,4 @@
-"""Migration 3 (stores/sql/schema.py) on both engines: a database written before it gets `transcript.user_id`
+"""Migration 2 (stores/sql/schema.py) on both engines: a database written before it gets `transcript.user_id`
 backfilled from the stored JSON (the sender of "in" rows, the recipient of "out" rows) and its indexes; the store
 writes the column on every insert from then on."""
 
@@ -29,7 +29,7 @@ def _activity(sender: str, recipient: str) -> dict[str, object]:
 async def test_a_database_from_before_gets_its_user_ids_backfilled(
     open_database: Callable[[], Database], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with monkeypatch.context() as before:  # a database at version 1, written by the build before migration 3
+    with monkeypatch.context() as before:  # a database at version 1, written by the build before migration 2
         before.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
         old = open_database()
         async with old.transaction() as conn:
@@ -51,7 +51,7 @@ async def test_a_database_from_before_gets_its_user_ids_backfilled(
             ("out", "29:user"),
             ("in", None),
         ]
-        assert await db.query("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (3,)]
+        assert await db.query("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
 
         await SqlTranscriptStore(db).log_serialized(
             [(_activity("29:other", "bot"), "in"), (_activity("bot", "29:other"), "out")]
