@@ -6,6 +6,7 @@ options, prompt specs, the conversation's data), the dialogs' words in English a
 presenters (`presenters/`: markdown and Adaptive Cards) and redaction (`redaction/`: what transcripts, the journal
 and the log may not keep).
 
-May import: `tenant`, `knowledge`, pydantic, detect-secrets. Imported by: `dialogs`, `bot`, `stores`. Never imports
-them back, nor botbuilder, aiohttp or msrest (import-linter contracts).
+May import: `tenant`, `knowledge`, pydantic, detect-secrets, the OpenTelemetry API (`telemetry`: never its SDK).
+Imported by: `dialogs`, `bot`, `stores`. Never imports them back, nor botbuilder, aiohttp or msrest (import-linter
+contracts).
 """

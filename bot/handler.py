@@ -57,6 +57,7 @@ from bot.log_setup import safe_id
 from bot.sdk.state import forget, save_all
 from bot.sdk.turn_context import HeldReplies
 from bot.support.staff import StaffSide
+from bot.telemetry import turn_span
 from dialogs.access import ACCESS_KEY
 from dialogs.state import LANG_CHANGED_KEY, LANG_KEY, set_conversation_data
 from knowledge.loader import KnowledgeBase
@@ -200,25 +201,28 @@ class TroubleshootBot(TeamsActivityHandler):
         first (`StateConflict`), run it again from what is stored, its first answers never sent (`HeldReplies`):
         the Bot Framework's scale-out guidance (e-tags, a retry loop around the turn, replies held until the save).
         A turn that did something lasting (`assistant.effects`: a case, a journal row, a fix) is not run twice: its
-        answers go out and the conflict reaches the error handler, as does the last attempt's."""
+        answers go out and the conflict reaches the error handler, as does the last attempt's. The whole loop is the
+        turn's telemetry span (`bot.telemetry.turn_span`: attempts, outcome)."""
         held = HeldReplies.hold(turn_context)
-        for attempt in range(1, TURN_ATTEMPTS + 1):
-            with effects.watch() as done:
-                try:
-                    await self._turn_once(turn_context)
-                except StateConflict:
-                    if attempt < TURN_ATTEMPTS and not done:
-                        log.info("state changed under the turn (another instance): running it again (%d)", attempt)
-                        held.discard()
-                        forget(turn_context, self._conversation_state, self._user_state)
-                        continue
-                    await held.release(turn_context)
-                    raise
-                except BaseException:
-                    await held.release(turn_context)  # what was said before a failure is said, as without holding
-                    raise
-            await held.release(turn_context)
-            return
+        with turn_span(turn_context.activity) as record:
+            for attempt in range(1, TURN_ATTEMPTS + 1):
+                record.attempts = attempt
+                with effects.watch() as done:
+                    try:
+                        await self._turn_once(turn_context)
+                    except StateConflict:
+                        if attempt < TURN_ATTEMPTS and not done:
+                            log.info("state changed under the turn (another instance): running it again (%d)", attempt)
+                            held.discard()
+                            forget(turn_context, self._conversation_state, self._user_state)
+                            continue
+                        await held.release(turn_context)
+                        raise
+                    except BaseException:
+                        await held.release(turn_context)  # what was said before a failure is said, as without holding
+                        raise
+                await held.release(turn_context)
+                return
 
     async def _turn_once(self, turn_context: TurnContext) -> None:
         try:

@@ -93,5 +93,6 @@ def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()  # stderr
     handler.setFormatter(SafeFormatter(FORMAT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
-    for noisy in ("httpx", "httpcore", "msrest", "urllib3", "aiohttp.access"):
+    # azure: the telemetry exporter's HTTP pipeline logs every export's request and response at INFO
+    for noisy in ("httpx", "httpcore", "msrest", "urllib3", "aiohttp.access", "azure"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

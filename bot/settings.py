@@ -70,6 +70,15 @@ class Settings(SupportSettings):
     max_body_bytes: int = Field(256 * 1024, ge=4096, le=16 * 1024 * 1024)
     default_locale: Literal["en", "it"] = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Azure's own name, which App Service sets for an Application Insights resource (bot/telemetry.py)
+    applicationinsights_connection_string: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+        description="Application Insights connection string: telemetry exported to Azure Monitor; empty = none",
+    )
+    telemetry_sample_ratio: float = Field(
+        1.0, ge=0.0, le=1.0, description="Share of traces recorded and exported (metrics always count everything)"
+    )
 
     match_answer_at: float = Field(0.36, ge=0.0, le=1.0, description="Confidence needed to answer with an entry")
     match_suggest_at: float = Field(0.25, ge=0.0, le=1.0, description="Confidence needed to offer a guess")
@@ -221,6 +230,15 @@ class Settings(SupportSettings):
         if url and not url.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be empty (SQLite at COSELL_DATABASE_PATH) or a postgresql:// URL")
         return SecretStr(url)
+
+    @field_validator("applicationinsights_connection_string")
+    @classmethod
+    def _connection_string(cls, value: SecretStr) -> SecretStr:
+        text = value.get_secret_value().strip()
+        keys = {part.split("=", 1)[0].strip().casefold() for part in text.split(";") if "=" in part}
+        if text and "instrumentationkey" not in keys:
+            raise ValueError("must be an Application Insights connection string (InstrumentationKey=...;...)")
+        return SecretStr(text)
 
     @field_validator("directline_embedded", mode="before")
     @classmethod

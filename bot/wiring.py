@@ -7,6 +7,7 @@ bot logic. The only place that picks concrete implementations, and the only prod
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ from bot.support.links import CaseLinks
 from bot.support.staff import StaffSide
 from bot.support.staff_tokens import StaffTokens
 from bot.support.targets import HandoffEventTarget, TeamsTarget, UserTarget
+from bot.telemetry import record_match
 from bot.transcripts import TranscriptMiddleware
 from dialogs.main_dialog import MainDialog
 from knowledge.intent import HandoffRecognizer, recognizer_for
@@ -68,7 +70,13 @@ class Knowledge:
     def match(self, text: str, lang: Lang | None = None) -> Match:
         """Match `text`, with `lang` as the language hint. A question about a neighbouring topic (payouts, partner
         ids, ...) is answered by no entry, whatever words it shares with one, unless an entry's fingerprint
-        recognised a pasted error."""
+        recognised a pasted error. The verdict is recorded (`bot.telemetry.record_match`), never the text."""
+        started = time.time_ns()
+        verdict = self._match(text, lang)
+        record_match(verdict, started)
+        return verdict
+
+    def _match(self, text: str, lang: Lang | None) -> Match:
         verdict = match(self.index, text, self.thresholds, locale_hint=lang, model=self.model)
         if verdict.via in ("fingerprint", "smalltalk"):
             return verdict

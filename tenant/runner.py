@@ -4,6 +4,7 @@
 (skipped, error, or what the check itself found), so a dialog can always show the whole sweep.
 After a change to the tenant (a remediation), `affected()` names the checks whose results it may have changed and
 `invalidate()` drops their cached results, so the next run reads the tenant again.
+Telemetry (`tenant.telemetry`): a span per sweep and per check run, circuit changes as events, circuits on a gauge.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tenant.base import (
     System,
 )
 from tenant.clients.transport import count_calls, system_name
+from tenant.telemetry import Circuit, circuit_changed, describe_check, describe_sweep, tracer, watch_circuits
 from tenant.texts import said
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,7 @@ class CheckRunner:
         self._clock = clock
         self._cache: dict[_CacheKey, tuple[float, CheckResult]] = {}
         self._breakers: dict[System, _Breaker] = {}
+        watch_circuits(self)
 
     async def run(
         self,
@@ -116,20 +119,33 @@ class CheckRunner:
         started = self._clock()
         given = dict(inputs or {})
         frozen = frozenset(given.items())
-        selected, warnings = self._select(area, ids)
-        results, cached, todo = self._triage(selected, (tenant, frozen), refresh)
-        todo, over_budget, budget_warnings = await self._apply_budget(todo)
-        results.update(over_budget)
-        warnings.extend(budget_warnings)
-        with count_calls(self._counter) as tally:
-            results.update(await self._run_all(todo, given, tenant, frozen))
+        with tracer.start_as_current_span("cosell.live.sweep", record_exception=False) as span:
+            selected, warnings = self._select(area, ids)
+            results, cached, todo = self._triage(selected, (tenant, frozen), refresh)
+            todo, over_budget, budget_warnings = await self._apply_budget(todo)
+            results.update(over_budget)
+            warnings.extend(budget_warnings)
+            with count_calls(self._counter) as tally:
+                results.update(await self._run_all(todo, given, tenant, frozen))
+            calls = tally.total
+            describe_sweep(span, area=area, checks=len(selected), ran=len(todo), cached=len(cached), api_calls=calls)
         return Sweep(
             results=[results[check.id] for check in selected],
             elapsed_ms=(self._clock() - started) * 1000,
-            api_calls=tally.total,
+            api_calls=calls,
             warnings=warnings,
             cached=cached,
         )
+
+    def circuits(self) -> dict[System, Circuit]:
+        """The circuit of every configured system (the telemetry gauge reads it, from another thread: copies)."""
+        breakers, now = dict(self._breakers), self._clock()
+        states = dict.fromkeys(list(self._clients), Circuit.closed)
+        for system, breaker in breakers.items():
+            if system in states and breaker.opened_at is not None:
+                cooling = breaker.opened_at + self._breaker_cooldown > now
+                states[system] = Circuit.open if cooling else Circuit.half_open
+        return states
 
     def invalidate(self, ids: Iterable[str]) -> int:
         """Drop the cached results of the checks `ids`, for every tenant and inputs; return how many were dropped."""
@@ -264,26 +280,29 @@ class CheckRunner:
         return results
 
     async def _run_one(self, check: Check, inputs: Mapping[str, str]) -> tuple[CheckResult, bool]:
-        """Run one check under its timeout; the flag says whether the result may be cached."""
+        """Run one check under its timeout, in its span; the flag says whether the result may be cached."""
         context = _Context({s: self._clients[s] for s in check.systems if s in self._clients}, inputs)
         started = self._clock()
         cacheable = False
-        try:
-            async with asyncio.timeout(self._per_check_timeout):
-                result = await check.run(context)
-            cacheable = True
-            for system in check.systems:
-                self._succeeded(system)
-        except TimeoutError:
-            self._failed(check.systems[0])
-            result = _timed_out(check, self._per_check_timeout)
-        except LiveCheckError as exc:
-            result = self._from_error(check, exc)
-        except Exception:
-            # the check id only: the exception text may carry data from the tenant
-            log.exception("unexpected error in check %s", check.id)
-            result = _result(check, Status.error, said("unexpected-error", check=check.id))
-        elapsed_ms = (self._clock() - started) * 1000
+        with tracer.start_as_current_span("cosell.live.check", record_exception=False) as span:
+            try:
+                async with asyncio.timeout(self._per_check_timeout):
+                    result = await check.run(context)
+                cacheable = True
+                for system in check.systems:
+                    self._succeeded(system)
+            except TimeoutError:
+                self._failed(check.systems[0])
+                result = _timed_out(check, self._per_check_timeout)
+            except LiveCheckError as exc:
+                result = self._from_error(check, exc)
+            except Exception:
+                # the check id only: the exception text may carry data from the tenant
+                log.exception("unexpected error in check %s", check.id)
+                result = _result(check, Status.error, said("unexpected-error", check=check.id))
+            elapsed_ms = (self._clock() - started) * 1000
+            status = result.status.value
+            describe_check(span, check_id=check.id, system=result.system, status=status, elapsed_ms=elapsed_ms)
         return result.model_copy(update={"elapsed_ms": elapsed_ms}), cacheable
 
     def _from_error(self, check: Check, exc: LiveCheckError) -> CheckResult:
@@ -310,11 +329,13 @@ class CheckRunner:
         if breaker.failures >= self._breaker_threshold:
             if breaker.opened_at is None or self._open_for(system) is None:
                 log.warning("%s circuit open after %d failures", system, breaker.failures)
+                circuit_changed(system, "opened", breaker.failures)
             breaker.opened_at = self._clock()
 
     def _succeeded(self, system: System) -> None:
         if self._breakers.pop(system, None) is not None:
             log.info("%s circuit closed", system)
+            circuit_changed(system, "closed")
 
     def _cache_get(self, key: _CacheKey) -> CheckResult | None:
         entry = self._cache.get(key)

@@ -42,7 +42,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def make_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
     """`make_settings(**overrides)`: Settings from defaults and overrides only (no .env, no COSELL_ env)."""
     for name in list(os.environ):
-        if name.upper().startswith(("COSELL_", "MICROSOFTAPP")):
+        if name.upper().startswith(("COSELL_", "MICROSOFTAPP", "APPLICATIONINSIGHTS_")):
             monkeypatch.delenv(name)
 
     def make(**overrides: Any) -> Settings:

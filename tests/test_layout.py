@@ -54,6 +54,32 @@ def code_lines(source: str) -> int:
     return len(lines)
 
 
+def _imported(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_only_the_host_imports_the_telemetry_sdk() -> None:
+    """The SDK-free packages record through the OpenTelemetry API alone; the SDK, the instrumentations and the
+    exporter are bot's (bot/telemetry_export.py), imported only when telemetry is on (import-linter cannot say so)."""
+    edge = ("opentelemetry.sdk", "opentelemetry.instrumentation", "azure")
+    packages = [name for name in PRODUCT if name != "bot"]
+    found = {
+        str(path.relative_to(ROOT)): name
+        for path in _modules(*packages)
+        for name in _imported(path)
+        if name.startswith(edge)
+    }
+    assert not found, f"telemetry SDK imported beyond bot/: {found}"
+    recorders = {str(path.relative_to(ROOT)) for path in _modules(*packages) if "opentelemetry" in _imported(path)}
+    assert {"tenant/telemetry.py", "assistant/telemetry.py"} <= recorders
+
+
 def test_code_lines_skip_blanks_comments_and_docstrings() -> None:
     source = (
         '"""Module.\n\nMore."""\n\nimport os  # why\n\n# a comment\ndef f():\n    """Doc."""\n    return """text\n"""\n'

@@ -22,6 +22,7 @@ from assistant.handoff.bundle import CaseBundle
 from assistant.handoff.model import TEAMS, USER, WEBHOOK, CaseEvent, EventKind, OutboxItem, SupportCase, new_ref
 from assistant.ports import CaseConflict, CaseStore
 from assistant.redaction.masking import redact
+from assistant.telemetry import case_opened
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class SupportDesk:
                 bundle = bundle.model_copy(update={"ref": ref})
                 continue
             log.info("case %s opened: channel=%s targets=%s", case.ref, case.channel_id, ",".join(self.targets))
+            case_opened(case.lang)
             self._wake()
             return case
         raise RuntimeError("could not draw a free case reference")

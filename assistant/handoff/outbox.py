@@ -11,6 +11,9 @@ Once per target: the lease keeps two instances off one item, `settle` refuses an
 the webhook carries an `Idempotency-Key` (case ref and item key) and the Teams target posts a case only while the
 case has no support thread yet. What remains is the window between a target's answer and `settle`: a crash there
 repeats the webhook call (with the same idempotency key) — at-least-once on the wire, once per key at the receiver.
+
+Each delivery is a `cosell.outbox.deliver` span and counts as delivered or failed per target, with the target's time
+(`assistant.telemetry`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import asyncio
 import logging
 import math
 import random
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -28,6 +32,7 @@ from assistant.handoff import model as handoff_model
 from assistant.handoff.desk import SupportDesk
 from assistant.handoff.model import DeliveryFailed, OutboxItem
 from assistant.ports import CaseStore, DeliveryTarget
+from assistant.telemetry import OUTCOME, TARGET, delivered, delivery_failed, tracer
 
 log = logging.getLogger(__name__)
 
@@ -103,29 +108,47 @@ class Outbox:
         return len(items)
 
     async def _deliver(self, item: OutboxItem) -> None:
+        kind = item.payload.get("kind")
+        with tracer.start_as_current_span("cosell.outbox.deliver", record_exception=False) as span:
+            if span.is_recording():
+                span.set_attributes(
+                    {
+                        TARGET: item.target,
+                        "cosell.case.ref": item.ref,
+                        "cosell.outbox.kind": kind if isinstance(kind, str) else "",
+                        "cosell.outbox.attempt": item.attempts + 1,
+                    }
+                )
+            span.set_attribute(OUTCOME, await self._deliver_item(item))
+
+    async def _deliver_item(self, item: OutboxItem) -> str:
+        """Deliver `item` and settle it; return the outcome: delivered, retrying or failed."""
         target = self._targets.get(item.target)
         case = await self._store.get(item.ref)
         if target is None or case is None:
             why = f"no target {item.target!r} in this deployment" if target is None else "the case is gone"
             await self._store.settle(item.id, self.owner, delivered=False, error=why, next_at=None)
+            delivery_failed(item.target, None, retry=False)
             log.warning("outbox item %s of case %s not deliverable: %s", item.key, item.ref, why)
-            return
+            return "failed"
+        started = time.perf_counter()
         try:
             bundle = await self._store.bundle(item.ref) if item.payload.get("kind") == "case.created" else None
             detail = await target.deliver(item, case, bundle)
         except DeliveryFailed as exc:
-            await self._failed(item, exc.reason, retry=exc.retry)
-            return
+            return await self._failed(item, exc.reason, retry=exc.retry, seconds=time.perf_counter() - started)
         except Exception as exc:  # a target's bug or an unexpected client error: retry, and say which class
             log.warning("outbox: %s delivery of case %s raised %s", item.target, item.ref, type(exc).__name__)
-            await self._failed(item, f"unexpected {type(exc).__name__}", retry=True)
-            return
+            reason = f"unexpected {type(exc).__name__}"
+            return await self._failed(item, reason, retry=True, seconds=time.perf_counter() - started)
+        delivered(item.target, time.perf_counter() - started)
         answer = detail if isinstance(detail, Mapping) else {}  # a target that answered nothing did deliver
         thread = answer.get("thread")
         if isinstance(thread, dict):
             await self._keep_thread(item, thread)
         if await self._store.settle(item.id, self.owner, delivered=True, detail=_plain(answer)):
             log.info("outbox: case %s %s delivered to %s", item.ref, item.key, item.target)
+        return "delivered"
 
     async def _keep_thread(self, item: OutboxItem, thread: dict[str, Any]) -> None:
         """Store the support thread with the case; the item is delivered even if that fails (settling it as not
@@ -135,14 +158,16 @@ class Outbox:
         except Exception:
             log.exception("outbox: case %s posted, but its support thread could not be stored", item.ref)
 
-    async def _failed(self, item: OutboxItem, reason: str, *, retry: bool) -> None:
+    async def _failed(self, item: OutboxItem, reason: str, *, retry: bool, seconds: float) -> str:
         attempts = item.attempts + 1
         give_up = not retry or attempts >= self._max_attempts
+        delivery_failed(item.target, seconds, retry=not give_up)
         next_at = None if give_up else handoff_model.utcnow() + timedelta(seconds=backoff(attempts))
         await self._store.settle(item.id, self.owner, delivered=False, error=reason, next_at=next_at)
         level = logging.ERROR if give_up else logging.WARNING
         state = "failed for good" if give_up else f"failed (try {attempts}), retrying"
         log.log(level, "outbox: case %s %s to %s %s: %s", item.ref, item.key, item.target, state, reason)
+        return "failed" if give_up else "retrying"
 
 
 def _plain(detail: Mapping[str, Any]) -> dict[str, Any]:

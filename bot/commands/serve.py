@@ -42,12 +42,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "on" if settings.auth_enabled else "off",
         settings.database_path,
     )
+    from bot.telemetry import start_telemetry
+
+    telemetry = start_telemetry(settings)  # before the app: the server instrumentation wraps web.Application
     app = create_app(settings)
     if demo is not None:
         tools.attach_demo(app, demo, sandbox_port)
         logging.getLogger("bot").info("demo: live checks use the simulated tenant %r (test/demo tool)", demo.name)
     tune_gc_for_serving()
     web.run_app(app, host=settings.bind_host, port=settings.port, print=None)
+    if telemetry is not None:
+        telemetry.shutdown()  # export what is pending
     return 0
 
 

@@ -274,6 +274,17 @@ resource databaseUrlSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
+// the Application Insights connection string: not a credential to Azure, but whoever holds it can write telemetry
+// into the resource, and the app keeps it a secret setting (bot/settings.py), so it reaches the app as the others do
+resource appInsightsConnectionSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: keyVault
+  name: 'applicationinsights-connection-string'
+  properties: {
+    contentType: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+    value: appInsights.properties.ConnectionString
+  }
+}
+
 // the optional secrets, created only when given (an app setting must never point at a missing secret: App Service
 // would pass the reference text itself to the app)
 var optionalSecrets = [
@@ -420,16 +431,15 @@ resource acrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!emp
 
 // ---------------------------------------------------------------- app settings
 
-// Settings the app reads (bot/settings.py), plus three of the platform's: WEBSITES_PORT (the container's port),
-// WEBSITES_ENABLE_APP_SERVICE_STORAGE (/home, where the SQLite fallback lives) and APPLICATIONINSIGHTS_CONNECTION_STRING
-// (telemetry, issue 15 §4). COSELL_HOST and COSELL_PORT come from the image.
+// Settings the app reads (bot/settings.py, APPLICATIONINSIGHTS_CONNECTION_STRING among them: telemetry, a secret), plus
+// two of the platform's: WEBSITES_PORT (the container's port) and WEBSITES_ENABLE_APP_SERVICE_STORAGE (/home, where
+// the SQLite fallback lives). COSELL_HOST and COSELL_PORT come from the image.
 var plainSettings = {
   MicrosoftAppId: botAppId
   MicrosoftAppType: botAppType
   MicrosoftAppTenantId: botTenantId
   WEBSITES_PORT: containerPort
   WEBSITES_ENABLE_APP_SERVICE_STORAGE: 'true'
-  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
   COSELL_DATABASE_PATH: '/home/data/cosell-bot.db'
   COSELL_PUBLIC_URL: 'https://${webApp.properties.defaultHostName}'
   COSELL_FORWARDED_HOPS: '1'
@@ -448,6 +458,7 @@ var plainSettings = {
 var secretSettings = {
   MicrosoftAppPassword: '@Microsoft.KeyVault(SecretUri=${botPasswordSecret.properties.secretUri})'
   COSELL_DATABASE_URL: '@Microsoft.KeyVault(SecretUri=${databaseUrlSecret.properties.secretUri})'
+  APPLICATIONINSIGHTS_CONNECTION_STRING: '@Microsoft.KeyVault(SecretUri=${appInsightsConnectionSecret.properties.secretUri})'
 }
 
 var directLineSecretSetting = empty(directLineSecret) ? {} : { COSELL_DIRECTLINE_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/directline-secret)' }

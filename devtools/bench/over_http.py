@@ -51,7 +51,9 @@ def serve(kind: str, settings: Settings, port: int) -> None:
 
         if kind in ("faq", PG):
             from bot.app import create_app, tune_gc_for_serving
+            from bot.telemetry import start_telemetry
 
+            start_telemetry(settings)  # as `cosell-bot serve` does (nothing without a connection string)
             app = create_app(settings)
             tune_gc_for_serving()  # as `cosell-bot serve` does
         elif kind == "agents":

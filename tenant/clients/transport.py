@@ -2,7 +2,8 @@
 
 Every client sends through `send()`, so the retry policy (idempotent GET/HEAD only, bounded `Retry-After`),
 the mapping of failures to the `LiveCheckError` family and the per-system call counting live in one place.
-Logs carry system, method, path, status and elapsed ms only: never query strings, tokens or bodies.
+Logs carry system, method, path, status and elapsed ms only: never query strings, tokens or bodies; so does the
+telemetry of each attempt (`tenant.telemetry.record_call`: system, status or outcome, seconds).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import httpx
 
 from knowledge.messages import phrase
 from tenant.base import CallCounter, LiveCheckError, LiveCheckFailed, LiveCheckUnavailable, System
+from tenant.telemetry import record_call
 from tenant.texts import has_message, said
 
 log = logging.getLogger(__name__)
@@ -147,17 +149,21 @@ async def send(
         try:
             response = await http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
+            record_call(system, "timeout", _ms(started) / 1000)
             log.info("%s %s %s timed out after %.0f ms", system, method, path, _ms(started))
             if last:
                 raise LiveCheckUnavailable(system, said("no-answer", system=system_name(system))) from exc
             await sleep(min(_DEFAULT_DELAY, max_retry_after))
             continue
         except httpx.TransportError as exc:
+            record_call(system, "unreachable", _ms(started) / 1000)
             log.info("%s %s %s failed (%s) after %.0f ms", system, method, path, type(exc).__name__, _ms(started))
             raise LiveCheckUnavailable(system, said("unreachable", system=system_name(system))) from exc
         status = response.status_code
+        elapsed_ms = _ms(started)
+        record_call(system, str(status), elapsed_ms / 1000)
         level = logging.DEBUG if response.is_success else logging.INFO
-        log.log(level, "%s %s %s -> %d in %.0f ms", system, method, path, status, _ms(started))
+        log.log(level, "%s %s %s -> %d in %.0f ms", system, method, path, status, elapsed_ms)
         if response.is_success:
             return response
         delay = _retry_after(response)

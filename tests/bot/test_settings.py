@@ -17,7 +17,11 @@ def test_env_example_lists_every_setting(make_settings) -> None:
     assert loaded.port == 3978 and loaded.database_path == Path("var/cosell-bot.db")
     listed = {line.split("=")[0] for line in EXAMPLE.read_text().splitlines() if line and not line.startswith("#")}
     expected = {"MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppType", "MicrosoftAppTenantId"}
-    expected |= {f"COSELL_{name.upper()}" for name in Settings.model_fields if not name.startswith("app_")}
+    azure = {"applicationinsights_connection_string": "APPLICATIONINSIGHTS_CONNECTION_STRING"}  # Azure's own name
+    expected |= set(azure.values())
+    expected |= {f"COSELL_{name.upper()}" for name in Settings.model_fields if not name.startswith("app_")} - {
+        f"COSELL_{name.upper()}" for name in azure
+    }
     assert listed == expected
 
 

@@ -17,8 +17,8 @@ from tests.deploy.readers import BICEP, PARAMETERS, REPO, read_bicep, read_docke
 TEMPLATE = read_bicep(BICEP.read_text(encoding="utf-8"))
 BY_NAME = {setting.name: setting for setting in TEMPLATE.settings}
 
-# App Service's own settings, and the one the telemetry exporter reads (issue 15 §4): none is a field of Settings
-PLATFORM = {"WEBSITES_PORT", "WEBSITES_ENABLE_APP_SERVICE_STORAGE", "APPLICATIONINSIGHTS_CONNECTION_STRING"}
+# App Service's own settings: neither is a field of Settings
+PLATFORM = {"WEBSITES_PORT", "WEBSITES_ENABLE_APP_SERVICE_STORAGE"}
 # secret whatever Settings says: the PostgreSQL URL carries the password
 SECRET_BY_NATURE = {"COSELL_DATABASE_URL"}
 # what the app needs in production: Bot Framework auth on, the shared database
@@ -237,7 +237,11 @@ def test_key_vault_identity_and_telemetry() -> None:
     assert "principalId: webApp.identity.principalId" in text
     settings_resource = text[text.index("resource appSettings ") :]
     assert re.search(r"dependsOn: \[\n    secretsUser\n", settings_resource), "settings before the identity may read"
-    assert BY_NAME["APPLICATIONINSIGHTS_CONNECTION_STRING"].value == "appInsights.properties.ConnectionString"
+    # telemetry (bot/telemetry.py): the connection string is a secret setting, kept in Key Vault like the others
+    assert BY_NAME["APPLICATIONINSIGHTS_CONNECTION_STRING"].value == (
+        "'@Microsoft.KeyVault(SecretUri=${appInsightsConnectionSecret.properties.secretUri})'"
+    )
+    assert "value: appInsights.properties.ConnectionString" in text
     assert "WorkspaceResourceId: logs.id" in text
 
 
