@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -129,7 +129,7 @@ class FixedCloudAdapter(CloudAdapter):
         self._session: aiohttp.ClientSession | None = None
         # channels served by this process (the embedded Direct Line): a sink keeps a proactive activity for its
         # conversation and returns True, or returns False for activities it does not serve
-        self.local_sinks: list[Callable[[Activity], bool]] = []
+        self.local_sinks: list[Callable[[Activity], Awaitable[bool]]] = []
 
     async def close(self) -> None:
         """Close the shared reply session and the cached connector clients."""
@@ -213,7 +213,7 @@ class FixedCloudAdapter(CloudAdapter):
         """Send replies like `CloudAdapterBase.send_activities`, over the shared session."""
         if not isinstance(context.turn_state.get(self.CONNECTOR_FACTORY_KEY), CachingConnectorFactory):
             # proactive turns to the embedded Direct Line stay in the process; others keep botbuilder's path
-            remote = [a for a in activities if not self._kept_locally(a)] if self.local_sinks else activities
+            remote = [a for a in activities if not await self._kept_locally(a)] if self.local_sinks else activities
             kept = [ResourceResponse(id=a.id or "") for a in activities if a not in remote]
             sent: list[ResourceResponse] = await super().send_activities(context, remote) if remote else []
             return kept + sent
@@ -230,8 +230,13 @@ class FixedCloudAdapter(CloudAdapter):
             responses.append(response or ResourceResponse(id=activity.id or ""))
         return responses
 
-    def _kept_locally(self, activity: Activity) -> bool:
-        return activity.type != ActivityTypes.trace and any(sink(activity) for sink in self.local_sinks)
+    async def _kept_locally(self, activity: Activity) -> bool:
+        if activity.type == ActivityTypes.trace:
+            return False
+        for sink in self.local_sinks:
+            if await sink(activity):
+                return True
+        return False
 
     def _create_turn_context(self, activity: Activity, *args: Any, **kwargs: Any) -> TurnContext:
         """botbuilder's turn context set-up, on a `FastCopyTurnContext` (same turn state)."""

@@ -15,6 +15,7 @@ import httpx
 from botbuilder.core import MemoryStorage, Storage
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
+from assistant.directline_port import DirectLineStore
 from assistant.handoff.desk import SupportDesk
 from assistant.handoff.intake import Escalation
 from assistant.handoff.model import HANDOFF_EVENT, TEAMS, USER, WEBHOOK
@@ -45,6 +46,7 @@ from knowledge.neighbours import Neighbours, load_neighbours
 from stores.sql.cases import SqlCaseStore
 from stores.sql.counters import SqlCallCounter
 from stores.sql.database import Database, DatabaseError
+from stores.sql.directline import SqlDirectLineStore
 from stores.sql.journal import SqlJournal
 from stores.sql.retention import SqlRetention
 from stores.sql.state import SqlStateStore
@@ -182,6 +184,7 @@ class Assistant:
     live: LiveChecks
     support: Support
     retention: Retention
+    directline: DirectLineStore  # the embedded Direct Line's conversations, histories and tokens
     closed: bool = field(default=False)
 
     async def close(self) -> None:
@@ -242,8 +245,20 @@ def build_assistant(
     adapter.on_turn_error = on_turn_error
     adapter.use(TranscriptMiddleware(transcripts))
     retention = open_retention(settings, database)
+    directline = SqlDirectLineStore(database, max_history_bytes=settings.directline_max_history_bytes)
     return Assistant(
-        settings, knowledge, database, state_storage, transcripts, journal, bot, adapter, live, support, retention
+        settings,
+        knowledge,
+        database,
+        state_storage,
+        transcripts,
+        journal,
+        bot,
+        adapter,
+        live,
+        support,
+        retention,
+        directline,
     )
 
 

@@ -126,11 +126,12 @@ def add_webchat_routes(
     if settings.embedded_directline:
         direct_line = DirectLine(
             assistant,
+            assistant.directline,
             token_lifetime=settings.directline_token_lifetime,
             max_conversations=settings.directline_max_conversations,
-            max_history_bytes=settings.directline_max_history_bytes,
         )
         add_direct_line_routes(app, direct_line, gate)
+        app.on_startup.append(lambda _: direct_line.open())
         app.on_shutdown.append(lambda _: direct_line.close())  # before cleanup closes what the turns use
         assistant.adapter.local_sinks.append(direct_line.deliver)  # proactive messages (escalation) to web chat
 
@@ -159,7 +160,7 @@ def add_webchat_routes(
         vouched = admit(gate, request, "token", body)
         if direct_line is not None:
             locale = body.get("locale") if isinstance(body, dict) else None
-            issued, user_id = direct_line.generate(locale if valid_locale(locale) else None, vouched)
+            issued, user_id = await direct_line.generate(locale if valid_locale(locale) else None, vouched)
             # relative: the client resolves it against the URL it reached the bot by (proxies included)
             issued |= {"domain": BASE, "userId": user_id, "webSocket": True}
         else:

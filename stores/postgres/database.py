@@ -157,6 +157,28 @@ class PostgresDatabase:
         except psycopg.Error as exc:
             raise DatabaseError(f"PostgreSQL: {type(exc).__name__}: {_why(exc)}") from exc
 
+    async def listen(self, channel: str) -> AsyncIterator[str]:
+        """The payloads NOTIFYed on `channel`, from a connection of its own (LISTEN holds it: not the pool's), until
+        the caller stops iterating; a lost connection is opened again after a second (what was notified meanwhile
+        is lost: the readers' periodic checks catch up)."""
+        if not re.fullmatch(r"[a-z_]{1,63}", channel):
+            raise ValueError(f"not a channel name: {channel!r}")
+        while not self._closed:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.url, **self._kwargs)
+            except psycopg.Error as exc:
+                log.warning("PostgreSQL LISTEN %s: cannot connect (%s): retrying", channel, type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                async with conn:
+                    await conn.execute(f'LISTEN "{channel}"')
+                    async for notify in conn.notifies():
+                        yield notify.payload
+            except psycopg.Error as exc:
+                log.warning("PostgreSQL LISTEN %s: connection lost (%s): reconnecting", channel, type(exc).__name__)
+                await asyncio.sleep(1.0)
+
     async def ping(self) -> bool:
         try:
             return await self.query("SELECT 1") == [(1,)]

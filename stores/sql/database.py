@@ -10,7 +10,7 @@ the ports that are synchronous by nature (the token cache, which msal saves from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -78,6 +78,11 @@ class Database(Protocol):
 
     async def ping(self) -> bool:
         """True when the database answers `SELECT 1`."""
+        ...
+
+    def listen(self, channel: str) -> AsyncIterator[str] | None:
+        """The payloads notified on `channel` as their transactions commit, from any process (PostgreSQL's
+        LISTEN/NOTIFY); None when the engine has no such signal (SQLite: readers poll)."""
         ...
 
     async def aclose(self) -> None:

@@ -16,7 +16,9 @@ asked for (`remediation.user_id`). Then, one transaction per store:
    their user id (on SQLite, the hand-over rows of earlier builds of those conversations too);
 3. state: their user state in every channel (`{channel}/users/{id}`, botbuilder's key) and the conversation state
    of those conversations (`{channel}/conversations/{id}`);
-4. transcripts, last: they are how a second run finds the conversations should an earlier step fail.
+4. the embedded Direct Line's copy of their web chat conversations (`stores.sql.directline`: the conversation, its
+   history, its tokens), found by its user id and among the conversations above;
+5. transcripts, last: they are how a second run finds the conversations should an earlier step fail.
 
 A conversation goes whole, even one other people took part in (a group chat): its transcript and state are the
 conversation's. With `dry_run` every step runs in its transaction and is rolled back at the end: the counts are
@@ -192,6 +194,8 @@ async def _find(db: Database, user_id: str) -> tuple[set[tuple[str, str]], set[s
 _ORDER = (
     "state",
     "transcript",
+    "dl_conversation",
+    "dl_activity",
     "feedback",
     "checklist",
     "remediation",
@@ -240,6 +244,15 @@ class _Erasure:
         keys.update(f"{channel}/conversations/{conversation}" for channel, conversation in self.conversations)
         return {"state": await _delete_in(conn, "state", "key", keys)}
 
+    async def web_chat(self, conn: Connection) -> dict[str, int]:
+        """The embedded Direct Line's conversations of the person (theirs by user id, and those found above), with
+        their histories and tokens."""
+        rows = await conn.execute("SELECT id FROM dl_conversation WHERE user_id = ?", (self._user,))
+        ids = {cid for (cid,) in rows.rows} | {c for channel, c in self.conversations if channel == "webchat"}
+        await _delete_in(conn, "dl_token", "conversation_id", ids)
+        activities = await _delete_in(conn, "dl_activity", "conversation_id", ids)
+        return {"dl_conversation": await _delete_in(conn, "dl_conversation", "id", ids), "dl_activity": activities}
+
     async def transcripts(self, conn: Connection) -> dict[str, int]:
         deleted = 0
         for channel, conversation in sorted(self.conversations):
@@ -260,6 +273,12 @@ async def forget(
     erasure = _Erasure(db, user_id, (clock or (lambda: datetime.now(UTC)))())
     erasure.conversations, erasure.journal_conversations = await _find(db, user_id)
     counts: dict[str, int] = {}
-    for step in (erasure.cases, erasure.journal, erasure.state, erasure.transcripts):  # transcripts last
+    for step in (
+        erasure.cases,
+        erasure.journal,
+        erasure.state,
+        erasure.web_chat,
+        erasure.transcripts,
+    ):  # transcripts last
         counts.update(await _run(db, step, dry_run))
     return {table: counts[table] for table in _ORDER if table in counts}

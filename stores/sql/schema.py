@@ -119,9 +119,34 @@ _POSTGRESQL_2 = (
     *_INDEXES_2,
 )
 
+# 3: the embedded Direct Line's conversations, their bounded histories and their tokens (`stores.sql.directline`),
+# shared by every instance: a Web Chat conversation works whichever instance serves its poll or its WebSocket.
+# Tokens are kept as their SHA-256 (a database reader cannot join a conversation with them); times are Unix seconds.
+_SQLITE_3 = (
+    "CREATE TABLE IF NOT EXISTS dl_conversation (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, locale TEXT,"
+    " vouched INTEGER NOT NULL, started INTEGER NOT NULL DEFAULT 0, count INTEGER NOT NULL DEFAULT 0,"
+    " last_ms INTEGER NOT NULL DEFAULT 0, kept INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL DEFAULT 0,"
+    " touched REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS dl_conversation_touched ON dl_conversation (touched)",
+    "CREATE TABLE IF NOT EXISTS dl_activity (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " size INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (conversation_id, seq))",
+    "CREATE TABLE IF NOT EXISTS dl_token (id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE,"
+    " conversation_id TEXT NOT NULL, kind TEXT NOT NULL, expires_at REAL NOT NULL, parent TEXT, since INTEGER)",
+    "CREATE INDEX IF NOT EXISTS dl_token_conversation ON dl_token (conversation_id, kind, id)",
+    "CREATE INDEX IF NOT EXISTS dl_token_expires ON dl_token (expires_at)",
+)
+_POSTGRESQL_3 = tuple(
+    s.replace("id INTEGER PRIMARY KEY,", f"id {_IDENTITY},")
+    .replace("last_ms INTEGER", "last_ms BIGINT")
+    .replace("size INTEGER NOT NULL DEFAULT 0", "size BIGINT NOT NULL DEFAULT 0")
+    .replace(" REAL ", " DOUBLE PRECISION ")
+    for s in _SQLITE_3
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the stores' tables", _SQLITE_1, _POSTGRESQL_1),
     Migration(2, "transcript user ids; retention indexes", _SQLITE_2, _POSTGRESQL_2),
+    Migration(3, "the embedded Direct Line's conversations, histories and tokens", _SQLITE_3, _POSTGRESQL_3),
 )
 
 _TABLE = (

@@ -114,6 +114,10 @@ class SqliteDatabase:
             log.warning("SQLite ping failed for %s", self.path, exc_info=True)
             return False
 
+    def listen(self, channel: str) -> AsyncIterator[str] | None:
+        """None: SQLite has no notifications between processes (readers poll)."""
+        return None
+
     async def ping(self) -> bool:
         """True if the database answers `SELECT 1`."""
         return self.sync_ping()

@@ -15,6 +15,7 @@ from assistant.ports import StateChange
 from knowledge.models import Area
 from stores.sql.cases import SqlCaseStore
 from stores.sql.database import Database
+from stores.sql.directline import SqlDirectLineStore
 from stores.sql.journal import SqlJournal
 from stores.sql.retention import SqlRetention
 from stores.sql.state import SqlStateStore
@@ -34,6 +35,9 @@ TABLES = (
     "case_events",
     "case_bundles",
     "outbox",
+    "dl_conversation",
+    "dl_activity",
+    "dl_token",
 )
 
 
@@ -138,6 +142,11 @@ async def _seed_person(db: Database, user: str, name: str, words: str) -> str:
     for i, (event, items) in enumerate(steps, start=1):
         read, case.updated = case.updated, T0 + timedelta(seconds=i)
         await store.update(case, expect_updated=read, event=event, items=items)
+    # a web chat conversation of theirs on the embedded Direct Line: its history holds their words
+    web_chat = SqlDirectLineStore(db)
+    await web_chat.create(f"dl-{first}", user, "en-US", True, 0.0)
+    await web_chat.append(f"dl-{first}", {"type": "message", "from": {"id": user}, "text": words}, 1)
+    await web_chat.issue(f"token-{first}", f"dl-{first}", "token", 9e9)
     return ref
 
 
@@ -178,6 +187,8 @@ async def test_forget_erases_that_person_everywhere_and_nobody_else(database: Da
         "case_events": 1,  # her message (the taken and staff reply events are support's, unchanged)
         "case_bundles": 1,
         "outbox": 2,  # the Teams message's payload; the pending "taken" note to her, now failed
+        "dl_conversation": 1,  # her web chat conversation on the embedded Direct Line, its history (and token)
+        "dl_activity": 1,
     }
     if database.dialect == "sqlite":
         expected["handoff"] = 0

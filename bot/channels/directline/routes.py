@@ -48,46 +48,48 @@ def add_direct_line_routes(app: web.Application, direct_line: DirectLine, gate: 
         body = await read_json(request)
         vouched = admit(gate, request, "token", body)
         locale = body.get("locale") if isinstance(body, dict) else None
-        issued, _ = direct_line.generate(locale if valid_locale(locale) else None, vouched)
+        issued, _ = await direct_line.generate(locale if valid_locale(locale) else None, vouched)
         return web.json_response(issued)
 
     async def refresh(request: web.Request) -> web.Response:
         admit(gate, request, "refresh")
-        return web.json_response(direct_line.refresh(request.headers.get("Authorization")))
+        return web.json_response(await direct_line.refresh(request.headers.get("Authorization")))
 
     async def start(request: web.Request) -> web.Response:
         admit(gate, request, "conversation")
-        token, conversation = direct_line.authorize(request.headers.get("Authorization"))
+        access = await direct_line.authorize(request.headers.get("Authorization"))
+        conversation = access.conversation
         body = await read_json(request)
         locale = body.get("locale") if isinstance(body, dict) else None
         started = await direct_line.start(conversation, locale if valid_locale(locale) else None, _service_url(request))
-        stream = _stream_url(request, conversation.id, direct_line.issue_stream(token, conversation, "0"), None)
-        body = direct_line.describe(token, conversation) | {"streamUrl": stream}
+        stream = _stream_url(request, conversation.id, await direct_line.issue_stream(access, "0"), None)
+        body = direct_line.describe(access) | {"streamUrl": stream}
         return web.json_response(body, status=201 if started else 200)
 
     async def reconnect(request: web.Request) -> web.Response:
-        token, conversation = direct_line.authorize(request.headers.get("Authorization"), request.match_info["id"])
-        await direct_line.start(conversation, None, _service_url(request))
+        access = await direct_line.authorize(request.headers.get("Authorization"), request.match_info["id"])
+        await direct_line.start(access.conversation, None, _service_url(request))
         watermark = request.query.get("watermark") or None
-        stream_token = direct_line.issue_stream(token, conversation, watermark)
-        body = direct_line.describe(token, conversation)
-        return web.json_response(body | {"streamUrl": _stream_url(request, conversation.id, stream_token, watermark)})
+        stream_token = await direct_line.issue_stream(access, watermark)
+        body = direct_line.describe(access)
+        url = _stream_url(request, access.conversation.id, stream_token, watermark)
+        return web.json_response(body | {"streamUrl": url})
 
     async def stream(request: web.Request) -> web.StreamResponse:
         if not web.WebSocketResponse().can_prepare(request).ok:
             raise DirectLineError(400, "BadArgument", "connect to the stream URL with a WebSocket")
-        conversation, since = direct_line.open_stream(request.query.get("t"), request.match_info["id"])
+        conversation, since = await direct_line.open_stream(request.query.get("t"), request.match_info["id"])
         return await direct_line.streams.serve(request, conversation, since, lambda: direct_line.alive(conversation))
 
     async def post_activity(request: web.Request) -> web.Response:
-        _, conversation = direct_line.authorize(request.headers.get("Authorization"), request.match_info["id"])
+        access = await direct_line.authorize(request.headers.get("Authorization"), request.match_info["id"])
         body = await read_json(request)
-        activity_id = await direct_line.post(conversation, body, _service_url(request))
+        activity_id = await direct_line.post(access.conversation, body, _service_url(request))
         return web.json_response({"id": activity_id})
 
     async def get_activities(request: web.Request) -> web.Response:
-        _, conversation = direct_line.authorize(request.headers.get("Authorization"), request.match_info["id"])
-        return web.json_response(direct_line.activities(conversation, request.query.get("watermark")))
+        access = await direct_line.authorize(request.headers.get("Authorization"), request.match_info["id"])
+        return web.json_response(await direct_line.activities(access.conversation, request.query.get("watermark")))
 
     app.router.add_post(f"{BASE}/tokens/generate", generate)
     app.router.add_post(f"{BASE}/tokens/refresh", refresh)

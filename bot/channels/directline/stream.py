@@ -5,8 +5,12 @@ As the service does (Microsoft's "Receive activities from the bot in Direct Line
 activity set, `{"activities": [...], "watermark": "N"}`, sent as soon as activities exist (the user's own echo too);
 an empty message now and then keeps the connection alive; what the client sends is not read (DirectLineJS sends an
 empty message every 20 s for the same reason). One socket per conversation: a newer one closes the older with the
-reason "collision". A socket lives while its conversation can still be reached with a token; it is closed when
-every token of the conversation has expired, when the conversation is forgotten, and when the app shuts down.
+reason "collision" (on one instance: two instances do not know of each other's sockets). A socket lives while its
+conversation can still be reached with a token; it is closed when every token of the conversation has expired, when
+the conversation is forgotten, and when the app shuts down.
+
+The activities come from the shared store: a socket reads it when this instance appended to the conversation, when
+another instance's append is notified (PostgreSQL: `pushed`), and otherwise every `poll` seconds.
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import WSCloseCode, web
 
 from bot.channels.directline.conversation import Conversation
 from bot.channels.directline.protocol import DirectLineError
 from bot.log_setup import safe_id
+from bot.wiring import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +51,26 @@ class _Stream:
         self.wake.set()
 
 
+Read = Callable[[str, int], Awaitable[tuple[list[dict[str, Any]], int]]]
+
+
 class Streams:
-    """The open WebSocket streams of the embedded endpoint.
+    """The open WebSocket streams of the embedded endpoint on this instance.
 
     Args:
+        read: a conversation's activities after a watermark, and the new watermark (the shared store).
         max_streams: open sockets allowed in all; beyond, a new one is refused with 503 and `Retry-After`.
         keepalive: seconds between empty keep-alive messages; also how often a socket checks that its conversation
             can still be reached.
+        poll: seconds between reads of the store when nothing woke a socket, unless `pushed`.
     """
 
-    def __init__(self, *, max_streams: int, keepalive: float) -> None:
+    def __init__(self, read: Read, *, max_streams: int, keepalive: float, poll: float = 1.0) -> None:
+        self._read = read
         self.max_streams = max_streams
         self.keepalive = keepalive
+        self.poll = poll
+        self.pushed = False  # every append, this instance's or another's, wakes the sockets (no polling)
         self._open: dict[str, list[_Stream]] = {}  # conversation id → its sockets, oldest first
 
     def __len__(self) -> int:
@@ -69,8 +83,13 @@ class Streams:
                 503, "TooManyStreams", "too many open streams: try again later", {"Retry-After": str(_FULL_RETRY_AFTER)}
             )
 
+    def wake(self, conversation_id: str) -> None:
+        """The conversation has new activities: its sockets read them."""
+        for stream in self._open.get(conversation_id, ()):
+            stream.wake.set()
+
     async def serve(
-        self, request: web.Request, conversation: Conversation, since: int, alive: Callable[[], bool]
+        self, request: web.Request, conversation: Conversation, since: int, alive: Callable[[], Awaitable[bool]]
     ) -> web.WebSocketResponse:
         """Upgrade `request` and push `conversation`'s activities after watermark `since` until the socket closes."""
         ws = web.WebSocketResponse(heartbeat=self.keepalive * 2, max_msg_size=_MAX_CLIENT_MESSAGE)
@@ -80,13 +99,11 @@ class Streams:
         for older in streams[: max(0, len(streams) - MAX_STREAMS_PER_CONVERSATION + 1)]:
             older.close(WSCloseCode.POLICY_VIOLATION, "collision")
         streams.append(stream)
-        conversation.listeners.add(stream.wake)
         pump = asyncio.create_task(self._pump(stream, conversation, since, alive))
         try:
             async for _ in ws:  # keep-alives from the client, ignored; the loop answers pings and sees the close
                 pass
         finally:
-            conversation.listeners.discard(stream.wake)
             streams.remove(stream)
             if not streams:
                 self._open.pop(conversation.id, None)
@@ -105,21 +122,29 @@ class Streams:
         for conversation_id in list(self._open):
             self.end(conversation_id, WSCloseCode.GOING_AWAY, "server shutting down")
 
-    async def _pump(self, stream: _Stream, conversation: Conversation, since: int, alive: Callable[[], bool]) -> None:
+    async def _pump(
+        self, stream: _Stream, conversation: Conversation, since: int, alive: Callable[[], Awaitable[bool]]
+    ) -> None:
         ws, seq = stream.ws, since
+        loop = asyncio.get_running_loop()
+        quiet_since = loop.time()
         try:
             while stream.stop is None:
                 stream.wake.clear()  # before reading the history: an append from now on wakes the wait below
-                batch = [(n, activity) for n, activity, _ in conversation.history if n > seq]
-                if batch:
-                    seq = batch[-1][0]
-                    body = {"activities": [activity for _, activity in batch], "watermark": str(seq)}
+                found, watermark = await self._read(conversation.id, seq)
+                if found and stream.stop is None:
+                    seq = watermark
+                    body = {"activities": found, "watermark": str(seq)}
                     await ws.send_str(json.dumps(body, ensure_ascii=False))
+                    quiet_since = loop.time()
                     continue
-                try:
-                    await asyncio.wait_for(stream.wake.wait(), self.keepalive)
-                except TimeoutError:
-                    if not alive():
+                seq = max(seq, watermark)
+                wait = self.keepalive if self.pushed else min(self.poll, self.keepalive)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stream.wake.wait(), wait)
+                if stream.stop is None and not stream.wake.is_set() and loop.time() - quiet_since >= self.keepalive:
+                    quiet_since = loop.time()
+                    if not await alive():
                         stream.close(WSCloseCode.POLICY_VIOLATION, "token expired")
                     else:
                         await ws.send_str("")  # the service's keep-alive: an empty message
@@ -127,3 +152,7 @@ class Streams:
             await ws.close(code=code, message=reason.encode())
         except (ConnectionError, RuntimeError) as exc:  # the peer went away while we wrote
             log.debug("web chat stream ended: conversation=%s (%s)", safe_id(conversation.id), type(exc).__name__)
+        except DatabaseError as exc:  # the client reconnects (DirectLineJS does) and reads from its watermark
+            log.warning("web chat stream closed: the store failed: conversation=%s (%s)", safe_id(conversation.id), exc)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"store unavailable")

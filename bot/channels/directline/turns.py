@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +30,39 @@ log = logging.getLogger(__name__)
 MAX_PENDING_TURNS = 16  # turns queued per conversation; beyond, a post gets 429 (each holds a body of up to 256 KB)
 _SHUTDOWN_GRACE = 10.0  # seconds running turns get to finish when the app stops; then they are cancelled
 
-Keep = Callable[[Conversation, dict[str, Any]], None]
+Keep = Callable[[Conversation, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class _Queue:
+    """A conversation's turns waiting on this instance, and the worker that runs them."""
+
+    pending: deque[tuple[Conversation, Activity, asyncio.Future[None]]] = field(default_factory=deque)
+    worker: asyncio.Task[None] | None = None
+
+
+class _Writer:
+    """A turn's replies on their way to the history: kept in the order they were sent, each write started as the
+    reply is sent (the relay's hook is synchronous), `flush` waits for them all."""
+
+    def __init__(self, keep: Keep, conversation: Conversation) -> None:
+        self._keep, self._conversation = keep, conversation
+        self._last: asyncio.Task[None] | None = None
+
+    def push(self, data: dict[str, Any]) -> None:
+        self._last = asyncio.ensure_future(self._write(self._last, data))
+
+    async def _write(self, previous: asyncio.Task[None] | None, data: dict[str, Any]) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # in order; a failed write is logged by its own task, not raised here
+        try:
+            await self._keep(self._conversation, data)
+        except Exception:
+            log.exception("web chat: a reply could not be kept: conversation=%s", safe_id(self._conversation.id))
+
+    async def flush(self) -> None:
+        if self._last is not None:
+            await asyncio.wait([self._last])
 
 
 class _Relay(list[Any]):
@@ -56,13 +90,15 @@ class TurnRunner:
         self._assistant = assistant
         self._keep = keep
         self._workers: set[asyncio.Task[None]] = set()
+        self._queues: dict[str, _Queue] = {}
         self._closing = False
 
     def check_room(self, conversation: Conversation, turns: int) -> None:
         """Refuse `turns` more turns: 429 when the conversation has too many waiting, 503 while shutting down."""
         if self._closing:
             raise DirectLineError(503, "ShuttingDown", "the bot is restarting: try again shortly", {"Retry-After": "5"})
-        if len(conversation.pending) + turns > MAX_PENDING_TURNS:
+        queue = self._queues.get(conversation.id)
+        if queue is not None and len(queue.pending) + turns > MAX_PENDING_TURNS:
             raise DirectLineError(
                 429, "TooManyRequests", "too many activities waiting for the bot: slow down", {"Retry-After": "2"}
             )
@@ -70,10 +106,11 @@ class TurnRunner:
     def enqueue(self, conversation: Conversation, activity: Activity) -> asyncio.Future[None]:
         """Queue a turn; the future is done when it has run."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        conversation.pending.append((activity, done))
-        if conversation.worker is None:
-            worker = asyncio.create_task(self._work(conversation))
-            conversation.worker = worker
+        queue = self._queues.setdefault(conversation.id, _Queue())
+        queue.pending.append((conversation, activity, done))
+        if queue.worker is None:
+            worker = asyncio.create_task(self._work(conversation.id, queue))
+            queue.worker = worker
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
         return done
@@ -96,21 +133,23 @@ class TurnRunner:
             log.warning("web chat: %d conversation(s) still had a turn running at shutdown: cancelled", len(late))
             await asyncio.wait(late)
 
-    async def _work(self, conversation: Conversation) -> None:
+    async def _work(self, conversation_id: str, queue: _Queue) -> None:
         try:
-            while conversation.pending:
-                activity, done = conversation.pending[0]  # stays counted while it runs
+            while queue.pending:
+                conversation, activity, done = queue.pending[0]  # stays counted while it runs
                 try:
                     await self._turn(conversation, activity)
                 finally:
-                    conversation.pending.popleft()
+                    queue.pending.popleft()
                     if not done.done():
                         done.set_result(None)
         finally:
-            conversation.worker = None
-            for _, done in conversation.pending:  # cancelled at shutdown: nobody waits for the rest
+            queue.worker = None
+            for _, _, done in queue.pending:  # cancelled at shutdown: nobody waits for the rest
                 done.cancel()
-            conversation.pending.clear()
+            queue.pending.clear()
+            if self._queues.get(conversation_id) is queue:
+                del self._queues[conversation_id]
 
     async def _turn(self, conversation: Conversation, activity: Activity) -> None:
         """Run one turn; each reply reaches the history as the bot sends it. A failure is logged and answered with
@@ -119,12 +158,13 @@ class TurnRunner:
         activity.timestamp = activity.timestamp or datetime.now(UTC)
         assistant = self._assistant
         kept: list[dict[str, Any]] = []
+        writer = _Writer(self._keep, conversation)
 
         async def logic(context: TurnContext) -> None:
             def keep(reply: Activity) -> None:
                 data = serialized(context, reply)  # the snapshot taken as it was sent
                 kept.append(data)
-                self._keep(conversation, data)
+                writer.push(data)
 
             context.buffered_reply_activities = _Relay(keep)
             await assistant.bot.on_turn(context)
@@ -137,10 +177,12 @@ class TurnRunner:
             )
             lang = locale_lang(activity.locale or conversation.locale) or assistant.settings.default_locale
             apology = {"type": "message", "text": messages.text("error", lang), "from": dict(BOT_ACCOUNT)}
-            self._keep(conversation, apology | {"conversation": {"id": conversation.id}, "channelId": "webchat"})
+            writer.push(apology | {"conversation": {"id": conversation.id}, "channelId": "webchat"})
+            await writer.flush()
             return
         body = response.body if response is not None else None
         for reply in body.get("activities", []) if isinstance(body, dict) else []:
             # sent before the relay was in place (by a middleware), so not kept yet
             if not any(reply is data for data in kept):
-                self._keep(conversation, reply.serialize() if isinstance(reply, Activity) else reply)
+                writer.push(reply.serialize() if isinstance(reply, Activity) else reply)
+        await writer.flush()

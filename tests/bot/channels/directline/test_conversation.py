@@ -1,20 +1,19 @@
-"""One embedded conversation: activities stamped as the channel delivers them, and a history bounded in count and
-bytes that never keeps the bot's traces."""
+"""One embedded conversation: activities stamped as the channel delivers them, and a history bounded in count that
+never keeps the bot's traces (the store's bounds in bytes: tests/stores/test_directline_store.py)."""
 
 from __future__ import annotations
 
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
 
-import bot.channels.directline.conversation as conversation_module
-from bot.app import ASSISTANT
+from bot.app import ASSISTANT, DIRECT_LINE
 from bot.channels.directline.conversation import Conversation
 from tests import directline_client as dl
 from tests.directline_client import BASE
 
 
 async def test_history_is_bounded_and_traces_are_dropped(client, monkeypatch) -> None:
-    monkeypatch.setattr(conversation_module, "MAX_HISTORY", 3)
+    monkeypatch.setattr(client.app[DIRECT_LINE].store, "max_history", 3)
     bot = client.app[ASSISTANT].bot
 
     async def chatty(turn_context) -> None:
@@ -34,7 +33,7 @@ async def test_history_is_bounded_and_traces_are_dropped(client, monkeypatch) ->
 
 
 def _conversation() -> Conversation:
-    return Conversation("c-1", "user-1", "it-IT", 0.0, AuthenticateRequestResult())
+    return Conversation("c-1", "user-1", "it-IT", AuthenticateRequestResult())
 
 
 def test_stamp_binds_the_sender_and_sets_the_server_fields() -> None:
@@ -49,11 +48,3 @@ def test_stamp_binds_the_sender_and_sets_the_server_fields() -> None:
     assert stamped["from"] == {"id": "user-1", "role": "user", "name": "Ada"} and "id" not in stamped
     assert stamped["serviceUrl"] == "http://127.0.0.1:3978/v3/directline" and stamped["channelId"] == "webchat"
     assert stamped["conversation"] == {"id": "c-1"} and stamped["locale"] == "it-IT"  # the conversation's
-
-
-def test_history_is_bounded_in_bytes_and_keeps_the_newest() -> None:
-    conversation = _conversation()
-    for _ in range(3):
-        conversation.append({"type": "message", "text": "x" * 300}, max_history_bytes=250)
-    [(seq, newest, size)] = conversation.history  # larger than the bound on its own, and still kept
-    assert seq == conversation.count == 3 and newest["id"] == "c-1|0000003" and size == conversation.size > 250

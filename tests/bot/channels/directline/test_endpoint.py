@@ -4,6 +4,7 @@ auth on."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -93,7 +94,7 @@ async def test_idle_conversations_are_forgotten(client) -> None:
     await dl.activities(client, active, auth)  # polling keeps a conversation alive
     now[0] += 900
     await dl.session(client)  # a new conversation sweeps the old ones
-    assert idle not in direct_line and active in direct_line
+    assert not await direct_line.has(idle) and await direct_line.has(active)
 
 
 async def test_one_token_cannot_reach_another_conversation(client) -> None:
@@ -168,3 +169,21 @@ async def test_works_with_bot_framework_auth_on(aiohttp_client, make_settings, k
         a.get("text") or a.get("summary", "") for a in (await dl.activities(client, conversation, auth))["activities"]
     ]
     assert WELCOME_EN in texts[0] and texts[1] == "prerequisites" and "step 1 of" in texts[2]
+
+
+async def test_idle_conversations_leave_the_database_even_when_no_new_one_comes(client) -> None:
+    now = [0.0]
+    direct_line = client.app[DIRECT_LINE]
+    direct_line.clock = lambda: now[0]
+    conversation, _ = await dl.start(client)
+    now[0] += direct_line.token_lifetime + 1
+    sweeper = asyncio.create_task(direct_line._sweep_every(0.01))  # what open() starts, at a test's pace
+    try:
+        for _ in range(200):
+            if not await direct_line.has(conversation):
+                break
+            await asyncio.sleep(0.01)
+        assert not await direct_line.has(conversation)
+        assert await direct_line.store.activities(conversation, 0) == ([], 0)  # its history went with it
+    finally:
+        sweeper.cancel()
