@@ -19,7 +19,7 @@ from assistant.handoff.desk import SupportDesk
 from assistant.handoff.intake import Escalation
 from assistant.handoff.model import HANDOFF_EVENT, TEAMS, USER, WEBHOOK
 from assistant.handoff.outbox import Outbox
-from assistant.ports import CaseStore, DeliveryTarget, Retention, TranscriptStore
+from assistant.ports import Analytics, CaseStore, DeliveryTarget, Retention, TranscriptStore
 from assistant.trust import TrustPolicy
 from bot.adapter import FixedCloudAdapter
 from bot.channels.rendering import ChannelRenderer
@@ -42,6 +42,7 @@ from knowledge.loader import KnowledgeBase, load_kb
 from knowledge.matcher import Index, Thresholds, index_kb, match
 from knowledge.models import Lang, Match
 from knowledge.neighbours import Neighbours, load_neighbours
+from stores.sql.analytics import SqlAnalytics
 from stores.sql.cases import SqlCaseStore
 from stores.sql.counters import SqlCallCounter
 from stores.sql.database import Database, DatabaseError
@@ -182,6 +183,7 @@ class Assistant:
     live: LiveChecks
     support: Support
     retention: Retention
+    analytics: Analytics
     closed: bool = field(default=False)
 
     async def close(self) -> None:
@@ -243,7 +245,18 @@ def build_assistant(
     adapter.use(TranscriptMiddleware(transcripts))
     retention = open_retention(settings, database)
     return Assistant(
-        settings, knowledge, database, state_storage, transcripts, journal, bot, adapter, live, support, retention
+        settings,
+        knowledge,
+        database,
+        state_storage,
+        transcripts,
+        journal,
+        bot,
+        adapter,
+        live,
+        support,
+        retention,
+        open_analytics(database),
     )
 
 
@@ -284,6 +297,11 @@ def open_retention(settings: Settings, database: Database) -> Retention:
     return SqlRetention(database, days=settings.retention_days, case_days=settings.case_retention_days)
 
 
+def open_analytics(database: Database) -> Analytics:
+    """The usage report's reads (`cosell-bot report`, `GET /admin/report`) on `database`."""
+    return SqlAnalytics(database)
+
+
 def open_case_store(database: Database) -> CaseStore:
     """The support cases' store (escalation) on `database`."""
     return SqlCaseStore(database)
@@ -299,6 +317,7 @@ __all__ = [
     "build_assistant",
     "build_live_checks",
     "load_knowledge",
+    "open_analytics",
     "open_case_store",
     "open_database",
     "open_retention",
