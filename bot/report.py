@@ -20,6 +20,7 @@ from assistant.analytics.figures import build_report
 from assistant.analytics.model import Report
 from assistant.analytics.page import report_html
 from assistant.ports import Analytics
+from bot.support.links import STAFF_PAGE_HEADERS
 from bot.support.staff_tokens import StaffTokens
 from knowledge.loader import KnowledgeBase
 
@@ -27,13 +28,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 365
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Robots-Tag": "noindex",
-}
+_HEADERS = STAFF_PAGE_HEADERS
 
 
 async def usage_report(analytics: Analytics, kb: KnowledgeBase, days: int, *, now: datetime | None = None) -> Report:
