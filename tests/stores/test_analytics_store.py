@@ -14,6 +14,7 @@ from assistant.analytics.figures import build_report
 from assistant.analytics.model import Report, TurnFacts
 from assistant.handoff.model import SupportCase
 from assistant.ports import Area
+from stores.sql import journal as journal_module
 from stores.sql.analytics import SqlAnalytics
 from stores.sql.cases import SqlCaseStore
 from stores.sql.database import Database
@@ -21,10 +22,16 @@ from stores.sql.journal import SqlJournal
 from stores.sql.retention import SqlRetention
 from stores.sql.transcripts import SqlTranscriptStore
 
-NOW = datetime.now(UTC)  # the journal stamps votes with the real clock: the window ends just after it
+NOW = datetime.now(UTC)
 UNTIL = NOW + timedelta(minutes=1)
 AREAS = {"cfg-a": "configuration", "run-b": "maintenance"}
 HOSTILE = "how do I bake a cake? mail alice@contoso.com, password: Hunter2!"
+
+
+@pytest.fixture(autouse=True)
+def _journal_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journal stamps votes and checklists with its clock: `NOW` here, however long after import a test runs."""
+    monkeypatch.setattr(journal_module, "_now", lambda: NOW.isoformat(timespec="milliseconds"))
 
 
 def _activity(conversation: str, text: str | None, at: datetime, *, user: str, out: bool = False) -> dict[str, Any]:
