@@ -5,7 +5,9 @@ Persistence (implemented in `stores/`, one folder per backend; `bot/wiring.py` p
 - `StateStore`: conversation and user state, key → (encoded text, e-tag), with optimistic concurrency; a write that
   loses the race raises `StateConflict`. The botbuilder `Storage` the dialogs' state goes through is an adapter over
   it (`bot/sdk/storage.py`), which does the encoding and keeps the e-tags on the items.
-- `TranscriptStore` (`TranscriptSink`, the write side): the redacted activity log per conversation.
+- `TranscriptStore` (`TranscriptSink`, the write side): the redacted activity log per conversation, each turn's
+  facts (`assistant.analytics.model.TurnFacts`) on its incoming row.
+- `Analytics`: the read side of those facts, the journal and the cases for the usage report.
 - `Journal`: feedback votes, handoff requests, checklist outcomes, remediations.
 - `CallCounter`: API calls per system per day (re-exported from `tenant.base`, where the check runner declares it).
 - `TokenCacheStore`: the encrypted msal token cache's blobs (from `tenant.auth.entra`, which declares it).
@@ -27,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
+from assistant.analytics.model import TurnFacts, Window
 from assistant.case import ItemStatus, RemediationResult
 from assistant.handoff.model import CaseEvent, CaseStatus, OutboxItem, SupportCase
 from knowledge.models import Area, Lang
@@ -36,6 +39,7 @@ from tenant.remediation import RemediationOutcome, RemediationPlan
 from tenant.runner import Sweep
 
 __all__ = [
+    "Analytics",
     "Area",
     "CallCounter",
     "CaseConflict",
@@ -58,6 +62,8 @@ __all__ = [
     "TokenCacheStore",
     "TranscriptSink",
     "TranscriptStore",
+    "TurnFacts",
+    "Window",
 ]
 
 
@@ -117,8 +123,11 @@ class StateStore(Protocol):
 class TranscriptSink(Protocol):
     """Anything that can record serialised activities with their direction."""
 
-    async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None:
+    async def log_serialized(
+        self, entries: Sequence[tuple[dict[str, Any], str]], facts: TurnFacts | None = None
+    ) -> None:
         """Store serialised activities (`Activity.serialize()` dicts), redacted, in order; direction "in" or "out".
+        `facts` (what the assistant made of the turn: `assistant.analytics`) go with the first "in" activity.
 
         Raises:
             ValueError: a direction is neither "in" nor "out".
@@ -141,6 +150,17 @@ class TranscriptStore(TranscriptSink, Protocol):
 
     async def delete_transcript(self, channel_id: str, conversation_id: str) -> None:
         """Forget one conversation's transcript."""
+        ...
+
+
+class Analytics(Protocol):
+    """What the usage report is computed from (`assistant.analytics.figures.build_report`), read-only."""
+
+    async def window(self, since: datetime, until: datetime) -> Window:
+        """The incoming activities with their facts, the last activity of each conversation, the votes, the
+        conversations whose checklist ended with no open item and those a case was opened in, all in [`since`,
+        `until`); `texts`: the redacted text of the messages the matcher abstained on and of the answered or
+        clarified ones in conversations with a not-helpful vote."""
         ...
 
 

@@ -16,6 +16,7 @@ from bot.channels.webchat import add_webchat_routes
 from bot.health import add_health_routes
 from bot.loopback import is_loopback_host
 from bot.purge import purge_periodically
+from bot.report import ReportAccess, add_report_route
 from bot.settings import Settings
 from bot.support.links import add_case_routes
 from bot.wiring import Assistant, Knowledge, build_assistant
@@ -75,6 +76,8 @@ def create_app(settings: Settings, *, knowledge: Knowledge | None = None) -> web
     app[ASSISTANT] = assistant
     app.router.add_post("/api/messages", _messages)
     add_case_routes(app, assistant.support.cases, assistant.support.links, assistant.support.staff_tokens)
+    access = ReportAccess(settings.admin_report_token.get_secret_value(), assistant.support.staff_tokens)
+    add_report_route(app, assistant.analytics, assistant.knowledge.kb, access)
     direct_line = add_webchat_routes(app, assistant, http=lambda: app[HTTP])
     if direct_line is not None:
         app[DIRECT_LINE] = direct_line

@@ -1,10 +1,11 @@
-"""`cosell-bot`: serve the assistant, chat with it in the terminal, ask it questions, score it, benchmark it."""
+"""`cosell-bot`: serve the assistant, chat with it in the terminal, ask it questions, score it, benchmark it, report on
+its use."""
 
 from __future__ import annotations
 
 import argparse
 
-from bot.commands import cases, diagnose, evaluate, login, package, retention, serve, terminal
+from bot.commands import cases, diagnose, evaluate, login, package, report, retention, serve, terminal
 from bot.commands.common import devtools
 
 
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     login.register(sub)
     cases.register(sub)  # cases list / show / resolve / retry
     retention.register(sub)  # purge, forget
+    report.register(sub)  # report
     evaluate.register(sub)  # eval
     return parser
 

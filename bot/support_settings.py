@@ -1,11 +1,13 @@
 """The escalation settings: where cases go (the Teams support channel, the handoff event) and how support staff open
-a case's bundle (`GET /cases/{ref}`: a signed, expiring link). `Settings` inherits them; they are validated here.
+a case's bundle (`GET /cases/{ref}`: a signed, expiring link) and the usage report (`GET /admin/report`). `Settings`
+inherits them; they are validated here.
 
 Environment names: `COSELL_SUPPORT_TEAMS_CHANNEL_ID`, `COSELL_SUPPORT_TEAMS_SERVICE_URL`,
 `COSELL_SUPPORT_TEAMS_TENANT_ID`, `COSELL_SUPPORT_HANDOFF_EVENT`, `COSELL_PUBLIC_URL`, `COSELL_CASE_LINK_SECRET`,
 `COSELL_CASE_LINK_DAYS`, `COSELL_SUPPORT_WEBHOOK_URL`, `COSELL_SUPPORT_WEBHOOK_SECRET`, and for staff bearer tokens on
 `/cases/{ref}`: `COSELL_SUPPORT_GROUP_ID`, `COSELL_SUPPORT_TOKEN_AUDIENCE`, `COSELL_SUPPORT_TOKEN_TENANT_ID`,
-`COSELL_SUPPORT_OPENID_URL`.
+`COSELL_SUPPORT_OPENID_URL`; for the usage report (`GET /admin/report`): `COSELL_ADMIN_REPORT_TOKEN` (or the support
+group's bearer tokens).
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class SupportSettings(BaseSettings):
     support_token_tenant_id: str = Field("", description="Tenant issuing those tokens; empty = the support team's")
     support_openid_url: str = Field(
         "", description="OpenID metadata of that tenant; empty = login.microsoftonline.com's v2.0 document"
+    )
+    admin_report_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token of GET /admin/report (32+ characters); empty = support group tokens only, or off",
     )
     # the signed webhook each case and its bundle are posted to (support/webhook.py). The URL is no SecretStr but is
     # kept out of repr: a Power Automate trigger URL carries its key in the query (`sig=`).
@@ -114,6 +120,9 @@ class SupportSettings(BaseSettings):
         secret = self.case_link_secret.get_secret_value()
         if secret and len(secret) < 32:
             raise ValueError("COSELL_CASE_LINK_SECRET must be at least 32 characters")
+        token = self.admin_report_token.get_secret_value()
+        if token and len(token) < 32:
+            raise ValueError("COSELL_ADMIN_REPORT_TOKEN must be at least 32 characters")
         return self
 
     @property

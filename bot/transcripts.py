@@ -17,10 +17,11 @@ from botbuilder.core import Middleware, TurnContext
 from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes, ChannelAccount
 from msrest.serialization import Serializer
 
-from assistant.ports import TranscriptSink
+from assistant.ports import TranscriptSink, TurnFacts
 from bot.log_setup import safe_id
 from bot.sdk.activity_json import serialize
 from bot.sdk.turn_context import serialized
+from dialogs.state import turn_facts
 
 log = logging.getLogger(__name__)
 
@@ -113,22 +114,23 @@ class _TurnLog:
             self._pending.append(entry)
 
     async def flush(self, context: TurnContext) -> None:
-        """Write what the turn logged so far; later entries are written as they come."""
+        """Write what the turn logged so far, with the turn's facts (`dialogs.state.turn_facts`) on its incoming row;
+        later entries are written as they come."""
         pending, self._pending = self._pending, None
         if pending:
-            await self._write(context, pending)
+            await self._write(context, pending, turn_facts(context))
 
-    async def _write(self, context: TurnContext, entries: list[_Entry]) -> None:
+    async def _write(self, context: TurnContext, entries: list[_Entry], facts: TurnFacts | None = None) -> None:
         rows = []
         for entry in entries:
             raw = entry.raw if entry.reply is None else _serialize_reply(context, entry.reply, entry.timestamp)
             if raw is not None:
                 rows.append((raw, entry.direction))
-        await self._store_rows(rows)
+        await self._store_rows(rows, facts)
 
-    async def _store_rows(self, rows: list[tuple[dict[str, Any], str]]) -> None:
+    async def _store_rows(self, rows: list[tuple[dict[str, Any], str]], facts: TurnFacts | None) -> None:
         try:
-            await self._store.log_serialized(rows)
+            await self._store.log_serialized(rows, facts)
             return
         except Exception:
             if len(rows) == 1:
@@ -136,7 +138,7 @@ class _TurnLog:
                 _log_failure(direction, (raw.get("conversation") or {}).get("id"), raw.get("id"))
                 return
         for row in rows:  # one bad row must not cost the others theirs
-            await self._store_rows([row])
+            await self._store_rows([row], facts if row[1] == "in" else None)
 
 
 def _serialize_reply(context: TurnContext, reply: Activity, timestamp: datetime | None) -> dict[str, Any] | None:

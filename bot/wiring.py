@@ -20,7 +20,7 @@ from assistant.handoff.desk import SupportDesk
 from assistant.handoff.intake import Escalation
 from assistant.handoff.model import HANDOFF_EVENT, TEAMS, USER, WEBHOOK
 from assistant.handoff.outbox import Outbox
-from assistant.ports import CaseStore, DeliveryTarget, Retention, TranscriptStore
+from assistant.ports import Analytics, CaseStore, DeliveryTarget, Retention, TranscriptStore
 from assistant.trust import TrustPolicy
 from bot.adapter import FixedCloudAdapter
 from bot.channels.rendering import ChannelRenderer
@@ -43,6 +43,7 @@ from knowledge.loader import KnowledgeBase, load_kb
 from knowledge.matcher import Index, Thresholds, index_kb, match
 from knowledge.models import Lang, Match
 from knowledge.neighbours import Neighbours, load_neighbours
+from stores.sql.analytics import SqlAnalytics
 from stores.sql.cases import SqlCaseStore
 from stores.sql.counters import SqlCallCounter
 from stores.sql.database import Database, DatabaseError
@@ -185,6 +186,7 @@ class Assistant:
     support: Support
     retention: Retention
     directline: DirectLineStore  # the embedded Direct Line's conversations, histories and tokens
+    analytics: Analytics
     closed: bool = field(default=False)
 
     async def close(self) -> None:
@@ -259,6 +261,7 @@ def build_assistant(
         support,
         retention,
         directline,
+        open_analytics(database),
     )
 
 
@@ -299,6 +302,11 @@ def open_retention(settings: Settings, database: Database) -> Retention:
     return SqlRetention(database, days=settings.retention_days, case_days=settings.case_retention_days)
 
 
+def open_analytics(database: Database) -> Analytics:
+    """The usage report's reads (`cosell-bot report`, `GET /admin/report`) on `database`."""
+    return SqlAnalytics(database)
+
+
 def open_case_store(database: Database) -> CaseStore:
     """The support cases' store (escalation) on `database`."""
     return SqlCaseStore(database)
@@ -314,6 +322,7 @@ __all__ = [
     "build_assistant",
     "build_live_checks",
     "load_knowledge",
+    "open_analytics",
     "open_case_store",
     "open_database",
     "open_retention",

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from botbuilder.core import TurnContext
 
+from assistant.analytics.model import TurnFacts, Verdict
 from assistant.case import MAX_MATCHES, ConversationData, MatchRecord
 from knowledge.crm import CRM_NAMES, Crm
 from knowledge.models import Lang, Match
@@ -48,6 +49,26 @@ def turn_lang(ctx: TurnContext) -> Lang:
 def set_match(ctx: TurnContext, result: Match) -> None:
     """Record the matcher's verdict for this turn (read by `ask --json`)."""
     ctx.turn_state[MATCH_KEY] = result
+
+
+def turn_facts(ctx: TurnContext) -> TurnFacts | None:
+    """What the dialogs made of this turn, for the usage report (stored on the turn's transcript row): the matcher's
+    verdict, the entry whose answer was shown, the live checks shown; None when there is nothing to say."""
+    state = ctx.turn_state
+    found: Match | None = state.get(MATCH_KEY)
+    answer = state.get(ANSWER_KEY)
+    findings: list[CheckResult] = state.get(FINDINGS_KEY) or []
+    if found is None and answer is None and not findings:
+        return None
+    verdict: Verdict | None = None
+    if found is not None:
+        # an off-topic question pointed to Microsoft's page for it was understood (`MainDialog`): not "unanswered"
+        verdict = "neighbour" if found.kind == "none" and found.neighbour else found.kind
+    return TurnFacts(
+        verdict=verdict,
+        entry_id=getattr(answer, "entry_id", None),
+        checks=tuple((r.id, r.system.value, r.status.value) for r in findings),
+    )
 
 
 def record_findings(ctx: TurnContext, results: Iterable[CheckResult]) -> None:

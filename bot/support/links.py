@@ -19,7 +19,8 @@ from assistant.handoff.render import bundle_html
 from assistant.ports import CaseStore
 from bot.support.staff_tokens import StaffTokens
 
-_HEADERS = {
+#: the headers of a page for staff (the case bundle, the usage report): no script, not cached, not framed, not indexed
+STAFF_PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -78,6 +79,6 @@ def add_case_routes(app: web.Application, store: CaseStore, links: CaseLinks, st
         if raw is None or case is None:
             return web.json_response({"error": "no such case"}, status=404)
         bundle = CaseBundle.model_validate(raw).model_copy(update={"status": case.status})
-        return web.Response(text=bundle_html(bundle), content_type="text/html", headers=_HEADERS)
+        return web.Response(text=bundle_html(bundle), content_type="text/html", headers=STAFF_PAGE_HEADERS)
 
     app.router.add_get("/cases/{ref}", case_page)

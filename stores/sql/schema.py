@@ -143,10 +143,22 @@ _POSTGRESQL_3 = tuple(
     for s in _SQLITE_3
 )
 
+# 4: what the assistant made of each turn, on the turn's incoming transcript row (NULL on every other row), for
+# `cosell-bot report` (`stores.sql.analytics`): the matcher's verdict, the entry whose answer was shown, the live
+# checks shown (JSON `[[check id, system, status], ...]`). Columns of the row the turn writes anyway: no statement, no
+# index and no transaction more per turn, and the transcript's retention and erasure cover them (they go with the row).
+# No index on the timestamp: the report scans its window, rarely; an index would cost every turn's insert.
+_TURN_FACTS_4 = (
+    "ALTER TABLE transcript ADD COLUMN verdict TEXT",
+    "ALTER TABLE transcript ADD COLUMN entry_id TEXT",
+    "ALTER TABLE transcript ADD COLUMN checks TEXT",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the stores' tables", _SQLITE_1, _POSTGRESQL_1),
     Migration(2, "transcript user ids; retention indexes", _SQLITE_2, _POSTGRESQL_2),
     Migration(3, "the embedded Direct Line's conversations, histories and tokens", _SQLITE_3, _POSTGRESQL_3),
+    Migration(4, "turn facts on transcript rows (verdict, entry, live checks)", _TURN_FACTS_4, _TURN_FACTS_4),
 )
 
 _TABLE = (

@@ -14,16 +14,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from assistant.ports import TurnFacts
 from assistant.redaction.masking import redacted_json
 from stores.sql.database import Database
 from stores.sql.state import SqlStateStore
 from stores.sqlite.database import SqliteDatabase
 
 _INSERT = (
-    "INSERT INTO transcript (channel_id, conversation_id, activity_id, direction, type, timestamp, data, user_id)"
-    " VALUES "
+    "INSERT INTO transcript (channel_id, conversation_id, activity_id, direction, type, timestamp, data, user_id,"
+    " verdict, entry_id, checks) VALUES "
 )
-_ROW = "(?, ?, ?, ?, ?, ?, ?, ?)"
+_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_NO_FACTS = (None, None, None)
 _ONE_STATEMENT = 200  # rows written by one multi-row INSERT (SQLite allows 32,766 parameters a statement)
 
 
@@ -40,7 +42,13 @@ def _user_id(raw: dict[str, Any], direction: str) -> str | None:
     return str(user) if user is not None else None
 
 
-def _row(raw: dict[str, Any], direction: str) -> tuple[Any, ...]:
+def _facts(facts: TurnFacts) -> tuple[Any, ...]:
+    """The turn's facts as the columns of migration 4 (`stores.sql.schema`)."""
+    checks = json.dumps([list(check) for check in facts.checks], separators=(",", ":")) if facts.checks else None
+    return (facts.verdict, facts.entry_id, checks)
+
+
+def _row(raw: dict[str, Any], direction: str, facts: tuple[Any, ...] = _NO_FACTS) -> tuple[Any, ...]:
     _check_direction(direction)
     return (
         str(raw.get("channelId") or ""),
@@ -52,6 +60,7 @@ def _row(raw: dict[str, Any], direction: str) -> tuple[Any, ...]:
         raw.get("timestamp") or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         redacted_json(raw),
         _user_id(raw, direction),
+        *facts,
     )
 
 
@@ -70,9 +79,16 @@ class SqlTranscriptStore:
         self._owns_db = isinstance(db, str | Path)
         self._db: Database = SqliteDatabase(db) if isinstance(db, str | Path) else db
 
-    async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None:
-        """Store serialised activities (`Activity.serialize()`), redacted, in order, all or none."""
+    async def log_serialized(
+        self, entries: Sequence[tuple[dict[str, Any], str]], facts: TurnFacts | None = None
+    ) -> None:
+        """Store serialised activities (`Activity.serialize()`), redacted, in order, all or none; `facts` go on the
+        first "in" row (the turn's own), in the same statement."""
         rows = [_row(raw, direction) for raw, direction in entries]
+        if facts is not None:
+            first_in = next((i for i, (_raw, direction) in enumerate(entries) if direction == "in"), None)
+            if first_in is not None:
+                rows[first_in] = rows[first_in][:-3] + _facts(facts)
         if not rows:
             return
         if len(rows) > _ONE_STATEMENT:  # a turn that sent a great many: a transaction of single-row inserts

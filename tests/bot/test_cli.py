@@ -7,4 +7,5 @@ from bot.cli import build_parser
 
 def test_sub_commands_keep_their_order() -> None:
     usage = build_parser().format_usage()
-    assert "{serve,chat,ask,teams-package,bench,sandbox,diagnose,trace,login,cases,purge,forget,eval,train}" in usage
+    commands = "serve,chat,ask,teams-package,bench,sandbox,diagnose,trace,login,cases,purge,forget,report,eval,train"
+    assert "{" + commands + "}" in usage

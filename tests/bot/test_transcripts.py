@@ -19,6 +19,7 @@ from botbuilder.core.adapters import TestAdapter
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, Attachment, ChannelAccount, ConversationAccount, DeliveryModes
 
+from assistant.analytics.model import TurnFacts
 from assistant.redaction.rule import MASK
 from bot.adapter import FixedCloudAdapter
 from bot.transcripts import (
@@ -134,9 +135,11 @@ class SpyStore(SqlTranscriptStore):
         super().__init__(db)
         self.batches: list[list[str]] = []
 
-    async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None:
+    async def log_serialized(
+        self, entries: Sequence[tuple[dict[str, Any], str]], facts: TurnFacts | None = None
+    ) -> None:
         self.batches.append([direction for _, direction in entries])
-        await super().log_serialized(entries)
+        await super().log_serialized(entries, facts)
 
 
 async def test_a_turn_is_written_in_one_batch_in_order_and_redacted(storage: SqlStateStore) -> None:
@@ -187,10 +190,12 @@ async def test_a_failing_turn_writes_its_rows_then_logs_the_apology_at_once(stor
 class PickyStore(SqlTranscriptStore):
     """Refuses any batch holding an activity whose text is "bad"."""
 
-    async def log_serialized(self, entries: Sequence[tuple[dict[str, Any], str]]) -> None:
+    async def log_serialized(
+        self, entries: Sequence[tuple[dict[str, Any], str]], facts: TurnFacts | None = None
+    ) -> None:
         if any(raw.get("text") == "bad" for raw, _ in entries):
             raise ValueError("refused")
-        await super().log_serialized(entries)
+        await super().log_serialized(entries, facts)
 
 
 async def test_one_row_the_store_refuses_does_not_cost_the_others(
