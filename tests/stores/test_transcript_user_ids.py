@@ -51,7 +51,7 @@ async def test_a_database_from_before_gets_its_user_ids_backfilled(
             ("out", "29:user"),
             ("in", None),
         ]
-        assert await db.query("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,)]
+        assert await db.query("SELECT version FROM schema_migrations ORDER BY version") == [(1,), (2,), (3,)]
 
         await SqlTranscriptStore(db).log_serialized(
             [(_activity("29:other", "bot"), "in"), (_activity("bot", "29:other"), "out")]
