@@ -36,6 +36,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from devtools.bench.run import run_bench
 
     configure_logging("WARNING")
+    if args.soak is not None:
+        from devtools.bench.run import run_soak_bench
+
+        return run_soak_bench(settings_or_exit(), args.soak, as_json=args.json)
     return run_bench(settings_or_exit(), as_json=args.json, quick=args.quick)
 
 
@@ -68,6 +72,10 @@ def register(sub: Any) -> None:
     bench = sub.add_parser("bench", help="measure matcher, turn cost, escalation, HTTP throughput and memory")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
+    bench.add_argument(
+        "--soak", nargs="?", type=int, const=50_000, metavar="N",
+        help="only the soak: N conversations (default 50,000) × 3 turns at 16 concurrent, retention on",
+    )  # fmt: skip
     bench.set_defaults(func=cmd_bench)
     sandbox = sub.add_parser(
         "sandbox", help="serve a simulated tenant on 127.0.0.1 for tests and demos (not a product feature)"

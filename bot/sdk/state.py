@@ -4,10 +4,12 @@ botbuilder's `BotState` detects changes by flattening the whole state through js
 when it saves, and once more after writing; the storage then jsonpickles it a fourth time. Here the state is
 encoded once per save, and that text serves both as the change check and as what the storage writes.
 
-The codec writes exactly what `jsonpickle.encode` writes, so rows stay readable by jsonpickle (older builds,
-rollbacks) and old rows read here unchanged. It handles only plain JSON values and the few botbuilder classes
-dialog state is made of; for anything else (other classes, tuples, shared references, non-string keys) it
-hands the whole item to jsonpickle, as before.
+The codec writes jsonpickle's format, compacted (issue 15 §2, bytes per turn): no spaces after separators, and the
+few botbuilder classes dialog state is made of tagged by their class name (`"py/object": "DialogState"`) instead of
+their module path. Rows in jsonpickle's own form (earlier builds) read here unchanged and are rewritten compact at
+their next save. It handles only plain JSON values and those classes; for anything else (other classes, tuples,
+shared references, non-string keys) it hands the whole item to jsonpickle, as before. A build older than this one
+cannot read the compact rows (a rollback starts those conversations' dialogs afresh: the turn error resets them).
 """
 
 from __future__ import annotations
@@ -24,12 +26,16 @@ from botbuilder.dialogs import DialogInstance, DialogState
 from botbuilder.dialogs.prompts import PromptOptions
 
 ETAG = "e_tag"
-# class → the "py/object" path jsonpickle records for it (module + qualified name)
-_CLASSES: dict[type, str] = {
-    cls: f"{cls.__module__}.{cls.__qualname__}" for cls in (DialogState, DialogInstance, PromptOptions)
+_DIALOG_CLASSES = (DialogState, DialogInstance, PromptOptions)
+# class → the "py/object" tag written for it: its name (jsonpickle records module + qualified name, ~50 bytes)
+_CLASSES: dict[type, str] = {cls: cls.__qualname__ for cls in _DIALOG_CLASSES}
+# tag → class: the names, and the module paths of rows in jsonpickle's own form
+_BY_PATH: dict[str, Any] = {
+    **{f"{cls.__module__}.{cls.__qualname__}": cls for cls in _DIALOG_CLASSES},
+    **{name: cls for cls, name in _CLASSES.items()},
 }
-_BY_PATH: dict[str, Any] = {path: cls for cls, path in _CLASSES.items()}
-_OBJECT_KEY = '"py/object": "'
+_SEPARATORS = (",", ":")
+_OBJECT_KEY = '"py/object'
 
 
 class _NotPlain(Exception):
@@ -66,7 +72,7 @@ def _restore(obj: dict[str, Any]) -> Any:
     path = obj.get("py/object")
     if path is None:
         return obj
-    cls = _BY_PATH.get(path)
+    cls = _BY_PATH.get(path) if isinstance(path, str) else None
     if cls is None or next(iter(obj)) != "py/object":  # jsonpickle writes the tag first
         raise _NotPlain
     del obj["py/object"]
@@ -89,13 +95,13 @@ def _without_etag(item: Any) -> Any:
 
 
 def encode_item(item: Any) -> str:
-    """The stored text for a state item (without its e-tag): exactly `jsonpickle.encode`'s output."""
+    """The stored text for a state item (without its e-tag): jsonpickle's format, compact (module docstring)."""
     item = _without_etag(item)
     try:
         flat = _flatten(item, set())
     except (_NotPlain, RecursionError):
         return str(jsonpickle.encode(item))
-    return json.dumps(flat)  # jsonpickle's json backend options: the defaults
+    return json.dumps(flat, separators=_SEPARATORS)
 
 
 def decode_item(data: str, *, ours: bool = False) -> tuple[Any, bool]:
@@ -111,8 +117,8 @@ def decode_item(data: str, *, ours: bool = False) -> tuple[Any, bool]:
             item = json.loads(data, object_hook=_restore)
         except _NotPlain:
             pass
-        else:  # the same JSON in our formatting (an older row may differ, e.g. in spacing or float syntax)
-            return item, ours or json.dumps(json.loads(data)) == data
+        else:  # the same JSON in our formatting (an older row may differ: spacing, class paths, float syntax)
+            return item, ours or json.dumps(json.loads(data), separators=_SEPARATORS) == data
     return jsonpickle.decode(data), False
 
 

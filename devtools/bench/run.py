@@ -17,6 +17,7 @@ from devtools.bench.memory import bench_memory
 from devtools.bench.outbox import bench_outbox
 from devtools.bench.over_http import bench_http
 from devtools.bench.report import Row, report
+from devtools.bench.soak import report_soak, soak
 from devtools.bench.turns import Case, bench_turns, in_child, own_db
 
 if TYPE_CHECKING:
@@ -46,4 +47,16 @@ def run_bench(settings: Settings, *, as_json: bool, quick: bool) -> int:
         rows = asyncio.run(_sections(settings, Path(tmp), cases, quick, meta))
     meta["elapsed_s"] = round(time.perf_counter() - t0, 1)
     report(rows, meta, as_json)
+    return 0
+
+
+def run_soak_bench(settings: Settings, conversations: int, *, as_json: bool) -> int:
+    """`bench --soak N`: the soak alone, on the evaluation set's FAQ questions (`devtools.bench.soak`)."""
+    from bot.evaluation import OWN_SET, SHARED_DEV_SET, load_cases
+
+    if conversations < 1:
+        raise SystemExit("bench --soak: N must be at least 1")
+    cases = [c for c in load_cases(SHARED_DEV_SET if SHARED_DEV_SET.exists() else OWN_SET) if c["kind"] == "match"]
+    with tempfile.TemporaryDirectory(prefix="cosell-soak-") as tmp:
+        report_soak(soak(settings, Path(tmp), cases, conversations), as_json)
     return 0

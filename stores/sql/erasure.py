@@ -18,7 +18,8 @@ asked for (`remediation.user_id`). Then, one transaction per store:
    of those conversations (`{channel}/conversations/{id}`);
 4. the embedded Direct Line's copy of their web chat conversations (`stores.sql.directline`: the conversation, its
    history, its tokens), found by its user id and among the conversations above;
-5. transcripts, last: they are how a second run finds the conversations should an earlier step fail.
+5. transcripts, last: they are how a second run finds the conversations should an earlier step fail; with them the
+   shared parts (`stores.sql.transcript_codec`) only their rows referred to.
 
 A conversation goes whole, even one other people took part in (a group chat): its transcript and state are the
 conversation's. With `dry_run` every step runs in its transaction and is rolled back at the end: the counts are
@@ -35,6 +36,7 @@ from typing import Any
 from assistant.handoff.model import HANDOFF_EVENT, USER, SupportCase
 from stores.sql.cases import _UPDATE_CASE, _case_row
 from stores.sql.database import Connection, Database, Dialect
+from stores.sql.transcripts import delete_conversation, delete_orphan_parts
 
 ERASED = "[erased]"
 _UNDELIVERABLE = "not delivered: the user's data was erased"
@@ -194,6 +196,7 @@ async def _find(db: Database, user_id: str) -> tuple[set[tuple[str, str]], set[s
 _ORDER = (
     "state",
     "transcript",
+    "transcript_part",
     "dl_conversation",
     "dl_activity",
     "feedback",
@@ -254,13 +257,13 @@ class _Erasure:
         return {"dl_conversation": await _delete_in(conn, "dl_conversation", "id", ids), "dl_activity": activities}
 
     async def transcripts(self, conn: Connection) -> dict[str, int]:
-        deleted = 0
+        deleted, parts = 0, []
         for channel, conversation in sorted(self.conversations):
-            result = await conn.execute(
-                "DELETE FROM transcript WHERE channel_id = ? AND conversation_id = ?", (channel, conversation)
-            )
-            deleted += result.rowcount
-        return {"transcript": deleted}
+            rows, used = await delete_conversation(conn, channel, conversation)
+            deleted += rows
+            parts += used
+        # the bot's messages to them that no other conversation shares (one may quote their words)
+        return {"transcript": deleted, "transcript_part": await delete_orphan_parts(conn, self._db.dialect, parts)}
 
 
 async def forget(

@@ -9,7 +9,8 @@ What the purge deletes, and by which column:
   within the retention keeps their whole transcript);
 - resolved cases (`cases.updated`) older than `case_days`, each with its bundle, events and outbox rows (open and
   taken cases are never purged, however old); the journal (`feedback`, `checklist`, `remediation`, and on SQLite the
-  `handoff` table of earlier builds) by `at`; the API call counts by `day`.
+  `handoff` table of earlier builds) by `at`; the API call counts by `day`;
+- the shared transcript parts (`stores.sql.transcript_codec`) no transcript row refers to any more.
 
 It never holds the database long: each transaction deletes at most `batch` rows (a transcript conversation larger
 than that goes whole in one, cases go `batch // 10` at a time with their rows), and the purge yields to the event
@@ -31,6 +32,7 @@ from typing import Any
 
 from stores.sql.database import Database, Dialect
 from stores.sql.erasure import forget
+from stores.sql.transcripts import _ORPHANS, delete_orphan_parts
 
 BATCH = 500  # rows per transaction
 
@@ -106,6 +108,7 @@ class SqlRetention:
         counts = {
             "state": await self._rows("state", "key", "updated_at < ?", _stamp(short), dry_run),
             "transcript": await self._transcripts(_activity_stamp(short), dry_run),
+            "transcript_part": await self._orphan_parts(dry_run),
         }
         counts.update(await self._cases(_stamp(long), dry_run))
         at = _stamp(long, "milliseconds")
@@ -154,6 +157,14 @@ class SqlRetention:
             if len(page) < self._batch:
                 return total
             await asyncio.sleep(0)
+
+    async def _orphan_parts(self, dry_run: bool) -> int:
+        """Delete the shared transcript parts no row refers to any more (after the transcripts went)."""
+        if dry_run:
+            [(count,)] = await self._db.query(_ORPHANS.replace("DELETE", "SELECT COUNT(*)", 1))
+            return int(count)
+        async with self._db.transaction() as conn:
+            return await delete_orphan_parts(conn, self._db.dialect)
 
     async def _delete_conversations(self, chunk: list[tuple[str, str, int]], cutoff: str) -> int:
         deleted = 0

@@ -154,11 +154,29 @@ _TURN_FACTS_4 = (
     "ALTER TABLE transcript ADD COLUMN checks TEXT",
 )
 
+# 5: compact transcripts (`stores.sql.transcript_codec`): the bot's content shared between rows, stored once per
+# distinct content in `transcript_part` (its digest in `transcript.part`; the partial index finds a part's rows, for
+# deleting the parts no row refers to any more); rows written before stay as they are and read back unchanged
+_PART_INDEX = "CREATE INDEX IF NOT EXISTS transcript_part_ref ON transcript (part) WHERE part IS NOT NULL"
+_SQLITE_5 = (
+    "ALTER TABLE transcript ADD COLUMN part TEXT",
+    # WITHOUT ROWID: the digest is the key, stored once (not in a table and again in its primary-key index)
+    "CREATE TABLE IF NOT EXISTS transcript_part (hash TEXT PRIMARY KEY, data TEXT NOT NULL, used_at TEXT NOT NULL)"
+    " WITHOUT ROWID",
+    _PART_INDEX,
+)
+_POSTGRESQL_5 = (
+    "ALTER TABLE transcript ADD COLUMN IF NOT EXISTS part TEXT",
+    "CREATE TABLE IF NOT EXISTS transcript_part (hash TEXT PRIMARY KEY, data TEXT NOT NULL, used_at TEXT NOT NULL)",
+    _PART_INDEX,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the stores' tables", _SQLITE_1, _POSTGRESQL_1),
     Migration(2, "transcript user ids; retention indexes", _SQLITE_2, _POSTGRESQL_2),
     Migration(3, "the embedded Direct Line's conversations, histories and tokens", _SQLITE_3, _POSTGRESQL_3),
     Migration(4, "turn facts on transcript rows (verdict, entry, live checks)", _TURN_FACTS_4, _TURN_FACTS_4),
+    Migration(5, "compact transcripts: shared parts", _SQLITE_5, _POSTGRESQL_5),
 )
 
 _TABLE = (

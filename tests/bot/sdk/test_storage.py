@@ -264,11 +264,11 @@ async def test_rows_this_process_wrote_skip_the_exactness_check(
         read = await mine.read_encoded(["a", "b"])
 
         assert seen == [True, False]  # "a" still carries this process's e-tag, "b" does not
-        assert read["a"][1] == '{"n": 1}' and read["b"][1] == '{"n": 3}'
+        assert read["a"][1] == '{"n":1}' and read["b"][1] == '{"n":3}'
         # an older row form (other spacing) under a foreign e-tag is re-encoded, not trusted
         with mine.database.sync_transaction() as conn:
             conn.execute("UPDATE state SET data = ?, etag = 'old' WHERE key = 'a'", ('{"n":  1}',))
-        assert (await mine.read_encoded(["a"]))["a"][1] == '{"n": 1}' and seen[-1] is False
+        assert (await mine.read_encoded(["a"]))["a"][1] == '{"n":1}' and seen[-1] is False
     finally:
         mine.close()
         other.close()
