@@ -7,3 +7,5 @@ line (`cli`, `commands/`).
 May import everything below it: `dialogs`, `assistant`, `tenant`, `knowledge`, botbuilder, aiohttp. Imported by
 nothing in the product (it is the top layer); `devtools` and tests use it. Never imports `devtools` (import-linter).
 """
+
+import dialogs  # noqa: F401,E402  (first: it makes botbuilder's date-time grammars load on first use, not at start-up)
