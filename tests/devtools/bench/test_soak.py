@@ -19,6 +19,8 @@ def test_a_tiny_soak_prints_its_figures_as_json(capsys: pytest.CaptureFixture[st
     assert soak["last_vs_first"] == pytest.approx(soak["last_turns_per_s"] / soak["first_turns_per_s"], rel=0.01)
     assert 0 < soak["turns_kept"] <= 120 and soak["db_bytes"] > 0
     assert soak["bytes_per_turn_kept"] == round(soak["db_bytes"] / soak["turns_kept"])
+    assert 0 < soak["live_bytes"] <= soak["db_bytes"]
+    assert soak["live_bytes_per_turn_kept"] == round(soak["live_bytes"] / soak["turns_kept"])
     assert 0 < soak["rss_start_mib"] <= soak["rss_end_mib"] * 2
 
 
@@ -27,5 +29,5 @@ def test_the_soak_table_names_every_figure(capsys: pytest.CaptureFixture[str]) -
 
     out = capsys.readouterr().out
     for words in ("20 conversations × 3 turns at 16 concurrent", "first 20 turns", "last 20 turns", "database",
-                  "bytes per turn kept", "RSS", "purges"):  # fmt: skip
+                  "bytes per turn kept", "of the pages in use", "RSS", "purges"):  # fmt: skip
         assert words in out
