@@ -146,6 +146,10 @@ param liveClientSecret string = ''
 @secure()
 param liveCacheKey string = ''
 
+@description('COSELL_ADMIN_REPORT_TOKEN: bearer token (32+ characters) of GET /admin/report, the usage report.')
+@secure()
+param adminReportToken string = ''
+
 // ---------------------------------------------------------------- names and constants
 
 var suffix = uniqueString(resourceGroup().id, namePrefix)
@@ -295,6 +299,7 @@ var optionalSecrets = [
   { name: 'support-webhook-secret', setting: 'COSELL_SUPPORT_WEBHOOK_SECRET', value: supportWebhookSecret }
   { name: 'live-client-secret', setting: 'COSELL_LIVE_CLIENT_SECRET', value: liveClientSecret }
   { name: 'live-cache-key', setting: 'COSELL_LIVE_CACHE_KEY', value: liveCacheKey }
+  { name: 'admin-report-token', setting: 'COSELL_ADMIN_REPORT_TOKEN', value: adminReportToken }
 ]
 
 resource optionalSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for secret in optionalSecrets: if (!empty(secret.value)) {
@@ -468,6 +473,7 @@ var supportWebhookUrlSetting = empty(supportWebhookUrl) ? {} : { COSELL_SUPPORT_
 var supportWebhookSecretSetting = empty(supportWebhookSecret) ? {} : { COSELL_SUPPORT_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/support-webhook-secret)' }
 var liveClientSecretSetting = empty(liveClientSecret) ? {} : { COSELL_LIVE_CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/live-client-secret)' }
 var liveCacheKeySetting = empty(liveCacheKey) ? {} : { COSELL_LIVE_CACHE_KEY: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/live-cache-key)' }
+var adminReportTokenSetting = empty(adminReportToken) ? {} : { COSELL_ADMIN_REPORT_TOKEN: '@Microsoft.KeyVault(SecretUri=${keyVault.properties.vaultUri}secrets/admin-report-token)' }
 
 // A resource of its own, after the role assignment: references resolved before the identity may read the vault would
 // stay unresolved until the next restart.
@@ -483,7 +489,8 @@ resource appSettings 'Microsoft.Web/sites/config@2023-12-01' = {
     supportWebhookUrlSetting,
     supportWebhookSecretSetting,
     liveClientSecretSetting,
-    liveCacheKeySetting
+    liveCacheKeySetting,
+    adminReportTokenSetting
   )
   dependsOn: [
     secretsUser
