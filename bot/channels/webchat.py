@@ -25,7 +25,7 @@ from bot.channels.directline.routes import add_direct_line_routes, admit
 from bot.channels.gate import ClientRateLimit, TokenGate
 from bot.channels.webpage import bundle_response, page_language, precompressed, render_page
 from bot.log_setup import safe_id
-from bot.wiring import Assistant
+from bot.wiring import Assistant, DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,10 @@ def _cors_middleware(policy: OriginPolicy) -> Any:
             response = await handler(request)
         except DirectLineError as exc:
             response = exc.response()
+        except DatabaseError as exc:  # the shared store (conversations, tokens, history) failed: try again shortly
+            log.warning("web chat request failed: the store is unavailable: path=%s (%s)", safe_id(request.path), exc)
+            unavailable = "the bot's store is unavailable: try again shortly"
+            response = DirectLineError(503, "ServiceUnavailable", unavailable, {"Retry-After": "5"}).response()
         except web.HTTPException as exc:  # 404/405/413 from aiohttp itself
             exc.headers.update(headers)
             raise

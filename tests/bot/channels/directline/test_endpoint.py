@@ -187,3 +187,20 @@ async def test_idle_conversations_leave_the_database_even_when_no_new_one_comes(
         assert await direct_line.store.activities(conversation, 0) == ([], 0)  # its history went with it
     finally:
         sweeper.cancel()
+
+
+async def test_a_failing_store_is_a_503_with_retry_after_never_a_500(client, monkeypatch) -> None:
+    from bot.wiring import DatabaseError
+
+    conversation, auth = await dl.start(client)
+
+    async def down(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise DatabaseError("PostgreSQL: OperationalError: the server closed the connection")
+
+    monkeypatch.setattr(client.app[DIRECT_LINE].store, "token", down)
+    for method, path in (("GET", f"/conversations/{conversation}/activities"), ("POST", "/tokens/refresh")):
+        resp = await client.request(method, f"{BASE}{path}", headers=auth)
+        assert resp.status == 503 and resp.headers["Retry-After"] == "5", await resp.text()
+        assert (await resp.json())["error"]["code"] == "ServiceUnavailable"
+    monkeypatch.undo()
+    assert (await dl.activities(client, conversation, auth))["activities"]  # nothing lost: it answers again
