@@ -74,7 +74,7 @@ class DirectLineStore(Protocol):
 
     async def token(self, token: str, kind: DirectLineTokenKind = "token") -> DirectLineGrant | None: ...
 
-    async def token_by_hash(self, hashed: str) -> DirectLineGrant | None:
+    async def token_by_hash(self, hashed: str, kind: DirectLineTokenKind = "token") -> DirectLineGrant | None:
         """A token by what the store keeps of it (a stream grant's `parent`)."""
         ...
 

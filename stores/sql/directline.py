@@ -43,6 +43,11 @@ def token_hash(token: str) -> str:
 _CONVERSATION = "SELECT id, user_id, locale, vouched, started, count, touched FROM dl_conversation"
 
 
+def _grant(row: tuple[Any, ...]) -> StoredToken:
+    cid, expires_at, parent, since = row
+    return StoredToken(cid, float(expires_at), parent, since)
+
+
 def _conversation(row: tuple[Any, ...]) -> StoredConversation:
     cid, user, locale, vouched, started, count, touched = row
     return StoredConversation(cid, user, locale, bool(vouched), bool(started), int(count), float(touched))
@@ -122,17 +127,14 @@ class SqlDirectLineStore:
             )
 
     async def token(self, token: str, kind: TokenKind = TOKEN) -> StoredToken | None:
+        return await self.token_by_hash(token_hash(token), kind)
+
+    async def token_by_hash(self, hashed: str, kind: TokenKind = TOKEN) -> StoredToken | None:
         rows = await self.db.query(
             "SELECT conversation_id, expires_at, parent, since FROM dl_token WHERE hash = ? AND kind = ?",
-            (token_hash(token), kind),
+            (hashed, kind),
         )
-        return StoredToken(rows[0][0], float(rows[0][1]), rows[0][2], rows[0][3]) if rows else None
-
-    async def token_by_hash(self, hashed: str) -> StoredToken | None:
-        rows = await self.db.query(
-            "SELECT conversation_id, expires_at FROM dl_token WHERE hash = ? AND kind = ?", (hashed, TOKEN)
-        )
-        return StoredToken(rows[0][0], float(rows[0][1])) if rows else None
+        return _grant(rows[0]) if rows else None
 
     async def redeem(self, stream_token: str) -> StoredToken | None:
         """Take a stream token (it opens one socket, once): what it opened, or None when unknown or used."""
@@ -140,10 +142,7 @@ class SqlDirectLineStore:
             "DELETE FROM dl_token WHERE hash = ? AND kind = ? RETURNING conversation_id, expires_at, parent, since",
             (token_hash(stream_token), STREAM),
         )
-        if not result.rows:
-            return None
-        cid, expires_at, parent, since = result.rows[0]
-        return StoredToken(cid, float(expires_at), parent, since)
+        return _grant(result.rows[0]) if result.rows else None
 
     async def alive(self, conversation_id: str, now: float) -> bool:
         """True while some token of the conversation can still reach it."""

@@ -97,7 +97,7 @@ class _Batch:
 
     def add(self, raw: dict[str, Any], direction: str) -> None:
         _check_direction(direction)
-        cols = columns(raw, _now_stamp())
+        cols = columns(raw, "" if raw.get("timestamp") else _now_stamp())  # the clock only when it is needed
         data, part = self._data(raw, direction, cols) if in_order(raw) else (redacted_json(raw), None)
         self.rows.append(
             (cols.channel_id, cols.conversation_id, cols.activity_id, direction, cols.type, cols.timestamp, data,

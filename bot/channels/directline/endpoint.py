@@ -94,7 +94,9 @@ class DirectLine:
         self.max_conversations = max_conversations
         self.clock = clock
         self._anonymous = channel_auth(assistant)
-        self.streams = Streams(self._read, max_streams=max_streams or max_conversations, keepalive=keepalive, poll=poll)
+        self.streams = Streams(
+            store.activities, max_streams=max_streams or max_conversations, keepalive=keepalive, poll=poll
+        )
         self.turns = TurnRunner(assistant, self._keep)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -181,8 +183,15 @@ class DirectLine:
             raise DirectLineError(404, "BadArgument", "conversation not found")
         if stored.id != grant.conversation_id:
             raise DirectLineError(403, "Forbidden", "the token is not valid for this conversation")
-        await self.store.touch(stored.id, now, min(_TOUCH_EVERY, self.token_lifetime / 10))
+        await self._touch(stored, now)
         return Access(token, self._view(stored), grant.expires_at)
+
+    async def _touch(self, stored: DirectLineConversation, now: float) -> None:
+        """Record a use of the conversation, written only when the stored one is older than the granularity (the
+        value is in hand: most requests write nothing)."""
+        granularity = min(_TOUCH_EVERY, self.token_lifetime / 10)
+        if now - stored.touched >= granularity:
+            await self.store.touch(stored.id, now, granularity)
 
     def _view(self, stored: DirectLineConversation) -> Conversation:
         auth = channel_auth(self._assistant, stored.user_id) if stored.vouched else self._anonymous
@@ -268,11 +277,8 @@ class DirectLine:
 
     async def activities(self, conversation: Conversation, watermark: str | None) -> dict[str, Any]:
         """Activities after `watermark` (all kept ones without it) and the new watermark."""
-        found, seq = await self._read(conversation.id, _watermark(watermark) if watermark else 0)
+        found, seq = await self.store.activities(conversation.id, _watermark(watermark) if watermark else 0)
         return {"activities": found, "watermark": str(seq)}
-
-    async def _read(self, conversation_id: str, since: int) -> tuple[list[dict[str, Any]], int]:
-        return await self.store.activities(conversation_id, since)
 
     async def issue_stream(self, access: Access, watermark: str | None) -> str:
         """A stream token (for the stream URL's `t`) that opens one socket on the conversation within
@@ -306,7 +312,7 @@ class DirectLine:
         stored = await self.store.conversation(conversation_id)
         if stored is None:
             raise DirectLineError(404, "BadArgument", "conversation not found")
-        await self.store.touch(stored.id, now, min(_TOUCH_EVERY, self.token_lifetime / 10))
+        await self._touch(stored, now)
         return self._view(stored), int(grant.since or 0)
 
     async def alive(self, conversation: Conversation) -> bool:

@@ -204,3 +204,26 @@ async def test_a_failing_store_is_a_503_with_retry_after_never_a_500(client, mon
         assert (await resp.json())["error"]["code"] == "ServiceUnavailable"
     monkeypatch.undo()
     assert (await dl.activities(client, conversation, auth))["activities"]  # nothing lost: it answers again
+
+
+async def test_polls_write_the_last_use_only_when_it_is_stale(client, monkeypatch) -> None:
+    now = [5000.0]
+    direct_line = client.app[DIRECT_LINE]
+    direct_line.clock = lambda: now[0]
+    conversation, auth = await dl.start(client)
+    touches: list[float] = []
+    write = direct_line.store.touch
+
+    async def counted(conversation_id: str, when: float, granularity: float) -> None:
+        touches.append(when)
+        await write(conversation_id, when, granularity)
+
+    monkeypatch.setattr(direct_line.store, "touch", counted)
+    for _ in range(5):  # a poll a second: no write
+        now[0] += 1
+        await dl.activities(client, conversation, auth)
+    assert touches == []
+    now[0] += 60
+    await dl.activities(client, conversation, auth)
+    assert touches == [now[0]]
+    assert (await direct_line.store.conversation(conversation)).touched == now[0]
