@@ -21,7 +21,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from knowledge.intent_grammar import CLASSES, CLITIC, DOMAIN, INFLECTED, ING, VERBS, alone, asks
-from knowledge.loader import KnowledgeBase
+from knowledge.loader import SAFE_LOADER, KnowledgeBase
 from knowledge.models import LANGS
 from knowledge.text import fold, light
 
@@ -65,7 +65,7 @@ class HandoffCues(BaseModel):
 def load_cues(path: Path = DATA) -> HandoffCues:
     """The hand-over cues of `path`; a missing or malformed file raises `IntentError` naming it."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
         data = dict(raw["handoff"])
         morphology = {key: data.pop(key) for key in ("clitics", "endings", "participles") if key in data}
         return HandoffCues(classes=data, **morphology)

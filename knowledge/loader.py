@@ -40,10 +40,15 @@ class KnowledgeBase:
         return self.by_id[entry_id]
 
 
+# libyaml's safe loader (same documents, same types as `yaml.safe_load`, ~10x faster: the knowledge base's YAML was
+# 0.4 s of every start-up); the pure-Python one where PyYAML was built without libyaml
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path) -> object:
     """The YAML document in `path`; KnowledgeError naming the file when it cannot be read or parsed."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506 (a safe loader)
     except (OSError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{path.name}: cannot read YAML: {exc}") from exc
 

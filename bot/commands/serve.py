@@ -4,6 +4,7 @@ bind with auth off unless the lab flag is given."""
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from typing import Any
@@ -13,6 +14,7 @@ from bot.log_setup import configure_logging
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    gc.disable()  # until the app is built: `tune_gc_for_serving` says why, and turns it back on
     from aiohttp import web
 
     from bot.app import create_app, tune_gc_for_serving

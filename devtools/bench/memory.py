@@ -1,11 +1,10 @@
-"""[memory] a probe process per bot: start-up (imports, build, first turn), then RSS after many one-turn
-conversations."""
+"""[memory] a probe process per bot: RSS after many one-turn conversations, and the database bytes they left
+(start-up is timed in startup.py, as `serve` to the first 200)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,32 +33,28 @@ def _rss_mib() -> float:
 
 
 def probe(kind: str, settings: Settings, cases: list[Case], n: int) -> dict[str, float]:
-    """Child entry: start-up (imports, build, first turn), then RSS after `n` one-turn conversations."""
+    """Child entry: RSS after `n` one-turn conversations, and how it grew after the first."""
 
     async def main() -> dict[str, float]:
-        t0 = time.perf_counter()
         host = build_host(kind, settings)
         replies = await run_turn(host, cases[0], "memory-0")
-        startup, rss0 = time.perf_counter() - t0, _rss_mib()
+        rss0 = _rss_mib()
         wire = _json_bytes(replies)
         for i in range(1, n):
             wire += _json_bytes(await run_turn(host, cases[i % len(cases)], f"memory-{i}"))
         rss = _rss_mib()
         await host.close()
         growth = (rss - rss0) * 1024 / max(n - 1, 1)
-        return {"startup_s": startup, "rss_mib": rss, "growth_kib": growth, "wire_kib": wire / n / 1024}
+        return {"rss_mib": rss, "growth_kib": growth, "wire_kib": wire / n / 1024}
 
     return asyncio.run(main())
 
 
 async def bench_memory(settings: Settings, tmp: Path, cases: list[Case], quick: bool) -> list[Row]:
-    """A probe process per bot, one after the other so that start-up is timed on a quiet machine."""
-    n, tries, out = (500, 1, {}) if quick else (10_000, 3, {})
+    """A probe process per bot, one after the other."""
+    n, out = 500 if quick else 10_000, {}
     for kind in ("faq", "echo"):
         out[kind] = await in_child(probe, kind, own_db(settings, tmp / f"memory-{kind}.db"), cases, n)
-        for i in range(tries - 1):  # a single start-up varies by ±50% (page cache): keep the best
-            again = await in_child(probe, kind, own_db(settings, tmp / f"startup-{kind}-{i}.db"), cases, 1)
-            out[kind]["startup_s"] = min(out[kind]["startup_s"], again["startup_s"])
     faq, echo = out["faq"], out["echo"]
     disk = _disk_bytes(tmp / "memory-faq.db") / n / 1024
     note = (
@@ -70,5 +65,4 @@ async def bench_memory(settings: Settings, tmp: Path, cases: list[Case], quick: 
         Row("memory", "database bytes per turn", "KiB", disk, faq["wire_kib"], BYTES_TARGET_KIB, note=note),
         Row("memory", f"RSS after {n:,} conversations", "MiB", faq["rss_mib"], echo["rss_mib"], 150),
         Row("memory", "growth per conversation", "KiB", faq["growth_kib"], echo["growth_kib"]),
-        Row("memory", f"start-up: build + 1st turn, best of {tries}", "s", faq["startup_s"], echo["startup_s"], 1.5),
     ]

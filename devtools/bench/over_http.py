@@ -5,6 +5,7 @@ Bot Connector, under the same load at several concurrencies, in blocks alternati
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import resource
 import socket
@@ -50,6 +51,7 @@ def serve(kind: str, settings: Settings, port: int) -> None:
             return web.json_response({"cpu_s": usage.ru_utime + usage.ru_stime})
 
         if kind in ("faq", PG):
+            gc.disable()  # as `cosell-bot serve` does, until tune_gc_for_serving
             from bot.app import create_app, tune_gc_for_serving
             from bot.telemetry import start_telemetry
 

@@ -21,6 +21,7 @@ BASELINES = {
     " blocks",
     "outbox": "the same Send turn's acknowledgement reaching the user's conversation at the same fake connector",
     "memory": "bare echo bot process, same conversations",
+    "startup": "the bare aiohttp handler's process, started and asked the same way",
     "live": "the slowest single check run alone (sweep) / one call per check (calls), same simulated tenant",
 }
 

@@ -18,6 +18,7 @@ from devtools.bench.outbox import bench_outbox
 from devtools.bench.over_http import bench_http
 from devtools.bench.report import Row, report
 from devtools.bench.soak import report_soak, soak
+from devtools.bench.startup import bench_startup
 from devtools.bench.turns import Case, bench_turns, in_child, own_db
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ async def _sections(settings: Settings, tmp: Path, cases: list[Case], quick: boo
     rows += await bench_http(settings, tmp, faq, quick)
     rows += await bench_outbox(settings, tmp, quick)
     rows += await bench_memory(settings, tmp, faq, quick)
+    rows += bench_startup(tmp, faq, quick)
     return rows + await bench_live(settings, tmp, quick)
 
 

@@ -102,10 +102,13 @@ async def test_conversation_survives_restart(aiohttp_client, settings, knowledge
 
 def test_serving_freezes_the_start_up_heap_and_makes_young_collections_rare() -> None:
     threshold = gc.get_threshold()
+    gc.disable()  # as `cosell-bot serve` starts: the collector off while it imports and builds the app
     try:
         tune_gc_for_serving()
         assert gc.get_freeze_count() > 0
         assert gc.get_threshold() == (20_000, threshold[1], threshold[2])
+        assert gc.isenabled()  # and back on for serving
     finally:
+        gc.enable()
         gc.unfreeze()
         gc.set_threshold(*threshold)
