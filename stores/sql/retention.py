@@ -32,6 +32,7 @@ from typing import Any
 
 from stores.sql.database import Database, Dialect
 from stores.sql.erasure import forget
+from stores.sql.state import state_stamp
 from stores.sql.transcripts import _ORPHANS, delete_orphan_parts
 
 BATCH = 500  # rows per transaction
@@ -106,7 +107,7 @@ class SqlRetention:
         now = self._clock()
         short, long = now - timedelta(days=self.days), now - timedelta(days=self.case_days)
         counts = {
-            "state": await self._rows("state", "key", "updated_at < ?", _stamp(short), dry_run),
+            "state": await self._rows("state", "key", "updated_at < ?", state_stamp(short), dry_run),
             "transcript": await self._transcripts(_activity_stamp(short), dry_run),
             "transcript_part": await self._orphan_parts(dry_run),
         }

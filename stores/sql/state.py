@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+from base64 import urlsafe_b64encode
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,20 @@ from stores.sqlite.database import SqliteDatabase
 
 _ETAGS = random.Random()
 os.register_at_fork(after_in_child=_ETAGS.seed)  # a forked child must not repeat its parent's tags
+
+
+
+def state_stamp(value: datetime) -> str:
+    """A row's `updated_at`: UTC to the second, `2026-05-01T09:30:00Z`. Text order is time order, also against
+    rows of earlier builds (`isoformat`, microseconds and `+00:00`): only the retention reads it, by days, so the
+    second is precise enough, and the row and its index entry are 24 bytes shorter than with `isoformat`."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _new_etag() -> str:
+    """96 random bits, base64url: 16 characters (hex took 32, for 128 bits)."""
+    return urlsafe_b64encode(_ETAGS.randbytes(12)).decode("ascii")
+
 
 _UPSERT = (
     "INSERT INTO state (key, etag, data, updated_at) VALUES (?, ?, ?, ?) "
@@ -45,8 +60,10 @@ class SqlStateStore:
       (two concurrent first turns must not overwrite each other); "*" writes unconditionally. A conflict raises
       `StateConflict`; one call is all or nothing.
 
-    E-tags are 128 random bits in hex rather than counters: a per-key counter restarts when a key
-    is deleted and re-created, so a stale writer could match the new row (ABA); a random tag cannot.
+    E-tags are 96 random bits (16 characters of base64url) rather than counters: a per-key counter restarts when a
+    key is deleted and re-created, so a stale writer could match the new row (ABA); a random tag cannot (two of a
+    key's tags meet with odds of 2^-96). 96 bits, not 128 in hex: 16 bytes less in every state row, which is written
+    at every turn (issue 15 §2, bytes per turn).
     They come from a `random.Random` of this module's own (seeded from the OS, reseeded in forked children), not
     `uuid4`: a tag must be unique, not unpredictable, and `os.urandom` is a system call per write. Its own
     generator, not the `random` module's: a write on another thread must not move anyone else's random state
@@ -70,10 +87,8 @@ class SqlStateStore:
         fails (and then write nothing)."""
         if not changes:
             return {}
-        now = datetime.now(UTC).isoformat()
-        planned = [
-            (key, *_statement(key, change, f"{_ETAGS.getrandbits(128):032x}", now)) for key, change in changes.items()
-        ]
+        now = state_stamp(datetime.now(UTC))
+        planned = [(key, *_statement(key, change, _new_etag(), now)) for key, change in changes.items()]
         if len(planned) == 1:  # the usual turn: one statement, atomic by itself (its e-tag check is in its WHERE)
             [(key, sql, params, new_etag)] = planned
             if (await self.database.execute(sql, params)).rowcount != 1:

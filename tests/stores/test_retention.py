@@ -5,6 +5,7 @@ run, and two purgers at once."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from stores.sql.counters import SqlCallCounter
 from stores.sql.database import Connection, Database, Result
 from stores.sql.journal import SqlJournal
 from stores.sql.retention import SqlRetention
-from stores.sql.state import SqlStateStore
+from stores.sql.state import SqlStateStore, state_stamp
 from stores.sql.transcripts import SqlTranscriptStore
 from tenant.base import System
 
@@ -128,6 +129,25 @@ async def test_each_table_keeps_a_second_inside_and_deletes_a_second_outside(dat
     assert await database.query("SELECT day FROM api_calls") == [(LONG.date().isoformat(),)]
 
     assert set((await _retention(database).purge()).values()) == {0}  # nothing left to purge
+
+
+async def test_state_rows_of_this_build_and_of_earlier_builds_go_by_their_time(database: Database) -> None:
+    # this build stamps `updated_at` to the second with "Z"; earlier builds wrote `isoformat` (microseconds, +00:00)
+    store = SqlStateStore(database)
+    await store.write({"fresh": StateChange("{}", None), "stale": StateChange("{}", None)})
+    async with database.transaction() as conn:
+        await conn.execute("UPDATE state SET updated_at = ? WHERE key = 'stale'", (state_stamp(SHORT - SECOND),))
+        for key, at in (("old-build-stale", SHORT - SECOND), ("old-build-fresh", SHORT + SECOND)):
+            await conn.execute(
+                "INSERT INTO state (key, etag, data, updated_at) VALUES (?, 'e', '{}', ?)", (key, at.isoformat())
+            )
+    stamps = dict(await database.query("SELECT key, updated_at FROM state"))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamps["fresh"])  # 20 characters
+
+    assert (await _retention(database).purge())["state"] == 2  # a second outside the retention, in either shape
+    assert sorted(key for (key,) in await database.query("SELECT key FROM state")) == ["fresh", "old-build-fresh"]
+    future = SqlRetention(database, days=30, case_days=365, clock=lambda: datetime.now(UTC) + timedelta(days=31))
+    assert (await future.purge())["state"] == 2  # a month on, this build's row too
 
 
 async def test_open_and_taken_cases_are_never_purged(database: Database) -> None:
