@@ -21,7 +21,6 @@ _ETAGS = random.Random()
 os.register_at_fork(after_in_child=_ETAGS.seed)  # a forked child must not repeat its parent's tags
 
 
-
 def state_stamp(value: datetime) -> str:
     """A row's `updated_at`: UTC to the second, `2026-05-01T09:30:00Z`. Text order is time order, also against
     rows of earlier builds (`isoformat`, microseconds and `+00:00`): only the retention reads it, by days, so the
