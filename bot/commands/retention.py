@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from bot.commands.common import settings_or_exit
@@ -54,13 +55,48 @@ def _run(command: str, action: Action) -> dict[str, int] | None:
         return None
 
 
+def _compact(settings: Settings) -> tuple[int, int] | None:
+    """`purge --compact`: the SQLite file rewritten without its free pages; its sizes before and after (None on
+    PostgreSQL, whose autovacuum reclaims space by itself)."""
+    from bot.wiring import SqliteDatabase
+
+    if settings.database_url.get_secret_value():
+        return None
+    database = SqliteDatabase(settings.database_path)
+    try:
+        before = _file_bytes(database.path)
+        database.compact()
+    finally:
+        database.close()
+    return before, _file_bytes(database.path)
+
+
+def _file_bytes(path: Path) -> int:
+    """The SQLite file's size and its WAL's."""
+    wal = path.with_name(path.name + "-wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
     configure_logging("WARNING")
+    if args.compact and args.dry_run:
+        print("cosell-bot purge: --compact changes the file, --dry-run changes nothing: choose one", file=sys.stderr)
+        return 2
     counts = _run("purge", lambda retention: retention.purge(dry_run=args.dry_run))
     if counts is None:
         return 1
     title = "purge --dry-run: would delete (rows)" if args.dry_run else "purge: deleted (rows)"
     _print_counts(title, counts, "nothing is older than the retention")
+    if args.compact:
+        try:
+            sizes = _compact(settings_or_exit())
+        except (sqlite3.Error, OSError) as exc:
+            print(f"cosell-bot purge: compacting the database failed: {exc}", file=sys.stderr)
+            return 1
+        if sizes is None:
+            print("compact: nothing to do on PostgreSQL (its autovacuum reclaims the space)")
+        else:
+            print(f"compact: the SQLite file went from {sizes[0] / 2**20:,.1f} MiB to {sizes[1] / 2**20:,.1f} MiB")
     return 0
 
 
@@ -82,6 +118,12 @@ def register(sub: Any) -> None:
     """Add `purge` and `forget`."""
     purge = sub.add_parser("purge", help="delete what is older than the retention settings (rows per table)")
     purge.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
+    purge.add_argument(
+        "--compact",
+        action="store_true",
+        help="then rewrite the SQLite file without its free pages (once, with no instance serving: it holds writers"
+        " off while it copies the file; a file made by this build gives its free pages back at every purge anyway)",
+    )
     purge.set_defaults(func=cmd_purge)
     forget = sub.add_parser("forget", help="erase one person's data everywhere (a right-to-erasure request)")
     forget.add_argument("--user", required=True, metavar="ID", help="the user's channel id (Bot Framework from.id)")

@@ -88,7 +88,7 @@ async def _soak(settings: Settings, cases: list[Case], conversations: int) -> di
 
 async def _live_bytes(db: Any) -> int:
     """The bytes of the database's pages in use: its size less the free pages the purge left (SQLite reuses them for
-    new rows; the file shrinks only with VACUUM, which the purge does not run: it would lock out turns)."""
+    new rows; at the end of a pass the purge gives back all but a reserve: `SqliteDatabase.release_free_pages`)."""
     [(pages,)] = await db.query("PRAGMA page_count")
     [(free,)] = await db.query("PRAGMA freelist_count")
     [(size,)] = await db.query("PRAGMA page_size")
@@ -145,7 +145,8 @@ def report_soak(out: dict[str, Any], as_json: bool) -> None:
     print(
         f"  bytes per turn kept    {'—' if per is None else f'{per:,} B ({per / 1024:.2f} KiB)'} of the file;"
         f" {'—' if live is None else f'{live:,} B ({live / 1024:.2f} KiB)'} of the pages in use"
-        f" ({out['live_bytes'] / 2**20:,.1f} MiB: the rest are free pages the purge left, reused for new rows)"
+        f" ({out['live_bytes'] / 2**20:,.1f} MiB: the rest are free pages, reused for new rows until the purge gives"
+        " them back at the end of a pass)"
     )
     print(f"  RSS                    {out['rss_start_mib']:,} MiB at start, {out['rss_end_mib']:,} MiB at end")
     print(

@@ -12,6 +12,9 @@ What the purge deletes, and by which column:
   `handoff` table of earlier builds) by `at`; the API call counts by `day`;
 - the shared transcript parts (`stores.sql.transcript_codec`) no transcript row refers to any more.
 
+On SQLite the purge then gives the pages it freed back to the file system, but for a reserve for the next rows
+(`SqliteDatabase.release_free_pages`): the file follows what it holds instead of staying at its largest size.
+
 It never holds the database long: each transaction deletes at most `batch` rows (a transcript conversation larger
 than that goes whole in one, cases go `batch // 10` at a time with their rows), and the purge yields to the event
 loop between transactions, so turns interleave with it. The rows to delete are picked by the indexes of migration 2
@@ -26,6 +29,7 @@ row. Tests: `tests/stores/test_retention.py` (two purgers at once on both engine
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +38,9 @@ from stores.sql.database import Database, Dialect
 from stores.sql.erasure import forget
 from stores.sql.state import state_stamp
 from stores.sql.transcripts import _ORPHANS, delete_orphan_parts
+from stores.sqlite.database import SqliteDatabase
+
+log = logging.getLogger(__name__)
 
 BATCH = 500  # rows per transaction
 
@@ -118,6 +125,10 @@ class SqlRetention:
         if self._db.dialect == "sqlite":  # the hand-over table of builds before support cases (SQLite only)
             counts["handoff"] = await self._rows("handoff", "ref", "at < ?", at, dry_run)
         counts["api_calls"] = await self._rows("api_calls", "day", "day < ?", long.date().isoformat(), dry_run)
+        if not dry_run and isinstance(self._db, SqliteDatabase):  # PostgreSQL's autovacuum does this itself
+            released = await self._db.release_free_pages()
+            if released:
+                log.info("purge: gave %d free pages of the SQLite file back to the file system", released)
         return counts
 
     async def forget(self, user_id: str, *, dry_run: bool = False) -> dict[str, int]:

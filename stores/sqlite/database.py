@@ -3,6 +3,7 @@ default `Database` (`stores.sql.database`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import threading
@@ -14,6 +15,10 @@ from typing import Any
 from stores.sql.database import Dialect, Result
 
 log = logging.getLogger(__name__)
+
+
+RESERVE_PAGES = 256  # free pages (1 MiB) that `release_free_pages` keeps for the next rows in any case
+RELEASE_STEP = 1024  # pages (4 MiB) released per step
 
 
 class _Conn:
@@ -64,6 +69,9 @@ class SqliteDatabase:
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         self._closed = False
+        # a new file keeps a map of its pages, so that the pages a purge frees can go back to the file system
+        # (`release_free_pages`); an existing file keeps its mode (only `compact` changes it)
+        self._conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode != "wal":
             log.warning("SQLite journal_mode is %s, not wal, for %s", mode, self.path)
@@ -105,6 +113,35 @@ class SqliteDatabase:
         """One statement on its own: SQLite commits it by itself (no BEGIN IMMEDIATE/COMMIT statements)."""
         with self._lock:
             return _Conn(self._conn).execute(sql, params)
+
+    async def release_free_pages(self, *, step: int = RELEASE_STEP) -> int:
+        """Give the free pages (what a purge deleted) back to the file system, all but a reserve for the next rows:
+        a tenth of the pages in use, at least `RESERVE_PAGES`. `step` pages at a time, yielding to the event loop
+        in between (each step moves pages from the end of the file into the free ones and truncates it; turns wait
+        for one step at most). Returns the pages released; 0 for a file without the page map (created before
+        `auto_vacuum=INCREMENTAL`: see `compact`)."""
+        if self.sync_query("PRAGMA auto_vacuum") != [(2,)]:  # 2: INCREMENTAL
+            return 0
+        [(pages,)] = self.sync_query("PRAGMA page_count")
+        [(free,)] = self.sync_query("PRAGMA freelist_count")
+        excess = free - max(RESERVE_PAGES, (pages - free) // 10)
+        released = 0
+        while released < excess:
+            n = min(step, excess - released)
+            with self._lock:  # executescript steps it to the end (execute: one step, one page)
+                self._conn.executescript(f"PRAGMA incremental_vacuum({int(n)})")
+            released += n
+            await asyncio.sleep(0)
+        return max(released, 0)
+
+    def compact(self) -> None:
+        """Rewrite the file without its free pages, with the page map that `release_free_pages` needs (a file made
+        before it keeps its size otherwise). Takes as long as copying the file, and as much space again, and holds
+        every other writer off meanwhile: for `cosell-bot purge --compact`, not for a serving instance."""
+        with self._lock:
+            self._conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # the copy went through the WAL
 
     def sync_ping(self) -> bool:
         """True if the database answers `SELECT 1`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,31 @@ def test_purge_dry_run_then_purge(db_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["purge"]) == 0
     out = capsys.readouterr().out
     assert _counts(out)["total"] == 0 and "nothing is older than the retention" in out
+
+
+def test_purge_compact_rewrites_a_file_of_an_earlier_build_without_its_free_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("COSELL_DATABASE_URL", raising=False)
+    path = tmp_path / "old.db"
+    monkeypatch.setenv("COSELL_DATABASE_PATH", str(path))
+    with sqlite3.connect(path) as raw:  # an earlier build's file: auto_vacuum NONE, 2 MiB of rows since deleted
+        raw.execute("CREATE TABLE state (key TEXT PRIMARY KEY, etag TEXT, data TEXT, updated_at TEXT)")
+        raw.executemany("INSERT INTO state VALUES (?, 'e', ?, '2099-01-01T00:00:00Z')",
+                        [(f"k{i}", "x" * 2000) for i in range(1000)])  # fmt: skip
+        raw.execute("DELETE FROM state WHERE key != 'k1'")
+    raw.close()
+    before = path.stat().st_size
+
+    assert main(["purge", "--compact", "--dry-run"]) == 2  # one changes the file, the other nothing
+    assert "choose one" in capsys.readouterr().err and path.stat().st_size == before
+
+    assert main(["purge", "--compact"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^compact: the SQLite file went from [\d.]+ MiB to [\d.]+ MiB$", out, re.MULTILINE)
+    assert path.stat().st_size < before / 4
+    assert _rows(path, "PRAGMA auto_vacuum") == [(2,)]  # from now on each purge gives its free pages back
+    assert _rows(path, "SELECT key FROM state") == [("k1",)]
 
 
 def test_forget_dry_run_then_forget(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
