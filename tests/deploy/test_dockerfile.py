@@ -1,7 +1,8 @@
 """A lint of the Dockerfile and .dockerignore: read with tests/deploy/readers.py (stages, instructions, exec forms,
 .dockerignore matching) and checked against what the app needs; plus `dockerfile-utils lint` (npm, the validator of
 the Dockerfile language server, a webchat/ devDependency installed by scripts/bootstrap). No image is built here:
-there is no Docker daemon and no access to Docker Hub. tests/deploy/test_container_command.py runs the image's
+there is no Docker daemon and no access to Docker Hub (deploy/rehearse-image.sh builds it with podman on stand-in
+bases, by hand: deploy/README.md). tests/deploy/test_container_command.py runs the image's
 command and health check against this checkout."""
 
 from __future__ import annotations
@@ -196,3 +197,13 @@ def test_dockerignore_matcher() -> None:
     assert dockerignore_excludes("a/b/c.db", rules) and dockerignore_excludes("c.db", rules)
     assert dockerignore_excludes("var/x/y", rules) and not dockerignore_excludes("var/keep", rules)
     assert not dockerignore_excludes("c.dbx", rules) and not dockerignore_excludes("various", rules)
+
+
+def test_the_image_rehearsal_script_parses_and_replaces_every_base_the_dockerfile_takes() -> None:
+    script = REPO / "deploy" / "rehearse-image.sh"  # builds this Dockerfile with podman on stand-in bases, by hand
+    assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+    text = script.read_text(encoding="utf-8")
+    bases = {name for name in ARGS if name.endswith("_IMAGE")}
+    assert bases == {"PYTHON_IMAGE", "NODE_IMAGE"}
+    assert bases == set(re.findall(r"--build-arg (\w+)=localhost/", text))  # each base stood in, nothing else
+    assert "--isolation chroot" in text and " . >" in text  # this Dockerfile, this context
