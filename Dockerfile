@@ -28,10 +28,15 @@ WORKDIR /build
 COPY requirements.lock pyproject.toml deploy/runtime_lock.py ./
 # requirements.lock holds the dev extra too (one `uv pip compile --extra dev`); runtime_lock.py keeps the pins that
 # [project].dependencies need, hashes unchanged. Three pure-Python sdists (aiounittest, emoji, grapheme) build here.
+# The bytecode is compiled again to be checked by hash, never by time: pip's records each source's mtime, which the
+# copy into the runtime stage need not keep to the second (podman's did not: all 522 modules the app imports were
+# compiled again at every start, which the non-root user cannot even save), and an image's files never change.
+# -f: compileall takes a time-checked file whose time still matches for up to date, whatever mode is asked for.
 RUN python runtime_lock.py requirements.lock pyproject.toml > requirements.runtime.lock \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install --require-hashes -r requirements.runtime.lock \
- && /opt/venv/bin/pip check
+ && /opt/venv/bin/pip check \
+ && /opt/venv/bin/python -m compileall -q -f -j0 --invalidation-mode unchecked-hash /opt/venv/lib
 
 # --- The image that runs ---
 FROM ${PYTHON_IMAGE} AS runtime
@@ -66,10 +71,10 @@ COPY --from=webchat /build/webchat/node_modules/botframework-webchat/dist/webcha
 COPY --from=webchat /build/webchat/node_modules/botframework-webchat/dist/webchat.js.br webchat/node_modules/botframework-webchat/dist/
 COPY --from=webchat /build/webchat/node_modules/botframework-webchat/dist/webchat.js.gz webchat/node_modules/botframework-webchat/dist/
 # the bot serves a compressed copy only when it is no older than the bundle; bytecode compiled once, as root, since
-# the user cannot write here (start-up time)
+# the user cannot write here (start-up time), checked by hash as the dependencies' (deps stage)
 RUN touch webchat/node_modules/botframework-webchat/dist/webchat.js.br \
           webchat/node_modules/botframework-webchat/dist/webchat.js.gz \
- && python -m compileall -q bot dialogs assistant tenant knowledge stores support
+ && python -m compileall -q --invalidation-mode unchecked-hash bot dialogs assistant tenant knowledge stores support
 USER cosell:cosell
 VOLUME ["/data"]
 EXPOSE 3978
