@@ -120,6 +120,18 @@ def test_dependencies_are_the_locked_runtime_ones_with_hashes() -> None:
     assert FINAL.env()["PATH"].startswith("/opt/venv/bin:")
 
 
+def test_all_bytecode_is_compiled_at_build_time_and_checked_by_hash() -> None:
+    # a copy between stages may move a source's time (podman's moved them by a second): bytecode checked by time was
+    # then stale for all 522 modules the app imports, compiled again at every start (deploy/rehearse-image.sh)
+    compiles = [c for stage in STAGES for ins in stage.all("RUN") for c in re.findall(r"compileall[^&]*", ins.args)]
+    venv = [c for c in compiles if "/opt/venv" in c]
+    app = [c for c in compiles if "bot dialogs" in c]
+    assert len(venv) == 1 and " -f " in venv[0] and "--invalidation-mode unchecked-hash" in venv[0]  # -f: rewrite pip's
+    assert len(app) == 1 and "--invalidation-mode unchecked-hash" in app[0]
+    assert set(_product_packages()) <= set(app[0].split())
+    assert any("compileall" in ins.args for ins in STAGES[1].all("RUN"))  # the venv's, before it is copied
+
+
 def test_copies_the_product_and_only_the_product() -> None:
     copied = [ins.args.split()[0].rstrip("/") for ins in FINAL.all("COPY") if not ins.args.startswith("--from=")]
     assert sorted(path for path in copied if "/" not in path) == _product_packages()
