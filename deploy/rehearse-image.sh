@@ -14,7 +14,9 @@
 # checked over HTTP on 127.0.0.1: /healthz and /readyz answer 200, /api/messages without a token 401 (auth is on, as
 # the image insists on 0.0.0.0), the Web Chat bundle is served brotli-compressed, the HEALTHCHECK command exits 0, the
 # process runs as the image's non-root user, the database is on /data, no module the app imports is compiled at start,
-# and `cosell-bot ask` in the image answers; it prints the time from the start to the first 200.
+# and `cosell-bot ask` in the image answers; it prints the time from the start to the first 200. Then the image again
+# on PostgreSQL (COSELL_DATABASE_URL, as the Bicep template runs it), on a throwaway server from this machine's
+# binaries: /readyz answers 200 and the image migrated the empty database to the current schema.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "rehearse-image: needs root (debootstrap, chroot)" >&2; exit 2; }
@@ -82,6 +84,8 @@ ids=$(chroot "$root" sh -c "id -u ${user%%:*}; id -g ${user%%:*}" | paste -sd:)
 mount -t proc proc "$root/proc"
 cleanup() {
   [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  umount "$root/run/cosell-pg" 2>/dev/null || true
+  [ -n "${pgpid:-}" ] && kill "$pgpid" 2>/dev/null && wait "$pgpid" 2>/dev/null || true
   umount "$root/proc" 2>/dev/null || true
   "${pm[@]}" rm -f "$ctr" >/dev/null 2>&1 || true
 }
@@ -122,5 +126,47 @@ stale() {  # modules the app imports whose bytecode Python finds stale: compiled
 }
 check "every module the app imports loads its bytecode (none compiled at start)" test "$(stale)" = 0
 check "the image answers a FAQ question (ask, Italian, a pasted error)" test "$(asked)" = cfg-workflow-trigger-not-found
+
+# The image on PostgreSQL, as the template runs it (COSELL_DATABASE_URL): a throwaway server from this machine's
+# binaries (devtools/pgserver.py, the tests' own), its socket folder bound into the container's tree
+if [ -x .venv/bin/python ] && compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  coproc PG { exec .venv/bin/python -c '
+import os, signal
+from devtools.pgserver import PORT, PostgresServer
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # for sigwait, and its finally
+server = PostgresServer().start()
+try:
+    url = server.fresh()
+    os.chmod(server.root, 0o755)  # the image runs as its own user: it must reach the socket
+    print(server.root, PORT, url.split("@/")[1].split("?")[0], server.user, flush=True)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+finally:
+    server.stop()
+'; }
+  pgpid=$PG_PID
+  read -r pgroot pgport pgdb pguser <&"${PG[0]}"
+  mkdir -p "$root/run/cosell-pg"
+  mount --bind "$pgroot" "$root/run/cosell-pg"
+  pgurl="postgresql://$pguser@/$pgdb?host=/run/cosell-pg&port=$pgport"
+  "${run_env[@]}" COSELL_DATABASE_URL="$pgurl" chroot --userspec="$ids" "$root" sh -c "cd $workdir && exec $cmd" \
+    >"$work/serve-pg.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 3000); do curl -fs "$url/readyz" >/dev/null && break; sleep 0.01; done
+  check "on PostgreSQL: GET /readyz answers 200" curl -fs -o /dev/null "$url/readyz"
+  migrated() {
+    .venv/bin/python -c 'import psycopg, sys; print(psycopg.connect(sys.argv[1]).execute("SELECT count(*) FROM schema_migrations").fetchone()[0])' \
+      "postgresql://$pguser@/$pgdb?host=$pgroot&port=$pgport"
+  }
+  versions=$(.venv/bin/python -c 'from stores.sql.schema import MIGRATIONS; print(len(MIGRATIONS))')
+  check "on PostgreSQL: the image migrated the schema ($versions versions)" test "$(migrated)" = "$versions"
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+  pid=
+  umount "$root/run/cosell-pg"
+  kill "$pgpid"; wait "$pgpid" 2>/dev/null || true
+  pgpid=
+else
+  echo "  skip  on PostgreSQL: needs scripts/bootstrap's .venv and the postgresql package"
+fi
 echo "rehearse-image: $ok passed, $failed failed (logs in $work)"
 [ "$failed" = 0 ]
