@@ -53,7 +53,7 @@ from stores.sql.retention import SqlRetention
 from stores.sql.state import SqlStateStore
 from stores.sql.token_cache import SqlTokenCacheStore
 from stores.sql.transcripts import SqlTranscriptStore
-from stores.sqlite.database import SqliteDatabase
+from stores.sqlite.database import SqliteDatabase, file_bytes
 from support.webhook import WebhookTarget
 from tenant.remediation import Remediator
 
@@ -321,6 +321,7 @@ __all__ = [
     "SqliteDatabase",
     "build_assistant",
     "build_live_checks",
+    "file_bytes",
     "load_knowledge",
     "open_analytics",
     "open_case_store",

@@ -12,7 +12,6 @@ import asyncio
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from bot.commands.common import settings_or_exit
@@ -58,23 +57,17 @@ def _run(command: str, action: Action) -> dict[str, int] | None:
 def _compact(settings: Settings) -> tuple[int, int] | None:
     """`purge --compact`: the SQLite file rewritten without its free pages; its sizes before and after (None on
     PostgreSQL, whose autovacuum reclaims space by itself)."""
-    from bot.wiring import SqliteDatabase
+    from bot.wiring import SqliteDatabase, file_bytes
 
     if settings.database_url.get_secret_value():
         return None
     database = SqliteDatabase(settings.database_path)
     try:
-        before = _file_bytes(database.path)
+        before = file_bytes(database.path)
         database.compact()
     finally:
         database.close()
-    return before, _file_bytes(database.path)
-
-
-def _file_bytes(path: Path) -> int:
-    """The SQLite file's size and its WAL's."""
-    wal = path.with_name(path.name + "-wal")
-    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    return before, file_bytes(database.path)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:

@@ -10,17 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from devtools.bench.report import Row
 from devtools.bench.turns import Case, build_host, in_child, own_db, run_turn
+from stores.sqlite.database import file_bytes
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
 
 BYTES_TARGET_KIB = 1.5  # issue 15 §2: compact transcripts, at most 1.5 KiB per turn on disk
-
-
-def _disk_bytes(path: Path) -> int:
-    """The database file and what its WAL still holds."""
-    return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
 
 
 def _json_bytes(activities: list[Any]) -> int:
@@ -56,7 +52,7 @@ async def bench_memory(settings: Settings, tmp: Path, cases: list[Case], quick: 
     for kind in ("faq", "echo"):
         out[kind] = await in_child(probe, kind, own_db(settings, tmp / f"memory-{kind}.db"), cases, n)
     faq, echo = out["faq"], out["echo"]
-    disk = _disk_bytes(tmp / "memory-faq.db") / n / 1024
+    disk = file_bytes(tmp / "memory-faq.db") / n / 1024
     note = (
         "the SQLite file and its WAL after the conversations above, per one-turn conversation, against the JSON of"
         " the replies those turns sent (what a transcript of them holds as sent); target 1.5 KiB (issue 15 §2)"

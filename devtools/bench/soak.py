@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devtools.bench.memory import _disk_bytes, _rss_mib
+from devtools.bench.memory import _rss_mib
 from devtools.bench.turns import Case, in_child, locale_of, own_db
+from stores.sqlite.database import file_bytes
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -89,7 +90,7 @@ async def _soak(settings: Settings, cases: list[Case], conversations: int) -> di
     live = await _live_bytes(host.database)
     rss1 = _rss_mib()
     await host.close()
-    figures = _figures(t0, wall, done, int(kept), _disk_bytes(Path(settings.database_path)), rss0, rss1, purged)
+    figures = _figures(t0, wall, done, int(kept), file_bytes(Path(settings.database_path)), rss0, rss1, purged)
     return figures | {"live_bytes": live, "live_bytes_per_turn_kept": round(live / kept) if kept else None,
                       "in_flight_max": flight["max"]}  # fmt: skip
 

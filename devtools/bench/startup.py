@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devtools.bench.report import Row
+from devtools.demo import free_port
 
 if TYPE_CHECKING:
     from devtools.bench.turns import Case
@@ -27,12 +27,6 @@ BARE = (
     "from aiohttp import web; from devtools.bench.baselines import bare_app; import sys;"
     " web.run_app(bare_app(), host='127.0.0.1', port=int(sys.argv[1]), print=None)"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ask(port: int, body: bytes) -> str | None:
@@ -83,11 +77,11 @@ def bench_startup(tmp: Path, cases: list[Case], quick: bool) -> list[Row]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COSELL_", "Microsoft"))}
     best = {"faq": float("inf"), "bare": float("inf")}
     for i in range(tries):
-        port = _free_port()
+        port = free_port()
         faq_env = env | {"COSELL_DATABASE_PATH": str(tmp / f"startup-{i}.db"), "COSELL_PORT": str(port)}
         argv = [sys.executable, "-m", "bot.cli", "serve"]
         best["faq"] = min(best["faq"], first_200(argv, faq_env, port, body, tmp / "startup-faq.log"))
-        port = _free_port()
+        port = free_port()
         argv = [sys.executable, "-c", BARE, str(port)]
         best["bare"] = min(best["bare"], first_200(argv, env, port, body, tmp / "startup-bare.log"))
     note = (

@@ -17,6 +17,11 @@ from stores.sql.database import Dialect, Result
 log = logging.getLogger(__name__)
 
 
+def file_bytes(path: Path) -> int:
+    """What an SQLite file takes on disk: the file and what its WAL still holds (0 for either when absent)."""
+    return sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+
+
 RESERVE_PAGES = 256  # free pages (1 MiB) that `release_free_pages` keeps for the next rows in any case
 RELEASE_STEP = 1024  # pages (4 MiB) released per step
 
