@@ -6,9 +6,8 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from aiohttp import web
 
 from bot.channels.directline.endpoint import DirectLine
@@ -21,8 +20,13 @@ from bot.settings import Settings
 from bot.support.links import add_case_routes
 from bot.wiring import Assistant, Knowledge, build_assistant
 
+if TYPE_CHECKING:
+    import httpx
+
 ASSISTANT = web.AppKey("assistant", Assistant)
-HTTP = web.AppKey("http", httpx.AsyncClient)  # outbound calls; set it before start-up to inject one (tests)
+#: outbound calls (the Azure Direct Line token exchange); set it before start-up to inject one (tests), else one is
+#: made on first use: building an httpx client loads a CA bundle (~35 ms), which a FAQ-only server never needs
+HTTP: web.AppKey[httpx.AsyncClient] = web.AppKey("http")
 DIRECT_LINE = web.AppKey("direct_line", DirectLine)  # the embedded Direct Line (local mode only)
 
 
@@ -57,6 +61,25 @@ def tune_gc_for_serving() -> None:
     gc.enable()
 
 
+class _LazyClient:
+    """The server's outbound httpx client, made on first use and closed on cleanup."""
+
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+
+    def get(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
 def _loopback_host_guard() -> Any:
     """With auth off the bot serves its own machine only: a request whose Host is not a loopback name reached it
     through a proxy, a tunnel or a DNS-rebinding page (evil.example resolving to 127.0.0.1) and is refused."""
@@ -83,7 +106,8 @@ def create_app(settings: Settings, *, knowledge: Knowledge | None = None) -> web
     add_case_routes(app, assistant.support.cases, assistant.support.links, assistant.support.staff_tokens)
     access = ReportAccess(settings.admin_report_token.get_secret_value(), assistant.support.staff_tokens)
     add_report_route(app, assistant.analytics, assistant.knowledge.kb, access)
-    direct_line = add_webchat_routes(app, assistant, http=lambda: app[HTTP])
+    outbound = _LazyClient()
+    direct_line = add_webchat_routes(app, assistant, http=lambda: app[HTTP] if HTTP in app else outbound.get())
     if direct_line is not None:
         app[DIRECT_LINE] = direct_line
     add_health_routes(
@@ -95,12 +119,8 @@ def create_app(settings: Settings, *, knowledge: Knowledge | None = None) -> web
     )
 
     async def _http(app: web.Application) -> AsyncIterator[None]:  # aiohttp 3.x cleanup_ctx form
-        if HTTP in app:  # injected: the injector closes it
-            yield
-            return
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
-            app[HTTP] = http
-            yield
+        yield
+        await outbound.aclose()  # an injected client is closed by its injector
 
     async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         # the outbox delivers escalations (cases, staff replies) from this instance while it serves; the purge keeps

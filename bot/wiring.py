@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from botbuilder.core import MemoryStorage, Storage
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
@@ -56,6 +55,9 @@ from stores.sql.transcripts import SqlTranscriptStore
 from stores.sqlite.database import SqliteDatabase, file_bytes
 from support.webhook import WebhookTarget
 from tenant.remediation import Remediator
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass

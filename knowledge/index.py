@@ -84,25 +84,39 @@ class Index:
         return out
 
 
-def _doc_terms(lexer: Lexer, texts: Iterable[str], lang: Lang) -> set[str]:
-    return {stem(w, lang) for t in texts for w in lexer.content(t)}
+class _Content:
+    """`Lexer.content` remembered per text while an index is built: each phrasing is read as a question text and
+    again as a unit, and both languages' terms come from the same words (a third of `index_kb`'s time)."""
+
+    def __init__(self, lexer: Lexer) -> None:
+        self._lexer = lexer
+        self._seen: dict[str, list[str]] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        if (words := self._seen.get(text)) is None:
+            words = self._seen[text] = self._lexer.content(text)
+        return words
 
 
-def _entry_weights(lexer: Lexer, d: Doc) -> dict[Lang, dict[str, float]]:
+def _doc_terms(content: _Content, texts: Iterable[str], lang: Lang) -> set[str]:
+    return {stem(w, lang) for t in texts for w in content(t)}
+
+
+def _entry_weights(content: _Content, d: Doc) -> dict[Lang, dict[str, float]]:
     """Per language, the entry's terms with the weight of where it uses them (its questions, else its answer)."""
     by_lang: dict[Lang, dict[str, float]] = {}
     for lang in LANGS:
-        w = by_lang[lang] = dict.fromkeys(_doc_terms(lexer, d.answer_texts[lang], lang), ANSWER_WEIGHT)
-        w.update(dict.fromkeys(_doc_terms(lexer, d.question_texts[lang], lang), QUESTION_WEIGHT))
+        w = by_lang[lang] = dict.fromkeys(_doc_terms(content, d.answer_texts[lang], lang), ANSWER_WEIGHT)
+        w.update(dict.fromkeys(_doc_terms(content, d.question_texts[lang], lang), QUESTION_WEIGHT))
     return by_lang
 
 
-def _add_units(index: Index, docs: Sequence[Doc]) -> None:
+def _add_units(index: Index, docs: Sequence[Doc], content: _Content) -> None:
     """Index each phrasing on its own, so a query close to one phrasing scores above a scattered match."""
     for i, d in enumerate(docs):
         for lang in LANGS:
             for text in d.phrasings[lang]:
-                terms = _doc_terms(index.lexer, (text,), lang)
+                terms = _doc_terms(content, (text,), lang)
                 if not terms:
                     continue
                 unit = len(index.unit_entry)
@@ -123,7 +137,8 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
     """Build the index for `docs` (entries) with `lexicon`."""
     vocabulary = [t for d in docs for lang in LANGS for t in (*d.question_texts[lang], *d.answer_texts[lang])]
     lexer = Lexer(lexicon, vocabulary)
-    by_lang = [_entry_weights(lexer, d) for d in docs]
+    content = _Content(lexer)
+    by_lang = [_entry_weights(content, d) for d in docs]
     postings: dict[str, dict[int, float]] = {}
     foreign: dict[Lang, dict[str, set[int]]] = {lang: {} for lang in LANGS}
     for i, w in enumerate(by_lang):
@@ -155,17 +170,17 @@ def build_index(docs: Sequence[Doc], lexicon: Lexicon) -> Index:
     if every := index.fingerprints + index.generic_fingerprints:
         index.fingerprint_any = _fingerprint_re("|".join(f"(?:{p.pattern})" for p, _ in every))
     index.anchors = frozenset(
-        stem(w, lang) for a in lexicon.anchors for w in lexer.content(a) for lang in LANGS if stem(w, lang) in idf
+        stem(w, lang) for a in lexicon.anchors for w in content(a) for lang in LANGS if stem(w, lang) in idf
     )
     if lexicon.out_of_scope:
         forms = sorted({fold(f) for f in lexicon.out_of_scope}, key=len, reverse=True)
         index.out_of_scope_re = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b")
-    index.in_scope = frozenset(w for phrase in lexicon.in_scope for w in lexer.content(phrase))
+    index.in_scope = frozenset(w for phrase in lexicon.in_scope for w in content(phrase))
     if index.smalltalk:
         index.courtesy = frozenset(w for form in index.smalltalk for w in form.split())
         forms = sorted(index.smalltalk, key=len, reverse=True)
         index.smalltalk_re = re.compile(r"\b(?:" + "|".join(re.escape(f) for f in forms) + r")\b")
-    _add_units(index, docs)
+    _add_units(index, docs, content)
     return index
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant import messages
 from assistant.presenters.marks import mark, status_word
@@ -15,8 +15,10 @@ from bot.log_setup import configure_logging
 from bot.settings import Settings
 from knowledge.loader import KnowledgeBase, load_kb
 from tenant.base import Fix, Status
-from tenant.runner import Sweep
 from tenant.trace import trace_from
+
+if TYPE_CHECKING:
+    from tenant.runner import Sweep
 
 
 def _mark(status: str) -> str:
