@@ -16,26 +16,25 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import SecretStr
 
 from assistant.ports import CallCounter, TokenCacheStore
 from bot.settings import Settings
 from tenant.auth.entra import EntraConfig, MsalApps, MsalTokenProvider, dataverse_scope, msal_configured, resource_scope
-from tenant.auth.salesforce import PENDING_INSTANCE_URL, SalesforceAuth, SalesforceAuthConfig, salesforce_token_provider
 from tenant.base import CheckResult, System
 from tenant.checks.catalog import all_checks
-from tenant.clients.dataverse import DataverseClient
-from tenant.clients.flows import FlowClient
-from tenant.clients.graph import GraphClient
-from tenant.clients.partner_center import PartnerCenterClient
-from tenant.clients.power_platform import PowerPlatformClient
-from tenant.clients.salesforce import SalesforceClient
-from tenant.clients.transport import make_http_client
-from tenant.remediation import RemediationPlan
 from tenant.runner import CheckRunner, Sweep
+
+if TYPE_CHECKING:
+    import httpx
+
+    from tenant.auth.salesforce import SalesforceAuthConfig
+    from tenant.remediation import RemediationPlan
+
+# The clients, the Salesforce sign-in and httpx are imported where a credential makes a client: a server without
+# credentials (the FAQ assistant) never loads them (~40 ms of start-up).
 
 TokenProvider = Callable[[], Awaitable[str]]
 
@@ -80,6 +79,8 @@ def salesforce_auth_config(settings: Settings) -> SalesforceAuthConfig | None:
     flow = settings.live_salesforce_auth
     if flow not in ("jwt_bearer", "client_credentials"):
         return None
+    from tenant.auth.salesforce import SalesforceAuthConfig
+
     pem = settings.live_salesforce_private_key_pem() if flow == "jwt_bearer" else ""
     return SalesforceAuthConfig(
         flow=flow,
@@ -171,6 +172,9 @@ def _salesforce(
     """
     config = salesforce_auth_config(settings)
     if config is not None:
+        from tenant.auth.salesforce import PENDING_INSTANCE_URL, SalesforceAuth, salesforce_token_provider
+        from tenant.clients.salesforce import SalesforceClient
+
         provider = salesforce_token_provider(config, transport=transport)
         owned.append(provider.http)
         rest = http(settings.live_salesforce_url or PENDING_INSTANCE_URL, provider)
@@ -179,6 +183,8 @@ def _salesforce(
     token = settings.live_salesforce_token
     if not (token.get_secret_value() and settings.live_salesforce_url):
         return {}
+    from tenant.clients.salesforce import SalesforceClient
+
     return {System.salesforce: SalesforceClient(http(settings.live_salesforce_url, token))}
 
 
@@ -198,6 +204,8 @@ def live_checks(
     owned: list[httpx.AsyncClient] = []
 
     def http(url: str, token: SecretStr | TokenProvider) -> httpx.AsyncClient:
+        from tenant.clients.transport import make_http_client
+
         provider = _provider(token) if isinstance(token, SecretStr) else token
         client = make_http_client(
             url, token_provider=provider, timeout=settings.live_check_timeout, transport=transport
@@ -212,16 +220,22 @@ def live_checks(
     pc_token = token(settings.live_partner_center_token, System.partner_center)
     pc_hooks = token(settings.live_partner_center_token, System.partner_center, webhooks_scope)
     if pc_token and pc_hooks:
+        from tenant.clients.partner_center import PartnerCenterClient
+
         clients[System.partner_center] = PartnerCenterClient(
             http(settings.live_partner_center_url, pc_token), http(settings.live_partner_center_webhooks_url, pc_hooks)
         )
     pa_token = token(settings.live_power_automate_token, System.power_automate)
     if pa_token and settings.live_environment_id:
+        from tenant.clients.flows import FlowClient
+
         clients[System.power_automate] = FlowClient(
             http(settings.live_power_automate_url, pa_token), settings.live_environment_id
         )
     dv_token = token(settings.live_dataverse_token, System.dataverse)
     if dv_token and settings.live_dataverse_url:
+        from tenant.clients.dataverse import DataverseClient
+
         clients[System.dataverse] = DataverseClient(http(settings.live_dataverse_url, dv_token))
     # Power Platform admin: its own token, else the Power Automate one. ASSUMPTION (UNVERIFIED): BAP documents the
     # audience https://service.powerapps.com/ and the Power Platform API https://api.powerplatform.com; a Flow-audience
@@ -232,6 +246,8 @@ def live_checks(
     pp_token = token(static_pp, System.power_platform)
     pp_capacity = token(static_pp, System.power_platform, resource_scope(settings.live_power_platform_api_url))
     if pp_token and pp_capacity:
+        from tenant.clients.power_platform import PowerPlatformClient
+
         clients[System.power_platform] = PowerPlatformClient(
             http(settings.live_power_platform_url, pp_token),
             environment_id=settings.live_environment_id,
@@ -239,6 +255,8 @@ def live_checks(
         )
     graph_token = token(settings.live_graph_token, System.graph)
     if graph_token:
+        from tenant.clients.graph import GraphClient
+
         clients[System.graph] = GraphClient(http(settings.live_graph_url, graph_token))
     clients.update(_salesforce(settings, http, transport, owned))  # OAuth (connected app), else the static token
     credentials = frozenset(system.value for system in clients)

@@ -53,11 +53,12 @@ from stores.sql.state import SqlStateStore
 from stores.sql.token_cache import SqlTokenCacheStore
 from stores.sql.transcripts import SqlTranscriptStore
 from stores.sqlite.database import SqliteDatabase, file_bytes
-from support.webhook import WebhookTarget
 from tenant.remediation import Remediator
 
 if TYPE_CHECKING:
     import httpx
+
+    from support.webhook import WebhookTarget
 
 
 @dataclass
@@ -158,6 +159,8 @@ def build_support(
         targets[HANDOFF_EVENT] = HandoffEventTarget(adapter, app_id, transcripts)
     webhook = None
     if settings.support_webhook_url and settings.support_webhook_secret is not None:
+        from support.webhook import WebhookTarget  # httpx with it: loaded only when a webhook is set
+
         webhook = WebhookTarget(settings.support_webhook_url, settings.support_webhook_secret.get_secret_value())
         targets[WEBHOOK] = webhook
     desk = SupportDesk(cases, [name for name in targets if name != USER])

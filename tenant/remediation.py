@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tenant.base import CheckResult, CredentialMissing, LiveCheckError, LiveCheckFailed, System
 from tenant.checks.common import ConnectorFlow, connector_flow, host, start_order
-from tenant.clients.flows import FlowClient
-from tenant.clients.partner_center import REQUIRED_EVENTS, PartnerCenterClient
+
+if TYPE_CHECKING:  # the clients (and httpx) load with the live checks' clients, not with the case model
+    from tenant.clients.flows import FlowClient
+    from tenant.clients.partner_center import PartnerCenterClient
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +237,8 @@ def _registration_snapshot(registration: Any) -> dict[str, Any]:
 
 
 async def _plan_webhook(finding: CheckResult, clients: Mapping[System, Any]) -> RemediationPlan:
+    from tenant.clients.partner_center import REQUIRED_EVENTS  # loaded with the client this plan just needed
+
     pc, flows = _pc_client(clients), _flow_client(clients)
     registration = await pc.get_webhook_registration()
     parent = await _parent_flow(flows, finding.evidence.get("flow"))

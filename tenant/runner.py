@@ -32,7 +32,7 @@ from tenant.base import (
     Status,
     System,
 )
-from tenant.clients.transport import count_calls, system_name
+from tenant.calls import count_calls, system_name
 from tenant.telemetry import Circuit, circuit_changed, describe_check, describe_sweep, tracer, watch_circuits
 from tenant.texts import said
 

@@ -12,10 +12,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from aiohttp import web
 
 from bot.channels.directline.azure import exchange_secret
@@ -26,6 +25,9 @@ from bot.channels.gate import ClientRateLimit, TokenGate
 from bot.channels.webpage import bundle_response, page_language, precompressed, render_page
 from bot.log_setup import safe_id
 from bot.wiring import Assistant, DatabaseError
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 

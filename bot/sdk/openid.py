@@ -27,13 +27,15 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from jwt.algorithms import RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,8 @@ async def fetch_signing_keys(url: str, total_seconds: float) -> dict[str, Signin
     Raises:
         SigningKeysUnavailable: a connection or HTTP error, the timeout, or documents that are not what they claim.
     """
+    import httpx  # here, not at start-up: a server with auth off never fetches keys
+
     try:
         async with asyncio.timeout(total_seconds):  # httpx's own timeouts are per phase, not for the whole
             verify = await _tls_context()
@@ -104,6 +108,8 @@ async def _tls_context() -> ssl.SSLContext:
     """httpx's default TLS context, built once and off the event loop (loading the CA bundle reads files)."""
     global _tls
     if _tls is None:
+        import httpx
+
         _tls = await asyncio.to_thread(httpx.create_ssl_context)
     return _tls
 

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr
 
 from tenant.base import CredentialMissing, LiveCheckError, LiveCheckFailed, LiveCheckUnavailable, System
-from tenant.clients.transport import system_name
+from tenant.calls import system_name
 
 log = logging.getLogger(__name__)
 

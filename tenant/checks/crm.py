@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tenant.base import Check, CheckContext, CheckResult, Fix, Status, System
 from tenant.checks.common import Say, check, checks_from, client
-from tenant.clients.dataverse import DataverseClient
-from tenant.clients.partner_center import PartnerCenterClient
+
+if TYPE_CHECKING:  # annotations only: the clients (and httpx) load when a credential makes one (bot/live.py)
+    from tenant.clients.dataverse import DataverseClient
+    from tenant.clients.partner_center import PartnerCenterClient
 
 PC, DV = System.partner_center, System.dataverse
 _ADMIN_ROLES = ("system administrator", "system customizer")

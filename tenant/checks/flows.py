@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knowledge.messages import Phrase, phrase
 from tenant.base import (
@@ -29,10 +29,12 @@ from tenant.checks.common import (
     same_url,
     start_order,
 )
-from tenant.clients.dataverse import DataverseClient
-from tenant.clients.flows import FlowClient, FlowRun
-from tenant.clients.partner_center import PartnerCenterClient
 from tenant.texts import said
+
+if TYPE_CHECKING:  # annotations only: the clients (and httpx) load when a credential makes one (bot/live.py)
+    from tenant.clients.dataverse import DataverseClient
+    from tenant.clients.flows import FlowClient, FlowRun
+    from tenant.clients.partner_center import PartnerCenterClient
 
 PC, PA, DV = System.partner_center, System.power_automate, System.dataverse
 _DV_STATES = {0: "Draft", 1: "Activated", 2: "Suspended"}

@@ -9,13 +9,15 @@ name" and "Customer Account Country Code field name" say which columns it really
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knowledge.messages import Phrase, phrase
 from tenant.base import Check, CheckContext, CheckResult, Fix, LiveCheckFailed, Status, System
 from tenant.checks.common import Say, check, checks_from, client
 from tenant.checks.referral import suggest_country_code
-from tenant.clients.dataverse import DataverseClient, Opportunity
+
+if TYPE_CHECKING:  # annotations only: the clients (and httpx) load when a credential makes one (bot/live.py)
+    from tenant.clients.dataverse import DataverseClient, Opportunity
 
 DV = System.dataverse
 _VALUE_VARIABLE = "Deal value field name"

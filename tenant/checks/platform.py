@@ -4,12 +4,14 @@ licence (FAQ entries pre-power-automate, pre-d365-for-salesforce)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenant.base import Check, CheckContext, CheckResult, Fix, LiveCheckFailed, Status, System
 from tenant.checks.common import Say, check, checks_from, client
-from tenant.clients.graph import GraphClient
-from tenant.clients.power_platform import Environment, PowerPlatformClient
+
+if TYPE_CHECKING:  # annotations only: the clients (and httpx) load when a credential makes one (bot/live.py)
+    from tenant.clients.graph import GraphClient
+    from tenant.clients.power_platform import Environment, PowerPlatformClient
 
 PP, GRAPH = System.power_platform, System.graph
 MIN_STORAGE_MB = 1024  # the FAQ's "minimum of 1 GB of storage"

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knowledge.messages import Phrase, phrase
 from tenant.base import Check, CheckContext, CheckResult, Fix, Status, System
 from tenant.checks.common import Say, check, checks_from, client
-from tenant.clients.partner_center import PartnerCenterClient, Referral
+
+if TYPE_CHECKING:  # annotations only: the clients (and httpx) load when a credential makes one (bot/live.py)
+    from tenant.clients.partner_center import PartnerCenterClient, Referral
 
 PC = System.partner_center
 _ISO2 = re.compile(r"[A-Z]{2}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knowledge.messages import phrase
 from tenant.base import Check, CheckContext, CheckResult, Fix, Status, System
 from tenant.checks.common import Say, check, checks_from, client
-from tenant.clients.salesforce import SalesforceClient
+
+if TYPE_CHECKING:  # annotations only: the clients (and httpx) load when a credential makes one (bot/live.py)
+    from tenant.clients.salesforce import SalesforceClient
 
 SF = System.salesforce
 QUOTA_WARN = 0.10  # warn when less than 10 % of the daily API requests are left

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from knowledge.messages import phrase
 from tenant.base import Check, CheckContext, CheckResult, Fix, Status, System
 from tenant.checks.common import Say, check, checks_from, client, normalize_flow_name
 from tenant.checks.flows import connector_flows
-from tenant.clients.dataverse import DataverseClient, FlowRunRecord
+
+if TYPE_CHECKING:  # annotations only: the clients (and httpx) load when a credential makes one (bot/live.py)
+    from tenant.clients.dataverse import DataverseClient, FlowRunRecord
 
 DV = System.dataverse
 QUOTA_PER_DAY = 10_000  # the paid connector's API calls per day, as the FAQ states it (pre-trial)

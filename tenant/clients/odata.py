@@ -10,7 +10,8 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from tenant.base import LiveCheckFailed, System
-from tenant.clients.transport import send, system_name
+from tenant.calls import system_name
+from tenant.clients.transport import send
 from tenant.texts import said
 
 log = logging.getLogger(__name__)

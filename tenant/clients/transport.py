@@ -14,11 +14,7 @@ import logging
 import math
 import re
 import time
-from collections import Counter
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +22,7 @@ import httpx
 
 from knowledge.messages import phrase
 from tenant.base import CallCounter, LiveCheckError, LiveCheckFailed, LiveCheckUnavailable, System
+from tenant.calls import count_call, system_name
 from tenant.telemetry import record_call
 from tenant.texts import has_message, said
 
@@ -34,54 +31,10 @@ log = logging.getLogger(__name__)
 TokenProvider = Callable[[], Awaitable[str]]
 Sleep = Callable[[float], Awaitable[None]]
 
-SYSTEM_NAMES: dict[System, str] = {
-    System.partner_center: "Partner Center",
-    System.power_automate: "Power Automate",
-    System.dataverse: "Dataverse",
-    System.power_platform: "Power Platform admin",
-    System.graph: "Microsoft Graph",
-    System.salesforce: "Salesforce",
-}
-
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
 _RETRYABLE = frozenset({429, 502, 503, 504})
 _DEFAULT_DELAY = 0.5  # seconds before a retry when the server gives no Retry-After
 _CODE = re.compile(r"[A-Za-z0-9_.\-]{1,80}")
-
-
-def system_name(system: System) -> str:
-    """The display name of `system` for user-facing messages."""
-    return SYSTEM_NAMES.get(system, str(system))
-
-
-@dataclass
-class CallTally:
-    """Calls made inside one `count_calls()` scope (a sweep), and the counter to forward them to."""
-
-    counter: CallCounter | None = None
-    calls: Counter[System] = field(default_factory=Counter)
-
-    @property
-    def total(self) -> int:
-        """All calls counted in this scope."""
-        return sum(self.calls.values())
-
-
-_TALLY: ContextVar[CallTally | None] = ContextVar("live_call_tally", default=None)
-
-
-@contextmanager
-def count_calls(counter: CallCounter | None = None) -> Iterator[CallTally]:
-    """Count every `send()` attempt made in this context (tasks created inside inherit it).
-
-    `counter` is used for attempts whose `send()` got no counter of its own, so clients need not carry one.
-    """
-    tally = CallTally(counter)
-    token = _TALLY.set(tally)
-    try:
-        yield tally
-    finally:
-        _TALLY.reset(token)
 
 
 class BearerAuth(httpx.Auth):
@@ -144,7 +97,7 @@ async def send(
     path = _path(url)
     for attempt in range(retries + 1):
         last = attempt == retries
-        await _count(system, counter)
+        await count_call(system, counter)
         started = time.perf_counter()
         try:
             response = await http.request(method, url, **kwargs)
@@ -172,15 +125,6 @@ async def send(
             continue
         raise _error(system, response, delay)
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
-
-
-async def _count(system: System, counter: CallCounter | None) -> None:
-    tally = _TALLY.get()
-    if tally is not None:
-        tally.calls[system] += 1
-        counter = counter or tally.counter
-    if counter is not None:
-        await counter.add(system)
 
 
 def _path(url: str) -> str:

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from tenant.base import LiveCheckError, LiveCheckFailed, LiveCheckUnavailable, System
-from tenant.clients.transport import count_calls, make_http_client, send
+from tenant.calls import count_calls
+from tenant.clients.transport import make_http_client, send
 
 BASE = "https://api.partner.microsoft.com"
 PATH = "/v1.0/engagements/referrals"

@@ -7,17 +7,18 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from assistant.trust import VOUCHED_PREFIX
 from bot.channels.directline.protocol import DirectLineError
 from bot.settings import Settings
 
+if TYPE_CHECKING:
+    import httpx
+
 log = logging.getLogger(__name__)
 
-_UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+_UPSTREAM_TIMEOUT = (10.0, 5.0)  # seconds: the whole exchange, the connection
 
 
 async def exchange_secret(
@@ -28,6 +29,8 @@ async def exchange_secret(
     Azure binds the token to the user id chosen here: `dl_<random>` for anonymous users, `dl_u.<portal id>` for a
     user the portal vouched for (no random id contains a dot, so neither can pass for the other).
     """
+    import httpx  # here, not at start-up: only Azure mode exchanges a secret
+
     user_id = VOUCHED_PREFIX + vouched_id if vouched_id is not None else f"dl_{secrets.token_hex(12)}"
     url = settings.directline_url.rstrip("/") + "/tokens/generate"
     secret = settings.directline_secret.get_secret_value()
@@ -37,7 +40,7 @@ async def exchange_secret(
             url,
             headers={"Authorization": f"Bearer {secret}"},
             json={"user": {"id": user_id}, "trustedOrigins": origins},
-            timeout=_UPSTREAM_TIMEOUT,
+            timeout=httpx.Timeout(_UPSTREAM_TIMEOUT[0], connect=_UPSTREAM_TIMEOUT[1]),
         )
     except httpx.HTTPError as exc:
         log.warning("directline tokens/generate failed: %s", type(exc).__name__)
