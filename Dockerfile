@@ -71,10 +71,12 @@ COPY --from=webchat /build/webchat/node_modules/botframework-webchat/dist/webcha
 COPY --from=webchat /build/webchat/node_modules/botframework-webchat/dist/webchat.js.br webchat/node_modules/botframework-webchat/dist/
 COPY --from=webchat /build/webchat/node_modules/botframework-webchat/dist/webchat.js.gz webchat/node_modules/botframework-webchat/dist/
 # the bot serves a compressed copy only when it is no older than the bundle; bytecode compiled once, as root, since
-# the user cannot write here (start-up time), checked by hash as the dependencies' (deps stage)
+# the user cannot write here (start-up time), checked by hash as the dependencies' (deps stage); the built knowledge
+# saved beside it the same way (knowledge/snapshot.py: read in ~15 ms at start-up instead of built in ~85)
 RUN touch webchat/node_modules/botframework-webchat/dist/webchat.js.br \
           webchat/node_modules/botframework-webchat/dist/webchat.js.gz \
- && python -m compileall -q --invalidation-mode unchecked-hash bot dialogs assistant tenant knowledge stores support
+ && python -m compileall -q --invalidation-mode unchecked-hash bot dialogs assistant tenant knowledge stores support \
+ && python -m knowledge.snapshot >/dev/null
 USER cosell:cosell
 VOLUME ["/data"]
 EXPOSE 3978

@@ -36,12 +36,13 @@ from bot.support.targets import HandoffEventTarget, TeamsTarget, UserTarget
 from bot.telemetry import record_match
 from bot.transcripts import TranscriptMiddleware
 from dialogs.main_dialog import MainDialog
-from knowledge.intent import HandoffRecognizer, recognizer_for
-from knowledge.learned import Model, load_model
-from knowledge.loader import KnowledgeBase, load_kb
-from knowledge.matcher import Index, Thresholds, index_kb, match
+from knowledge import snapshot
+from knowledge.intent import HandoffRecognizer
+from knowledge.learned import Model
+from knowledge.loader import KnowledgeBase
+from knowledge.matcher import Index, Thresholds, match
 from knowledge.models import Lang, Match
-from knowledge.neighbours import Neighbours, load_neighbours
+from knowledge.neighbours import Neighbours
 from stores.sql.analytics import SqlAnalytics
 from stores.sql.cases import SqlCaseStore
 from stores.sql.counters import SqlCallCounter
@@ -102,15 +103,16 @@ class Knowledge:
 
 
 def load_knowledge(settings: Settings, *, learned: bool = True) -> Knowledge:
-    """Load and index the knowledge base with the configured thresholds and, unless `learned` is False (training
-    it), the learned model."""
-    kb = load_kb()
+    """The knowledge base, its index and the learned model (from the snapshot `scripts/bootstrap` and the image
+    write, when it matches the sources, else built: `knowledge.snapshot`) with the configured thresholds; without
+    the learned model when `learned` is False (training it)."""
+    built = snapshot.load_or_build() if learned else snapshot.build(learned=False)
     th = Thresholds(
         answer_at=settings.match_answer_at, suggest_at=settings.match_suggest_at, margin=settings.match_margin
     )
     return Knowledge(
-        kb=kb, index=index_kb(kb), thresholds=th, handoff=recognizer_for(kb), neighbours=load_neighbours(),
-        model=load_model() if learned else None,
+        kb=built.kb, index=built.index, thresholds=th, handoff=built.handoff, neighbours=built.neighbours,
+        model=built.model,
     )  # fmt: skip
 
 

@@ -143,6 +143,16 @@ class HandoffRecognizer:
             self._pool_by_length.setdefault(len(word), []).append(word)
         self._word = lru_cache(maxsize=16384)(self._read_word)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (`knowledge.snapshot`) without its cache: it is rebuilt empty."""
+        state = self.__dict__.copy()
+        del state["_word"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._word = lru_cache(maxsize=16384)(self._read_word)
+
     def words(self, text: str) -> list[str]:
         """The words of `text` as the recogniser reads them: folded, typos repaired, phrases joined by "_"."""
         return [w for clause in _CLAUSE.split(text) for w, _ in self._clause(clause)]

@@ -183,6 +183,17 @@ class Lexer:
         self._repair = lru_cache(maxsize=65536)(self._repair_uncached)
         self._last_votes: tuple[str, int, int] = ("", 0, 0)
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (`knowledge.snapshot`) without its caches: they are rebuilt empty."""
+        state = self.__dict__.copy()
+        del state["_repair"], state["_last_votes"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._repair = lru_cache(maxsize=65536)(self._repair_uncached)
+        self._last_votes = ("", 0, 0)
+
     def _repair_uncached(self, word: str) -> str:
         """For a `word` the knowledge base never uses: the canonical token of a synonym group it inflects
         ("attivando" → the group of "attivare"), else the known word one edit away (two for long words, same

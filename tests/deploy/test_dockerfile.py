@@ -219,3 +219,13 @@ def test_the_image_rehearsal_script_parses_and_replaces_every_base_the_dockerfil
     assert bases == {"PYTHON_IMAGE", "NODE_IMAGE"}
     assert bases == set(re.findall(r"--build-arg (\w+)=localhost/", text))  # each base stood in, nothing else
     assert "--isolation chroot" in text and " . >" in text  # this Dockerfile, this context
+
+
+def test_the_built_knowledge_is_saved_at_build_time_as_root() -> None:
+    # knowledge/snapshot.py: read at start-up only when written for these sources, by whoever installs them
+    runs = [ins.args for ins in FINAL.all("RUN")]
+    saved = [i for i, args in enumerate(runs) if "python -m knowledge.snapshot" in args]
+    assert len(saved) == 1
+    assert "compileall" in runs[saved[0]]  # the same step as the bytecode, after every product COPY
+    user = [ins for ins in FINAL.instructions if ins.keyword == "USER"]
+    assert user and FINAL.instructions.index(user[0]) > FINAL.instructions.index(FINAL.all("RUN")[saved[0]])
