@@ -14,6 +14,7 @@
 # checked over HTTP on 127.0.0.1: /healthz and /readyz answer 200, /api/messages without a token 401 (auth is on, as
 # the image insists on 0.0.0.0), the Web Chat bundle is served brotli-compressed, the HEALTHCHECK command exits 0, the
 # process runs as the image's non-root user, the database is on /data, no module the app imports is compiled at start,
+# the knowledge is read from its build-time snapshot,
 # and `cosell-bot ask` in the image answers; it prints the time from the start to the first 200. Then the image again
 # on PostgreSQL (COSELL_DATABASE_URL, as the Bicep template runs it), on a throwaway server from this machine's
 # binaries: /readyz answers 200 and the image migrated the empty database to the current schema.
@@ -125,6 +126,10 @@ stale() {  # modules the app imports whose bytecode Python finds stale: compiled
     | grep -c "bytecode is stale" || true
 }
 check "every module the app imports loads its bytecode (none compiled at start)" test "$(stale)" = 0
+snapshot() {  # the built knowledge saved at build time for these very sources, readable by the image's user
+  "${run_env[@]}" chroot --userspec="$ids" "$root" sh -c "cd $workdir && python -c 'from knowledge import snapshot; print(snapshot.load() is not None)'"
+}
+check "the knowledge is read from its build-time snapshot (not built at start)" test "$(snapshot)" = True
 check "the image answers a FAQ question (ask, Italian, a pasted error)" test "$(asked)" = cfg-workflow-trigger-not-found
 
 # The image on PostgreSQL, as the template runs it (COSELL_DATABASE_URL): a throwaway server from this machine's
