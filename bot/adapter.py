@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
@@ -45,6 +44,7 @@ from msrest.exceptions import SerializationError
 from msrest.serialization import Model
 from yarl import URL
 
+from assistant import fast_json
 from bot.bearer import auth_failure_reason, check_token_shape
 from bot.inbound import loopback_url, read_activity, reject
 from bot.sdk import openid
@@ -275,14 +275,14 @@ class FixedCloudAdapter(CloudAdapter):
         url = base.with_path(base.raw_path.rstrip("/") + path, encoded=True)
         body = snapshot(context, activity)  # always afresh: what goes out is the activity as it is now
         try:  # bytes in, bytes out: aiohttp's str payload and text() (charset handling) cost ~50 µs a reply
-            async with self._session.post(url, data=json.dumps(body).encode(), headers=headers) as resp:
+            async with self._session.post(url, data=fast_json.dumps_body(body), headers=headers) as resp:
                 if not 200 <= resp.status < 300:
                     raise ConnectorError(f"Bot Connector answered HTTP {resp.status}", resp.status)
                 raw = await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ConnectorError(f"Bot Connector unreachable: {type(exc).__name__}") from exc
         try:
-            data = json.loads(raw) if raw.strip() else {}
+            data = fast_json.loads(raw) if raw.strip() else {}
         except ValueError:
             data = {}  # only the id is read; a garbled answer to a 2xx is not worth failing the turn
         return ResourceResponse(id=data.get("id") if isinstance(data, dict) else None)

@@ -6,13 +6,13 @@ log and nothing sent). Reading goes through `bot/sdk/activity_json.py` (msrest's
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
 from aiohttp import web
 from botbuilder.schema import Activity, DeliveryModes
 from yarl import URL
 
+from assistant import fast_json
 from bot.loopback import is_loopback_host
 from bot.sdk.activity_json import deserialize, has_lone_surrogate
 
@@ -113,7 +113,7 @@ async def read_activity(
         if len(raw) > limit:
             return reject(413, f"body exceeds {limit} bytes")
     try:
-        body = json.loads(raw)
+        body = fast_json.loads(raw)
     except (ValueError, RecursionError):
         return reject(400, "body is not valid JSON")
     problem = _shape_problem(body)

@@ -25,6 +25,8 @@ from botbuilder.core import UserState as _UserState
 from botbuilder.dialogs import DialogInstance, DialogState
 from botbuilder.dialogs.prompts import PromptOptions
 
+from assistant import fast_json
+
 ETAG = "e_tag"
 _DIALOG_CLASSES = (DialogState, DialogInstance, PromptOptions)
 # class → the "py/object" tag written for it: its name (jsonpickle records module + qualified name, ~50 bytes)
@@ -34,7 +36,6 @@ _BY_PATH: dict[str, Any] = {
     **{f"{cls.__module__}.{cls.__qualname__}": cls for cls in _DIALOG_CLASSES},
     **{name: cls for cls, name in _CLASSES.items()},
 }
-_SEPARATORS = (",", ":")
 _OBJECT_KEY = '"py/object'
 
 
@@ -101,7 +102,7 @@ def encode_item(item: Any) -> str:
         flat = _flatten(item, set())
     except (_NotPlain, RecursionError):
         return str(jsonpickle.encode(item))
-    return json.dumps(flat, separators=_SEPARATORS)
+    return fast_json.dumps_ascii(flat)
 
 
 def decode_item(data: str, *, ours: bool = False) -> tuple[Any, bool]:
@@ -118,7 +119,7 @@ def decode_item(data: str, *, ours: bool = False) -> tuple[Any, bool]:
         except _NotPlain:
             pass
         else:  # the same JSON in our formatting (an older row may differ: spacing, class paths, float syntax)
-            return item, ours or json.dumps(json.loads(data), separators=_SEPARATORS) == data
+            return item, ours or fast_json.dumps_ascii(fast_json.loads(data)) == data
     return jsonpickle.decode(data), False
 
 

@@ -24,9 +24,10 @@ written, JSON text included; an activity whose keys are not in that order is sto
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from assistant import fast_json
 
 FORMAT = 2
 #: `botbuilder.schema.Activity`'s JSON keys in its attribute map's order (`Activity.serialize()`'s key order; a test
@@ -59,7 +60,6 @@ _MIRROR = (
     ("locale", "locale"),
     ("replyToId", "id"),
 )
-_ENCODER = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":"))  # trees only
 
 
 @dataclass(frozen=True)
@@ -160,10 +160,10 @@ def unpack(row: Any, cols: Columns, part: str | None, answered: dict[str, Any] |
         if key not in out and key not in absent:
             out[key] = value
     if part is not None:
-        out.update(json.loads(part))
+        out.update(fast_json.loads(part))
     return dict(sorted(out.items(), key=lambda item: _RANK[item[0]]))
 
 
 def encode(value: Any) -> str:
     """JSON as the transcript stores it (UTF-8 kept, no circular-reference walk: activities are trees)."""
-    return _ENCODER.encode(value)
+    return fast_json.dumps_utf8(value)
