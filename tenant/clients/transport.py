@@ -1,7 +1,8 @@
 """The shared HTTP edge of the live checks: client factory, retry policy, error mapping, call counting.
 
 Every client sends through `send()`, so the retry policy (idempotent GET/HEAD only, bounded `Retry-After`),
-the mapping of failures to the `LiveCheckError` family and the per-system call counting live in one place.
+the mapping of failures to the `LiveCheckError` family and the per-system call counting (`tenant.calls`, which
+the runner reads without loading httpx) live in one place.
 Logs carry system, method, path, status and elapsed ms only: never query strings, tokens or bodies; so does the
 telemetry of each attempt (`tenant.telemetry.record_call`: system, status or outcome, seconds).
 """
