@@ -37,10 +37,10 @@ FORWARDED: dict[str, tuple[str, ...]] = {
     "recognizers_choice": ("recognize_boolean",),
     "recognizers_text": (),
 }
-#: package → its submodules that import only the standard library, loaded as they are under the stand-in
-LIGHT: dict[str, tuple[str, ...]] = {"recognizers_text": ("culture", "model")}
-#: what botbuilder reads at import from those (`Culture.English`, `List[ModelResult]`)
+#: package → (submodule, name): what botbuilder reads at import (`Culture.English`, `List[ModelResult]`), from
+#: submodules that import only the standard library, loaded as they are under the stand-in
 EAGER: dict[str, tuple[tuple[str, str], ...]] = {"recognizers_text": (("culture", "Culture"), ("model", "ModelResult"))}
+LIGHT: dict[str, tuple[str, ...]] = {package: tuple(sub for sub, _ in names) for package, names in EAGER.items()}
 #: the botbuilder modules that bind those names; once one is imported the stand-ins are too late
 _BINDERS = (
     "botbuilder.dialogs.prompts.datetime_prompt",

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_UPSTREAM_TIMEOUT = (10.0, 5.0)  # seconds: the whole exchange, the connection
+_UPSTREAM_S, _CONNECT_S = 10.0, 5.0  # seconds: the whole exchange, the connection
 
 
 async def exchange_secret(
@@ -40,7 +40,7 @@ async def exchange_secret(
             url,
             headers={"Authorization": f"Bearer {secret}"},
             json={"user": {"id": user_id}, "trustedOrigins": origins},
-            timeout=httpx.Timeout(_UPSTREAM_TIMEOUT[0], connect=_UPSTREAM_TIMEOUT[1]),
+            timeout=httpx.Timeout(_UPSTREAM_S, connect=_CONNECT_S),
         )
     except httpx.HTTPError as exc:
         log.warning("directline tokens/generate failed: %s", type(exc).__name__)
